@@ -1,0 +1,14 @@
+//! gatgrad's middle end: the typed IR of an attention layer, checking and lowering from the syntax
+//! tree, the reverse-mode differentiator, the simplifier and the printers (Unicode text and LaTeX).
+//!
+//! Architecture invariant: this crate knows nothing about graphs in memory or about running code;
+//! it turns text into equations and equations into other equations (and, later, into Rust tokens).
+
+pub mod diff;
+pub mod ir;
+pub mod lower;
+pub mod print;
+pub mod simplify;
+
+pub use diff::differentiate;
+pub use lower::{lower, Lowered};

@@ -1,0 +1,1493 @@
+//! Checking and lowering: syntax tree → [`Program`]. Every problem becomes a [`Diagnostic`] with the
+//! span of the offending text; lowering goes on after an error so that one run reports all of them.
+
+use crate::ir::*;
+use gatgrad_grammar::ast::{self, Span};
+use gatgrad_grammar::Diagnostic;
+use std::collections::{HashMap, HashSet};
+
+/// The result of [`lower`]: a program when there were no errors, and every diagnostic found.
+#[derive(Debug)]
+pub struct Lowered {
+    /// The entry layer or model, lowered, if the file has no errors.
+    pub program: Option<Program>,
+    /// Errors and warnings in source order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks a parsed file and lowers its entry point (its `model`, else its last `layer`).
+pub fn lower(file: &ast::File) -> Lowered {
+    let mut l = Lowerer::default();
+    let mut blocks: HashMap<String, &ast::Block> = HashMap::new();
+    for b in &file.blocks {
+        if blocks.insert(b.name.name.clone(), b).is_some() {
+            l.err(
+                b.name.span,
+                format!("`{}` is defined twice in this file", b.name.name),
+                "second definition",
+            );
+        }
+    }
+    let models: Vec<&ast::Block> = file
+        .blocks
+        .iter()
+        .filter(|b| b.kind == ast::BlockKind::Model)
+        .collect();
+    if models.len() > 1 {
+        l.err(
+            models[1].name.span,
+            "a file may hold at most one `model`",
+            "second model",
+        );
+    }
+    let entry = match models.first().copied().or(file.blocks.last()) {
+        Some(b) => b,
+        None => {
+            l.diags.push(Diagnostic::error(
+                Span::new(0, 0),
+                "the file defines no `layer` and no `model`",
+            ));
+            return l.finish(None);
+        }
+    };
+    l.p.name = entry.name.name.clone();
+    let mut sc = Scope::new(String::new(), entry, &mut l.p);
+    if entry.kind == ast::BlockKind::Model {
+        sc.layers = blocks
+            .iter()
+            .filter(|(_, b)| b.kind == ast::BlockKind::Layer)
+            .map(|(k, b)| (k.clone(), (*b).clone()))
+            .collect();
+    }
+    for c in &entry.consts {
+        let id = l.add_scalar(&c.name.name, c.default);
+        sc.define(&c.name.name, Sym::Const(Scalar::Named(id)));
+    }
+    let out = l.block(&mut sc, entry, &[]);
+    if let Some(out) = out {
+        l.p.output = out;
+        l.p.attention = sc.attention;
+    }
+    l.p.loss = sc.loss;
+    l.unused_warnings();
+    let ok = out.is_some();
+    l.finish(if ok { Some(()) } else { None })
+}
+
+#[derive(Clone, Debug)]
+enum Sym {
+    Dim(DimId),
+    Const(Scalar),
+    Tensor(TensorId),
+    /// A name whose definition failed: uses stay silent to avoid cascades.
+    Poisoned,
+}
+
+struct Scope {
+    prefix: String,
+    block: String,
+    is_model: bool,
+    graph: GraphId,
+    syms: HashMap<String, Sym>,
+    layers: HashMap<String, ast::Block>,
+    attention: Option<TensorId>,
+    loss: Option<TensorId>,
+}
+
+impl Scope {
+    fn new(prefix: String, block: &ast::Block, p: &mut Program) -> Scope {
+        let loops = block
+            .stmts
+            .iter()
+            .any(|s| matches!(s, ast::Stmt::SelfLoops(_)));
+        let graph = p.graph(if loops {
+            GraphKind::SelfLoops
+        } else {
+            GraphKind::Raw
+        });
+        Scope {
+            prefix,
+            block: block.name.name.clone(),
+            is_model: block.kind == ast::BlockKind::Model,
+            graph,
+            syms: HashMap::new(),
+            layers: HashMap::new(),
+            attention: None,
+            loss: None,
+        }
+    }
+    fn define(&mut self, name: &str, sym: Sym) {
+        self.syms.insert(name.to_string(), sym);
+    }
+    fn full(&self, name: &str) -> String {
+        format!("{}{}", self.prefix, name)
+    }
+}
+
+/// How an index name is bound while lowering an expression.
+#[derive(Clone, Copy, Debug)]
+enum Binding {
+    Dense(VarId, DimId),
+    Node(At),
+}
+
+#[derive(Clone, Debug)]
+struct EdgeCtx {
+    var: VarId,
+    target: String,
+    source: String,
+    graph: GraphId,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Env {
+    names: Vec<(String, Binding)>,
+    edge: Option<EdgeCtx>,
+    /// A node variable is in scope (node equation or `sum_n`).
+    node_ctx: bool,
+}
+
+impl Env {
+    fn get(&self, name: &str) -> Option<Binding> {
+        self.names
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| *b)
+    }
+}
+
+/// How a free index is used in an expression (to infer what it ranges over).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Usage {
+    Node,
+    Dense(DimId),
+}
+
+#[derive(Default)]
+struct Lowerer {
+    p: Program,
+    diags: Vec<Diagnostic>,
+    used: HashSet<TensorId>,
+    decls: Vec<(TensorId, Span, &'static str)>,
+}
+
+impl Lowerer {
+    fn finish(mut self, ok: Option<()>) -> Lowered {
+        self.diags.sort_by_key(|d| (d.span.start, d.is_error()));
+        let has_errors = self.diags.iter().any(|d| d.is_error());
+        Lowered {
+            program: if has_errors || ok.is_none() {
+                None
+            } else {
+                Some(self.p)
+            },
+            diagnostics: self.diags,
+        }
+    }
+
+    fn err(&mut self, span: Span, msg: impl Into<String>, label: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::error(span, msg).with_label(label));
+    }
+
+    fn add_scalar(&mut self, name: &str, default: f64) -> ScalarId {
+        self.p.scalars.push(NamedScalar {
+            name: name.to_string(),
+            default,
+        });
+        ScalarId(self.p.scalars.len() as u32 - 1)
+    }
+
+    fn unused_warnings(&mut self) {
+        let mut seen = HashSet::new();
+        let decls = std::mem::take(&mut self.decls);
+        for (t, span, what) in decls {
+            if !self.used.contains(&t) && seen.insert(span) {
+                let name = self.p.tensor(t).name.clone();
+                self.diags.push(
+                    Diagnostic::warning(span, format!("{what} `{name}` is never used"))
+                        .with_label("declared here"),
+                );
+            }
+        }
+    }
+
+    /// Lowers the statements of a layer or model. `inputs` binds the layer's inputs (calls only).
+    fn block(
+        &mut self,
+        sc: &mut Scope,
+        block: &ast::Block,
+        inputs: &[(TensorId, Span)],
+    ) -> Option<TensorId> {
+        let mut next_input = 0;
+        let mut output = None;
+        for stmt in &block.stmts {
+            match stmt {
+                ast::Stmt::Dims(names) => {
+                    for n in names {
+                        if sc.syms.contains_key(&n.name) {
+                            self.err(n.span, format!("`{}` is already defined", n.name), "");
+                            continue;
+                        }
+                        let d = self.p.add_dim(sc.full(&n.name));
+                        sc.define(&n.name, Sym::Dim(d));
+                    }
+                }
+                ast::Stmt::SelfLoops(_) => {}
+                ast::Stmt::Tensor(decl) => {
+                    let bind = if decl.kind == ast::TensorKind::Input && !inputs.is_empty() {
+                        let b = inputs.get(next_input).copied();
+                        next_input += 1;
+                        if b.is_none() {
+                            self.err(
+                                decl.span,
+                                format!(
+                                    "layer `{}` has more inputs than the call passes",
+                                    sc.block
+                                ),
+                                "this input is not bound",
+                            );
+                            sc.define(&decl.name.name, Sym::Poisoned);
+                            continue;
+                        }
+                        b
+                    } else {
+                        None
+                    };
+                    self.decl(sc, decl, bind);
+                }
+                ast::Stmt::Output(name) => match sc.syms.get(&name.name) {
+                    Some(Sym::Tensor(t)) => {
+                        let t = *t;
+                        self.used.insert(t);
+                        if self.p.tensor(t).domain != Domain::Node {
+                            self.err(
+                                name.span,
+                                format!("the output `{}` must be indexed by node", name.name),
+                                "not a node tensor",
+                            );
+                        } else {
+                            output = Some(t);
+                        }
+                    }
+                    Some(Sym::Poisoned) => {}
+                    _ => self.err(
+                        name.span,
+                        format!("unknown tensor `{}`", name.name),
+                        "nothing of that name is defined above",
+                    ),
+                },
+                ast::Stmt::Attention(name) => match sc.syms.get(&name.name) {
+                    Some(Sym::Tensor(t)) if matches!(self.p.tensor(*t).domain, Domain::Edge(_)) => {
+                        sc.attention = Some(*t);
+                    }
+                    Some(Sym::Poisoned) => {}
+                    _ => self.err(
+                        name.span,
+                        format!("`{}` is not an edge tensor defined above", name.name),
+                        "attention must name an edge tensor",
+                    ),
+                },
+                ast::Stmt::Equation(eq) => self.equation(sc, eq),
+                ast::Stmt::Call(call) => {
+                    if !sc.is_model {
+                        self.err(
+                            call.span,
+                            "layers can only be called inside a `model`",
+                            "layer call in a layer",
+                        );
+                        continue;
+                    }
+                    self.call(sc, call);
+                }
+                ast::Stmt::Loss(loss) => {
+                    if !sc.is_model {
+                        self.err(
+                            loss.span,
+                            "a loss can only be declared inside a `model`",
+                            "loss in a layer",
+                        );
+                        continue;
+                    }
+                    self.loss(sc, loss);
+                }
+            }
+        }
+        if inputs.len() > next_input {
+            self.err(
+                inputs[next_input].1,
+                format!(
+                    "layer `{}` takes {} input(s) but the call passes {}",
+                    sc.block,
+                    next_input,
+                    inputs.len()
+                ),
+                "extra input",
+            );
+        }
+        let has_output = block
+            .stmts
+            .iter()
+            .any(|s| matches!(s, ast::Stmt::Output(_)));
+        if !has_output {
+            self.diags.push(
+                Diagnostic::error(
+                    block.name.span,
+                    format!("`{}` never says which tensor it returns", block.name.name),
+                )
+                .with_label("no `output` statement")
+                .with_help("add `output NAME;` naming the node tensor it computes"),
+            );
+        }
+        output
+    }
+
+    fn dim(&mut self, sc: &Scope, name: &ast::Ident) -> Option<DimId> {
+        match sc.syms.get(&name.name) {
+            Some(Sym::Dim(d)) => Some(*d),
+            _ => {
+                self.diags.push(
+                    Diagnostic::error(name.span, format!("unknown dimension `{}`", name.name))
+                        .with_label("not declared")
+                        .with_help(format!("declare it with `dims {};`", name.name)),
+                );
+                None
+            }
+        }
+    }
+
+    fn decl(&mut self, sc: &mut Scope, d: &ast::TensorDecl, bind: Option<(TensorId, Span)>) {
+        let name = &d.name.name;
+        if sc.syms.contains_key(name) {
+            self.err(d.name.span, format!("`{name}` is already defined"), "");
+            return;
+        }
+        let mut domain = Domain::Dense;
+        let mut dims = Vec::new();
+        let mut index_names = Vec::new();
+        let mut ok = true;
+        for (k, axis) in d.axes.iter().enumerate() {
+            match axis {
+                ast::AxisDecl::Node(n) | ast::AxisDecl::Edge { target: n, .. } if k > 0 => {
+                    self.err(
+                        n.span,
+                        "only the first axis of a tensor can be a node or edge axis",
+                        "graph axis in a later position",
+                    );
+                    ok = false;
+                }
+                ast::AxisDecl::Node(n) => {
+                    domain = Domain::Node;
+                    index_names.push(n.name.clone());
+                }
+                ast::AxisDecl::Edge { target, source } => {
+                    domain = Domain::Edge(sc.graph);
+                    index_names.push(format!("{} <- {}", target.name, source.name));
+                }
+                ast::AxisDecl::Dense { index, dim } => {
+                    index_names.push(index.name.clone());
+                    match self.dim(sc, dim) {
+                        Some(id) => dims.push(id),
+                        None => ok = false,
+                    }
+                }
+            }
+        }
+        let kind_word = match d.kind {
+            ast::TensorKind::Input => "input",
+            ast::TensorKind::Param => "parameter",
+            ast::TensorKind::Labels => "labels",
+            ast::TensorKind::Mask => "mask",
+        };
+        match d.kind {
+            ast::TensorKind::Param if domain != Domain::Dense => {
+                self.err(
+                    d.span,
+                    format!("parameter `{name}` cannot be indexed by node or edge"),
+                    "parameters have dense axes only",
+                );
+                ok = false;
+            }
+            ast::TensorKind::Labels | ast::TensorKind::Mask
+                if domain != Domain::Node || !dims.is_empty() =>
+            {
+                self.err(
+                    d.span,
+                    format!("{kind_word} `{name}` must be declared as `{name}[n: node]`"),
+                    "one value per node",
+                );
+                ok = false;
+            }
+            _ => {}
+        }
+        let role = match d.kind {
+            ast::TensorKind::Input => Role::Input,
+            ast::TensorKind::Param => Role::Param,
+            ast::TensorKind::Mask => Role::Mask,
+            ast::TensorKind::Labels => match &d.classes {
+                Some(c) => match self.dim(sc, c) {
+                    Some(k) => Role::Labels { classes: k },
+                    None => {
+                        ok = false;
+                        Role::Mask
+                    }
+                },
+                None => {
+                    self.err(
+                        d.span,
+                        format!("labels `{name}` need their class count: `classes K`"),
+                        "",
+                    );
+                    ok = false;
+                    Role::Mask
+                }
+            },
+        };
+        let external_shape = match &d.external_shape {
+            None => None,
+            Some(groups) => {
+                let mut out = Vec::new();
+                for g in groups {
+                    let mut ids = Vec::new();
+                    for f in &g.factors {
+                        match self.dim(sc, f) {
+                            Some(id) => ids.push(id),
+                            None => ok = false,
+                        }
+                    }
+                    out.push(ids);
+                }
+                let flat: Vec<DimId> = out.iter().flatten().copied().collect();
+                if ok && (domain != Domain::Dense || flat != dims) {
+                    let span = groups
+                        .first()
+                        .map(|g| g.span)
+                        .unwrap_or(d.span)
+                        .join(groups.last().map(|g| g.span).unwrap_or(d.span));
+                    self.diags.push(
+                        Diagnostic::error(
+                            span,
+                            format!(
+                                "the file shape of `{name}` must list its dense dimensions in order"
+                            ),
+                        )
+                        .with_label("does not match the declared axes")
+                        .with_help("e.g. `param W[h: H, c: C, f: F] as \"lin.weight\" [H*C, F];`"),
+                    );
+                    ok = false;
+                }
+                Some(out)
+            }
+        };
+        if !ok {
+            sc.define(name, Sym::Poisoned);
+            return;
+        }
+        if let Some((t, span)) = bind {
+            let given = self.p.tensor(t).clone();
+            if given.domain != Domain::Node || domain != Domain::Node {
+                self.err(
+                    span,
+                    "layer inputs passed in a call must be node tensors",
+                    "not a node tensor",
+                );
+                sc.define(name, Sym::Poisoned);
+                return;
+            }
+            if given.dims.len() != dims.len() {
+                self.err(
+                    span,
+                    format!(
+                        "`{}` has {} dense axes but input `{name}` of layer `{}` has {}",
+                        given.name,
+                        given.dims.len(),
+                        sc.block,
+                        dims.len()
+                    ),
+                    "rank mismatch",
+                );
+                sc.define(name, Sym::Poisoned);
+                return;
+            }
+            for (a, b) in given.dims.iter().zip(&dims) {
+                self.p.unify_dims(*a, *b);
+            }
+            self.used.insert(t);
+            sc.define(name, Sym::Tensor(t));
+            return;
+        }
+        let external = sc.full(
+            d.external
+                .as_ref()
+                .map(|s| s.value.as_str())
+                .unwrap_or(name),
+        );
+        let raw_graph = self.p.graph(GraphKind::Raw);
+        let loops = matches!(domain, Domain::Edge(g) if self.p.graphs[g.index()] == GraphKind::SelfLoops);
+        let t = self.p.add_tensor(Tensor {
+            name: sc.full(name),
+            external,
+            domain: if loops { Domain::Edge(raw_graph) } else { domain },
+            dims: dims.clone(),
+            external_shape,
+            role,
+            index_names: index_names.clone(),
+        });
+        if matches!(d.kind, ast::TensorKind::Input | ast::TensorKind::Param) {
+            self.decls.push((t, d.name.span, kind_word));
+        }
+        if loops {
+            // Edge features given on the raw graph; the layer reads them on the self-loop graph.
+            let filled = self.p.add_tensor(Tensor {
+                name: sc.full(&format!("{name}_loops")),
+                external: sc.full(&format!("{name}_loops")),
+                domain,
+                dims: dims.clone(),
+                external_shape: None,
+                role: Role::Defined,
+                index_names,
+            });
+            let vars = self.vars_for(filled);
+            self.p.equations.push(Equation {
+                lhs: filled,
+                vars,
+                rhs: Rhs::LoopFill(t),
+            });
+            self.used.insert(t);
+            self.decls.retain(|(x, _, _)| *x != t);
+            self.decls.push((filled, d.name.span, kind_word));
+            sc.define(name, Sym::Tensor(filled));
+        } else {
+            sc.define(name, Sym::Tensor(t));
+        }
+    }
+
+    /// Fresh variables for every axis of a tensor, named after its index names.
+    fn vars_for(&mut self, t: TensorId) -> Vec<VarId> {
+        let tensor = self.p.tensor(t).clone();
+        let mut vars = Vec::new();
+        let mut names = tensor.index_names.iter();
+        match tensor.domain {
+            Domain::Dense => {}
+            Domain::Node => {
+                let n = names.next().cloned().unwrap_or_else(|| "n".into());
+                vars.push(self.p.add_var(n, VarKind::Node));
+            }
+            Domain::Edge(g) => {
+                let n = names.next().cloned().unwrap_or_else(|| "i <- j".into());
+                let (t, s) = n.split_once(" <- ").unwrap_or(("i", "j"));
+                vars.push(self.p.add_edge_var(t, s, g));
+            }
+        }
+        for (k, d) in tensor.dims.iter().enumerate() {
+            let n = names.next().cloned().unwrap_or_else(|| format!("d{k}"));
+            vars.push(self.p.add_var(n, VarKind::Dense(*d)));
+        }
+        vars
+    }
+
+    fn lookup_tensor(&mut self, sc: &Scope, name: &ast::Ident) -> Option<Option<TensorId>> {
+        match sc.syms.get(&name.name) {
+            Some(Sym::Tensor(t)) => Some(Some(*t)),
+            Some(Sym::Poisoned) => Some(None),
+            Some(Sym::Dim(_)) => {
+                self.err(
+                    name.span,
+                    format!("`{}` is a dimension, not a tensor", name.name),
+                    "",
+                );
+                None
+            }
+            Some(Sym::Const(_)) => {
+                self.err(
+                    name.span,
+                    format!("`{}` is a constant, not a tensor", name.name),
+                    "",
+                );
+                None
+            }
+            None => {
+                self.diags.push(
+                    Diagnostic::error(name.span, format!("unknown tensor `{}`", name.name))
+                        .with_label(format!(
+                            "not declared or defined above in `{}`",
+                            sc.block
+                        )),
+                );
+                None
+            }
+        }
+    }
+
+    fn equation(&mut self, sc: &mut Scope, eq: &ast::Equation) {
+        let name = &eq.name.name;
+        if sc.syms.contains_key(name) {
+            self.err(
+                eq.name.span,
+                format!("`{name}` is already defined"),
+                "each tensor is defined once",
+            );
+            return;
+        }
+        // Left-hand side: what each index ranges over.
+        let mut env = Env::default();
+        let mut vars = Vec::new();
+        let mut domain = Domain::Dense;
+        let mut dims = Vec::new();
+        let mut index_names = Vec::new();
+        let mut ok = true;
+        let mut seen = HashSet::new();
+        for (k, li) in eq.indices.iter().enumerate() {
+            match &li.index {
+                ast::Index::Edge {
+                    target,
+                    source,
+                    span,
+                } => {
+                    if k > 0 {
+                        self.err(*span, "only the first index can be an edge `i <- j`", "");
+                        ok = false;
+                        continue;
+                    }
+                    if target.name == source.name {
+                        self.err(*span, "an edge needs two different index names", "");
+                        ok = false;
+                        continue;
+                    }
+                    seen.insert(target.name.clone());
+                    seen.insert(source.name.clone());
+                    let e = self.p.add_edge_var(&target.name, &source.name, sc.graph);
+                    domain = Domain::Edge(sc.graph);
+                    env.names.push((target.name.clone(), Binding::Node(At::Dst(e))));
+                    env.names.push((source.name.clone(), Binding::Node(At::Src(e))));
+                    env.edge = Some(EdgeCtx {
+                        var: e,
+                        target: target.name.clone(),
+                        source: source.name.clone(),
+                        graph: sc.graph,
+                    });
+                    index_names.push(format!("{} <- {}", target.name, source.name));
+                    vars.push(e);
+                }
+                ast::Index::Var(v) => {
+                    if !seen.insert(v.name.clone()) {
+                        self.err(v.span, format!("index `{}` appears twice", v.name), "");
+                        ok = false;
+                        continue;
+                    }
+                    let usage = match &li.dim {
+                        Some(d) => self.dim(sc, d).map(Usage::Dense),
+                        None => usage_of(&self.p, sc, &v.name, &eq.rhs),
+                    };
+                    match usage {
+                        Some(Usage::Node) if k == 0 => {
+                            let id = self.p.add_var(&v.name, VarKind::Node);
+                            domain = Domain::Node;
+                            env.node_ctx = true;
+                            env.names.push((v.name.clone(), Binding::Node(At::Node(id))));
+                            vars.push(id);
+                        }
+                        Some(Usage::Node) => {
+                            self.err(
+                                v.span,
+                                format!("`{}` is used as a node index, so it must come first", v.name),
+                                "node index in a dense position",
+                            );
+                            ok = false;
+                        }
+                        Some(Usage::Dense(d)) => {
+                            let id = self.p.add_var(&v.name, VarKind::Dense(d));
+                            env.names.push((v.name.clone(), Binding::Dense(id, d)));
+                            dims.push(d);
+                            vars.push(id);
+                        }
+                        None => {
+                            if li.dim.is_none() {
+                                self.diags.push(
+                                    Diagnostic::error(
+                                        v.span,
+                                        format!(
+                                            "cannot tell what `{}` ranges over: it does not occur on the right-hand side",
+                                            v.name
+                                        ),
+                                    )
+                                    .with_label("unused index")
+                                    .with_help(format!(
+                                        "remove it, or give its dimension: `{}: D`",
+                                        v.name
+                                    )),
+                                );
+                            }
+                            ok = false;
+                        }
+                    }
+                    index_names.push(v.name.clone());
+                }
+            }
+        }
+        if !ok {
+            sc.define(name, Sym::Poisoned);
+            return;
+        }
+        let t = self.p.add_tensor(Tensor {
+            name: sc.full(name),
+            external: sc.full(name),
+            domain,
+            dims: dims.clone(),
+            external_shape: None,
+            role: Role::Defined,
+            index_names,
+        });
+        // Right-hand side.
+        let rhs = match &eq.rhs {
+            ast::Expr::Reduce {
+                op: ast::ReduceOp::Softmax,
+                binder,
+                body,
+                span,
+            } => {
+                let Some(edge) = env.edge.clone() else {
+                    self.err(
+                        *span,
+                        "softmax over a neighbourhood defines an edge tensor",
+                        "the left-hand side must be indexed by an edge `i <- j`",
+                    );
+                    sc.define(name, Sym::Poisoned);
+                    return;
+                };
+                let (src, tgt) = match binder {
+                    ast::Binder::InEdges { source, target } => (source.clone(), target.clone()),
+                    ast::Binder::Vars(v) if v.len() == 1 => (v[0].clone(), None),
+                    _ => {
+                        self.err(*span, "softmax ranges over one source index: `softmax_j`", "");
+                        sc.define(name, Sym::Poisoned);
+                        return;
+                    }
+                };
+                if src.name != edge.source || tgt.as_ref().is_some_and(|t| t.name != edge.target) {
+                    self.err(
+                        src.span,
+                        format!(
+                            "softmax must range over the source `{}` of this equation's edge `{} <- {}`",
+                            edge.source, edge.target, edge.source
+                        ),
+                        "wrong index",
+                    );
+                    sc.define(name, Sym::Poisoned);
+                    return;
+                }
+                self.expr(sc, &mut env, body).map(Rhs::Softmax)
+            }
+            ast::Expr::Call { func, args, span } if func.name == "dropout" => {
+                if args.len() != 2 {
+                    self.err(*span, "dropout takes two arguments: `dropout(x, p)`", "");
+                    None
+                } else {
+                    let body = self.expr(sc, &mut env, &args[0]);
+                    let p = self.const_arg(sc, &args[1], "the dropout probability");
+                    match (body, p) {
+                        (Some(body), Some(p)) => {
+                            let mask = self.p.add_tensor(Tensor {
+                                name: sc.full(&format!("dropmask_{name}")),
+                                external: sc.full(&format!("dropmask_{name}")),
+                                domain,
+                                dims: dims.clone(),
+                                external_shape: None,
+                                role: Role::Dropout { p },
+                                index_names: self.p.tensor(t).index_names.clone(),
+                            });
+                            let at = match domain {
+                                Domain::Dense => None,
+                                Domain::Node => Some(At::Node(vars[0])),
+                                Domain::Edge(_) => Some(At::Edge(vars[0])),
+                            };
+                            let g = usize::from(at.is_some());
+                            let m = self.p.arena.intern(Node::Access {
+                                tensor: mask,
+                                at,
+                                dense: vars[g..].to_vec(),
+                            });
+                            Some(Rhs::Expr(self.p.arena.mul(body, m)))
+                        }
+                        _ => None,
+                    }
+                }
+            }
+            e => self.expr(sc, &mut env, e).map(Rhs::Expr),
+        };
+        match rhs {
+            Some(rhs) => {
+                let body = match rhs {
+                    Rhs::Expr(b) | Rhs::Softmax(b) => Some(b),
+                    _ => None,
+                };
+                if let Some(b) = body {
+                    for (li, v) in eq.indices.iter().zip(&vars) {
+                        let free = self.p.arena.free_vars(b);
+                        if li.dim.is_none() && !free.contains(v) && !matches!(li.index, ast::Index::Edge { .. }) {
+                            // Used only under a reduction of the same name: the usage pre-pass saw it.
+                            self.err(
+                                li.index.span(),
+                                format!("index `{}` does not occur freely on the right-hand side", self.p.var(*v).name),
+                                "every element would be the same",
+                            );
+                        }
+                    }
+                }
+                self.p.equations.push(Equation { lhs: t, vars, rhs });
+                sc.define(name, Sym::Tensor(t));
+            }
+            None => sc.define(name, Sym::Poisoned),
+        }
+    }
+
+    fn const_arg(&mut self, sc: &Scope, e: &ast::Expr, what: &str) -> Option<Scalar> {
+        match e {
+            ast::Expr::Number(v, _) => Some(Scalar::lit(*v)),
+            ast::Expr::Neg(inner, _) => match &**inner {
+                ast::Expr::Number(v, _) => Some(Scalar::lit(-*v)),
+                _ => {
+                    self.err(e.span(), format!("{what} must be a number or a named constant"), "");
+                    None
+                }
+            },
+            ast::Expr::Name(n) => match sc.syms.get(&n.name) {
+                Some(Sym::Const(s)) => Some(*s),
+                _ => {
+                    self.err(
+                        n.span,
+                        format!("{what} must be a number or a named constant, and `{}` is not a constant", n.name),
+                        "",
+                    );
+                    None
+                }
+            },
+            _ => {
+                self.err(e.span(), format!("{what} must be a number or a named constant"), "");
+                None
+            }
+        }
+    }
+
+    fn expr(&mut self, sc: &Scope, env: &mut Env, e: &ast::Expr) -> Option<ExprId> {
+        match e {
+            ast::Expr::Number(v, _) => Some(self.p.arena.num(*v)),
+            ast::Expr::Name(n) => match sc.syms.get(&n.name) {
+                Some(Sym::Const(s)) => Some(self.p.arena.scalar(*s)),
+                Some(Sym::Dim(d)) => Some(self.p.arena.intern(Node::DimSize(*d))),
+                Some(Sym::Tensor(t)) => {
+                    let t = *t;
+                    let tensor = self.p.tensor(t);
+                    if tensor.domain == Domain::Dense && tensor.dims.is_empty() {
+                        self.used.insert(t);
+                        Some(self.p.arena.intern(Node::Access {
+                            tensor: t,
+                            at: None,
+                            dense: vec![],
+                        }))
+                    } else {
+                        self.err(
+                            n.span,
+                            format!("`{}` needs indices: it has {} axes", n.name, tensor.index_names.len()),
+                            "",
+                        );
+                        None
+                    }
+                }
+                Some(Sym::Poisoned) => None,
+                None => {
+                    let msg = if env.get(&n.name).is_some() {
+                        format!("`{}` is an index; an index can only be used inside brackets", n.name)
+                    } else {
+                        format!("unknown name `{}`", n.name)
+                    };
+                    self.err(n.span, msg, "");
+                    None
+                }
+            },
+            ast::Expr::Access {
+                name,
+                indices,
+                span,
+            } => self.access(sc, env, name, indices, *span),
+            ast::Expr::Binary { op, lhs, rhs, .. } => {
+                let a = self.expr(sc, env, lhs);
+                let b = self.expr(sc, env, rhs);
+                let (a, b) = (a?, b?);
+                let ar = &mut self.p.arena;
+                Some(match op {
+                    ast::BinOp::Add => ar.add(a, b),
+                    ast::BinOp::Sub => ar.sub(a, b),
+                    ast::BinOp::Mul => ar.mul(a, b),
+                    ast::BinOp::Div => ar.div(a, b),
+                })
+            }
+            ast::Expr::Neg(a, _) => {
+                let a = self.expr(sc, env, a)?;
+                Some(self.p.arena.neg(a))
+            }
+            ast::Expr::Pow { base, exponent, .. } => {
+                let a = self.expr(sc, env, base)?;
+                Some(self.p.arena.pow(a, Scalar::lit(*exponent)))
+            }
+            ast::Expr::Call { func, args, span } => self.call_expr(sc, env, func, args, *span),
+            ast::Expr::Reduce {
+                op,
+                binder,
+                body,
+                span,
+            } => self.reduce(sc, env, *op, binder, body, *span),
+        }
+    }
+
+    fn call_expr(
+        &mut self,
+        sc: &Scope,
+        env: &mut Env,
+        func: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Option<ExprId> {
+        let Some(f) = Func::from_user_name(&func.name) else {
+            let msg = match func.name.as_str() {
+                "dropout" => "dropout must be the whole right-hand side of an equation: `h[n, f] = dropout(x[n, f], p);`".to_string(),
+                "cross_entropy" => "cross_entropy is a loss statement of a model: `loss = cross_entropy(out, y, mask);`".to_string(),
+                _ => format!("unknown function `{}`", func.name),
+            };
+            self.diags.push(
+                Diagnostic::error(func.span, msg).with_help(
+                    "functions: exp, log, sqrt, tanh, sigmoid, relu, leaky_relu(x, slope), elu(x, alpha), softplus, abs, clamp_min(x, lo)",
+                ),
+            );
+            return None;
+        };
+        let (_, arity) = f.signature();
+        let default = match f {
+            Func::LeakyRelu => Some(0.01),
+            Func::Elu => Some(1.0),
+            _ => None,
+        };
+        let ok_count = args.len() == arity || (default.is_some() && args.len() == 1);
+        if !ok_count || args.is_empty() {
+            self.err(
+                span,
+                format!("`{}` takes {} argument(s), {} given", func.name, arity, args.len()),
+                "",
+            );
+            return None;
+        }
+        let x = self.expr(sc, env, &args[0]);
+        let arg = if arity == 2 {
+            match args.get(1) {
+                Some(a) => Some(self.const_arg(sc, a, &format!("the second argument of `{}`", func.name))?),
+                None => default.map(Scalar::lit),
+            }
+        } else {
+            None
+        };
+        Some(self.p.arena.call(f, x?, arg))
+    }
+
+    fn reduce(
+        &mut self,
+        sc: &Scope,
+        env: &mut Env,
+        op: ast::ReduceOp,
+        binder: &ast::Binder,
+        body: &ast::Expr,
+        span: Span,
+    ) -> Option<ExprId> {
+        let rop = match op {
+            ast::ReduceOp::Sum => ReduceOp::Sum,
+            ast::ReduceOp::Mean => ReduceOp::Mean,
+            ast::ReduceOp::Softmax => {
+                self.diags.push(
+                    Diagnostic::error(span, "softmax must be the whole right-hand side of an edge equation")
+                        .with_label("nested softmax")
+                        .with_help("define it on its own: `a[i <- j, h] = softmax_j s[i <- j, h];`"),
+                );
+                return None;
+            }
+        };
+        match binder {
+            ast::Binder::Vars(names) => {
+                let (first, rest) = names.split_first()?;
+                if env.get(&first.name).is_some() {
+                    self.err(first.span, format!("index `{}` is already bound here", first.name), "choose another name");
+                    return None;
+                }
+                let usage = usage_of(&self.p, sc, &first.name, body);
+                let (binding, range, mark_node) = match usage {
+                    Some(Usage::Dense(d)) => {
+                        let v = self.p.add_var(&first.name, VarKind::Dense(d));
+                        (Binding::Dense(v, d), Range::Dense(v), false)
+                    }
+                    Some(Usage::Node) => {
+                        if env.node_ctx || env.edge.is_some() {
+                            self.err(
+                                first.span,
+                                format!("`{}` over all nodes is only allowed where no node or edge index is in scope", first.name),
+                                "",
+                            );
+                            return None;
+                        }
+                        let v = self.p.add_var(&first.name, VarKind::Node);
+                        (Binding::Node(At::Node(v)), Range::AllNodes(v), true)
+                    }
+                    None => {
+                        self.err(
+                            first.span,
+                            format!("the reduction over `{}` does nothing: `{}` does not occur in its body", first.name, first.name),
+                            "index not used",
+                        );
+                        return None;
+                    }
+                };
+                env.names.push((first.name.clone(), binding));
+                let saved = env.node_ctx;
+                env.node_ctx |= mark_node;
+                let inner = if rest.is_empty() {
+                    self.expr(sc, env, body)
+                } else {
+                    self.reduce(sc, env, op, &ast::Binder::Vars(rest.to_vec()), body, span)
+                };
+                env.node_ctx = saved;
+                env.names.pop();
+                Some(self.p.arena.reduce(rop, range, inner?))
+            }
+            ast::Binder::InEdges { source, target } => {
+                let Some(target) = target else {
+                    self.err(span, "write the neighbourhood as `sum_{j -> i}`", "");
+                    return None;
+                };
+                let of = match env.get(&target.name) {
+                    Some(Binding::Node(At::Node(v))) if env.edge.is_none() => At::Node(v),
+                    Some(Binding::Node(_)) => {
+                        self.diags.push(
+                            Diagnostic::error(target.span, "a neighbourhood reduction inside an edge equation is not supported")
+                                .with_help("compute it as a node tensor first, then read that tensor here"),
+                        );
+                        return None;
+                    }
+                    Some(Binding::Dense(..)) => {
+                        self.err(target.span, format!("`{}` is a dense index, not a node", target.name), "");
+                        return None;
+                    }
+                    None => {
+                        self.err(
+                            target.span,
+                            format!("free index `{}` is not bound on the left-hand side", target.name),
+                            "",
+                        );
+                        return None;
+                    }
+                };
+                if env.get(&source.name).is_some() {
+                    self.err(source.span, format!("index `{}` is already bound here", source.name), "choose another name");
+                    return None;
+                }
+                let e = self.p.add_edge_var(&target.name, &source.name, sc.graph);
+                env.names.push((target.name.clone(), Binding::Node(At::Dst(e))));
+                env.names.push((source.name.clone(), Binding::Node(At::Src(e))));
+                env.edge = Some(EdgeCtx {
+                    var: e,
+                    target: target.name.clone(),
+                    source: source.name.clone(),
+                    graph: sc.graph,
+                });
+                let inner = self.expr(sc, env, body);
+                env.edge = None;
+                env.names.pop();
+                env.names.pop();
+                Some(self.p.arena.reduce(rop, Range::InEdges { edge: e, of }, inner?))
+            }
+        }
+    }
+
+    fn access(
+        &mut self,
+        sc: &Scope,
+        env: &mut Env,
+        name: &ast::Ident,
+        indices: &[ast::Index],
+        span: Span,
+    ) -> Option<ExprId> {
+        let t = self.lookup_tensor(sc, name)??;
+        self.used.insert(t);
+        let tensor = self.p.tensor(t).clone();
+        let g = usize::from(tensor.domain != Domain::Dense);
+        if indices.len() != g + tensor.dims.len() {
+            self.diags.push(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "`{}` has {} indices ({}) but {} are given",
+                        name.name,
+                        g + tensor.dims.len(),
+                        tensor.index_names.join(", "),
+                        indices.len()
+                    ),
+                )
+                .with_label("wrong number of indices"),
+            );
+            return None;
+        }
+        let mut ok = true;
+        let at = match tensor.domain {
+            Domain::Dense => None,
+            Domain::Node => match &indices[0] {
+                ast::Index::Var(v) => match env.get(&v.name) {
+                    Some(Binding::Node(at)) => Some(at),
+                    Some(Binding::Dense(_, d)) => {
+                        self.err(
+                            v.span,
+                            format!(
+                                "`{}` ranges over {}, but the first index of `{}` is a node",
+                                v.name,
+                                self.dim_name(d),
+                                name.name
+                            ),
+                            "dense index in a node position",
+                        );
+                        None
+                    }
+                    None => {
+                        self.free_index_error(v);
+                        None
+                    }
+                },
+                ast::Index::Edge { span, .. } => {
+                    self.err(
+                        *span,
+                        format!("`{}` is indexed by node, not by edge", name.name),
+                        "write a node index such as `i` or `j`",
+                    );
+                    None
+                }
+            },
+            Domain::Edge(graph) => match &indices[0] {
+                ast::Index::Edge {
+                    target,
+                    source,
+                    span,
+                } => match &env.edge {
+                    None => {
+                        self.diags.push(
+                            Diagnostic::error(
+                                *span,
+                                format!(
+                                    "edge tensor `{}` can only be read in an edge equation or inside `sum_{{j -> i}}`",
+                                    name.name
+                                ),
+                            )
+                            .with_label("no edge in scope"),
+                        );
+                        None
+                    }
+                    Some(ctx) if ctx.target != target.name || ctx.source != source.name => {
+                        self.err(
+                            *span,
+                            format!(
+                                "the edge in scope is `{} <- {}`; other edges cannot be read here",
+                                ctx.target, ctx.source
+                            ),
+                            "not the edge in scope",
+                        );
+                        None
+                    }
+                    Some(ctx) if ctx.graph != graph => {
+                        self.err(
+                            *span,
+                            format!("`{}` lives on a different graph (with or without self loops)", name.name),
+                            "",
+                        );
+                        None
+                    }
+                    Some(ctx) => Some(At::Edge(ctx.var)),
+                },
+                other => {
+                    self.err(
+                        other.span(),
+                        format!("`{}` is indexed by edge: write `{}[i <- j, ...]`", name.name, name.name),
+                        "expected an edge index",
+                    );
+                    None
+                }
+            },
+        };
+        if g == 1 && at.is_none() {
+            ok = false;
+        }
+        let mut dense = Vec::new();
+        for (k, (ix, d)) in indices[g..].iter().zip(&tensor.dims).enumerate() {
+            match ix {
+                ast::Index::Var(v) => match env.get(&v.name) {
+                    Some(Binding::Dense(var, vd)) => {
+                        if self.p.dim_root(vd) != self.p.dim_root(*d) {
+                            self.err(
+                                v.span,
+                                format!(
+                                    "dimension mismatch: `{}` ranges over {}, but axis {} of `{}` has dimension {}",
+                                    v.name,
+                                    self.dim_name(vd),
+                                    k + g + 1,
+                                    name.name,
+                                    self.dim_name(*d)
+                                ),
+                                "",
+                            );
+                            ok = false;
+                        } else if dense.contains(&var) {
+                            self.err(v.span, format!("index `{}` appears twice in one access; diagonals are not supported", v.name), "");
+                            ok = false;
+                        }
+                        dense.push(var);
+                    }
+                    Some(Binding::Node(_)) => {
+                        self.err(
+                            v.span,
+                            format!("`{}` is a node index, but axis {} of `{}` is dense ({})", v.name, k + g + 1, name.name, self.dim_name(*d)),
+                            "",
+                        );
+                        ok = false;
+                    }
+                    None => {
+                        self.free_index_error(v);
+                        ok = false;
+                    }
+                },
+                ast::Index::Edge { span, .. } => {
+                    self.err(*span, "an edge index can only be the first index", "");
+                    ok = false;
+                }
+            }
+        }
+        if !ok {
+            return None;
+        }
+        Some(self.p.arena.intern(Node::Access {
+            tensor: t,
+            at,
+            dense,
+        }))
+    }
+
+    fn free_index_error(&mut self, v: &ast::Ident) {
+        self.diags.push(
+            Diagnostic::error(
+                v.span,
+                format!(
+                    "free index `{}` is not bound on the left-hand side or by a reduction",
+                    v.name
+                ),
+            )
+            .with_label("unbound index")
+            .with_help(format!(
+                "add `{}` to the left-hand side, or sum over it with `sum_{}`",
+                v.name, v.name
+            )),
+        );
+    }
+
+    fn dim_name(&self, d: DimId) -> String {
+        self.p.dims[d.index()].name.clone()
+    }
+
+    fn call(&mut self, sc: &mut Scope, call: &ast::LayerCall) {
+        let lhs = &call.lhs.name;
+        if sc.syms.contains_key(lhs) {
+            self.err(call.lhs.span, format!("`{lhs}` is already defined"), "");
+            return;
+        }
+        let Some(layer) = sc.layers.get(&call.layer.name).cloned() else {
+            self.err(
+                call.layer.span,
+                format!("unknown layer `{}`", call.layer.name),
+                "no layer of that name in this file",
+            );
+            sc.define(lhs, Sym::Poisoned);
+            return;
+        };
+        let mut inputs = Vec::new();
+        for i in &call.inputs {
+            match self.lookup_tensor(sc, i) {
+                Some(Some(t)) => inputs.push((t, i.span)),
+                _ => {
+                    sc.define(lhs, Sym::Poisoned);
+                    return;
+                }
+            }
+        }
+        let prefix = format!("{}{}.", sc.prefix, call.prefix.name);
+        let mut inner = Scope::new(prefix, &layer, &mut self.p);
+        for c in &layer.consts {
+            let over = call.consts.iter().find(|a| a.name.name == c.name.name);
+            let s = match over.map(|a| &a.value) {
+                Some(ast::ConstValue::Name(n)) => match sc.syms.get(&n.name) {
+                    Some(Sym::Const(s)) => *s,
+                    _ => {
+                        self.err(n.span, format!("`{}` is not a constant of this model", n.name), "");
+                        Scalar::lit(c.default)
+                    }
+                },
+                Some(ast::ConstValue::Number(v, _)) => {
+                    Scalar::Named(self.add_scalar(&inner.full(&c.name.name), *v))
+                }
+                None => Scalar::Named(self.add_scalar(&inner.full(&c.name.name), c.default)),
+            };
+            inner.define(&c.name.name, Sym::Const(s));
+        }
+        for a in &call.consts {
+            if !layer.consts.iter().any(|c| c.name.name == a.name.name) {
+                self.err(
+                    a.name.span,
+                    format!("layer `{}` has no constant `{}`", layer.name.name, a.name.name),
+                    "",
+                );
+            }
+        }
+        let Some(out) = self.block(&mut inner, &layer, &inputs) else {
+            sc.define(lhs, Sym::Poisoned);
+            return;
+        };
+        let out_t = self.p.tensor(out).clone();
+        let [ast::LhsIndex { index: ast::Index::Var(n), .. }, ast::LhsIndex { index: ast::Index::Var(d), .. }] =
+            &call.indices[..]
+        else {
+            self.err(
+                call.span,
+                format!("write the result of a layer call as `{lhs}[n, d]`: a node index and one flattened feature index"),
+                "",
+            );
+            sc.define(lhs, Sym::Poisoned);
+            return;
+        };
+        let dim = if out_t.dims.len() == 1 {
+            out_t.dims[0]
+        } else {
+            let names: Vec<String> = out_t.dims.iter().map(|d| self.dim_name(*d)).collect();
+            let dim = self.p.add_dim(names.join("*"));
+            self.p.dim_products.push((dim, out_t.dims.clone()));
+            dim
+        };
+        let t = self.p.add_tensor(Tensor {
+            name: sc.full(lhs),
+            external: sc.full(lhs),
+            domain: Domain::Node,
+            dims: vec![dim],
+            external_shape: None,
+            role: Role::Defined,
+            index_names: vec![n.name.clone(), d.name.clone()],
+        });
+        let vars = self.vars_for(t);
+        self.p.equations.push(Equation {
+            lhs: t,
+            vars,
+            rhs: Rhs::Reshape(out),
+        });
+        sc.define(lhs, Sym::Tensor(t));
+    }
+
+    fn loss(&mut self, sc: &mut Scope, loss: &ast::LossStmt) {
+        if loss.func.name != "cross_entropy" || loss.args.len() != 3 {
+            self.err(
+                loss.span,
+                "the loss must be `cross_entropy(logits, labels, mask)`",
+                "",
+            );
+            return;
+        }
+        let mut ts = Vec::new();
+        for a in &loss.args {
+            match self.lookup_tensor(sc, a) {
+                Some(Some(t)) => {
+                    self.used.insert(t);
+                    ts.push(t)
+                }
+                _ => return,
+            }
+        }
+        let (logits, labels, mask) = (ts[0], ts[1], ts[2]);
+        let lt = self.p.tensor(logits).clone();
+        if lt.domain != Domain::Node || lt.dims.len() != 1 {
+            self.err(loss.args[0].span, "the logits must be a node tensor `[n, k]`", "");
+            return;
+        }
+        match self.p.tensor(labels).role {
+            Role::Labels { classes } => self.p.unify_dims(classes, lt.dims[0]),
+            _ => {
+                self.err(loss.args[1].span, format!("`{}` is not declared as `labels`", loss.args[1].name), "");
+                return;
+            }
+        }
+        if self.p.tensor(mask).role != Role::Mask {
+            self.err(loss.args[2].span, format!("`{}` is not declared as `mask`", loss.args[2].name), "");
+            return;
+        }
+        let t = self.p.add_tensor(Tensor {
+            name: sc.full(&loss.name.name),
+            external: sc.full(&loss.name.name),
+            domain: Domain::Dense,
+            dims: vec![],
+            external_shape: None,
+            role: Role::Defined,
+            index_names: vec![],
+        });
+        self.p.equations.push(Equation {
+            lhs: t,
+            vars: vec![],
+            rhs: Rhs::CrossEntropy {
+                logits,
+                labels,
+                mask,
+            },
+        });
+        sc.define(&loss.name.name, Sym::Tensor(t));
+        sc.loss = Some(t);
+    }
+}
+
+/// How `name` is first used as a free index inside `e`: as a node or on a dense axis.
+fn usage_of(p: &Program, sc: &Scope, name: &str, e: &ast::Expr) -> Option<Usage> {
+    match e {
+        ast::Expr::Number(..) | ast::Expr::Name(_) => None,
+        ast::Expr::Access { name: t, indices, .. } => {
+            let Some(Sym::Tensor(t)) = sc.syms.get(&t.name) else {
+                return None;
+            };
+            let tensor = p.tensor(*t);
+            let g = usize::from(tensor.domain != Domain::Dense);
+            for (k, ix) in indices.iter().enumerate() {
+                match ix {
+                    ast::Index::Var(v) if v.name == name => {
+                        if k < g {
+                            return Some(Usage::Node);
+                        }
+                        return tensor.dims.get(k - g).map(|d| Usage::Dense(*d));
+                    }
+                    ast::Index::Edge { target, source, .. }
+                        if target.name == name || source.name == name =>
+                    {
+                        return Some(Usage::Node);
+                    }
+                    _ => {}
+                }
+            }
+            None
+        }
+        ast::Expr::Binary { lhs, rhs, .. } => {
+            usage_of(p, sc, name, lhs).or_else(|| usage_of(p, sc, name, rhs))
+        }
+        ast::Expr::Neg(a, _) | ast::Expr::Pow { base: a, .. } => usage_of(p, sc, name, a),
+        ast::Expr::Call { args, .. } => args.iter().find_map(|a| usage_of(p, sc, name, a)),
+        ast::Expr::Reduce { binder, body, .. } => match binder {
+            ast::Binder::Vars(v) if v.iter().any(|v| v.name == name) => None,
+            ast::Binder::InEdges { source, .. } if source.name == name => None,
+            ast::Binder::InEdges {
+                target: Some(t), ..
+            } if t.name == name => Some(Usage::Node),
+            _ => usage_of(p, sc, name, body),
+        },
+    }
+}

@@ -71,7 +71,10 @@ mod tests {
             e.to_string(),
             "tensor `edge_index`: expected shape [2, E], found [3, 10]"
         );
-        assert_eq!(DataError::missing("param.att").to_string(), "missing tensor `param.att`");
+        assert_eq!(
+            DataError::missing("param.att").to_string(),
+            "missing tensor `param.att`"
+        );
         let boxed: Box<dyn std::error::Error> = Box::new(DataError::new("x"));
         assert_eq!(boxed.to_string(), "x");
     }

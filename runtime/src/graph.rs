@@ -68,7 +68,9 @@ impl Graph {
                     if v < 0 || v as u64 >= n as u64 {
                         Err(DataError::tensor(
                             NAME,
-                            format_args!("node index {v} out of range for {n} nodes (column {col})"),
+                            format_args!(
+                                "node index {v} out of range for {n} nodes (column {col})"
+                            ),
                         ))
                     } else {
                         Ok(v as u32)
@@ -177,7 +179,12 @@ impl Graph {
     /// then `add_self_loops`): every existing self loop is dropped, the other edges keep
     /// their order, and one loop `(n, n)` per node `n = 0..N` is appended after them.
     pub fn with_self_loops(&self) -> (Graph, SelfLoopMap) {
-        let kept = self.src.iter().zip(&self.dst).filter(|(s, d)| s != d).count();
+        let kept = self
+            .src
+            .iter()
+            .zip(&self.dst)
+            .filter(|(s, d)| s != d)
+            .count();
         let total = kept + self.n;
         let mut src = Vec::with_capacity(total);
         let mut dst = Vec::with_capacity(total);
@@ -254,7 +261,13 @@ impl SelfLoopMap {
         feats: &[f64],
         width: usize,
     ) -> Result<Vec<f64>, DataError> {
-        self.check(original_graph, feats.len(), self.num_original_edges, width, "features")?;
+        self.check(
+            original_graph,
+            feats.len(),
+            self.num_original_edges,
+            width,
+            "features",
+        )?;
         let mut out = vec![0.0; self.origin.len() * width];
         for (e, o) in self.origin.iter().enumerate() {
             if let Some(o) = o {
@@ -293,7 +306,13 @@ impl SelfLoopMap {
         grad: &[f64],
         width: usize,
     ) -> Result<Vec<f64>, DataError> {
-        self.check(original_graph, grad.len(), self.origin.len(), width, "gradient")?;
+        self.check(
+            original_graph,
+            grad.len(),
+            self.origin.len(),
+            width,
+            "gradient",
+        )?;
         let mut out = vec![0.0; self.num_original_edges * width];
         for (e, o) in self.origin.iter().enumerate() {
             if let Some(o) = o {
@@ -356,7 +375,11 @@ impl SelfLoopMap {
 /// `u32` (far beyond what fits in memory).
 pub fn random_graph(n: usize, e: usize, seed: u64) -> Graph {
     let n = n.min(u32::MAX as usize);
-    let e = if n == 0 { 0 } else { e.min(u32::MAX as usize - n) };
+    let e = if n == 0 {
+        0
+    } else {
+        e.min(u32::MAX as usize - n)
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut src = Vec::with_capacity(e);
     let mut dst = Vec::with_capacity(e);
@@ -432,7 +455,10 @@ mod tests {
         let err = Graph::new(2, vec![0, 1], vec![1]).unwrap_err();
         assert_eq!(err.to_string(), "graph: 2 sources but 1 targets");
         let err = Graph::new(2, vec![0, 1], vec![1, 2]).unwrap_err();
-        assert_eq!(err.to_string(), "graph: edge 1 has target node 2, out of range for 2 nodes");
+        assert_eq!(
+            err.to_string(),
+            "graph: edge 1 has target node 2, out of range for 2 nodes"
+        );
 
         let err = Graph::from_edge_index(8, &tensor(vec![3, 10], vec![0; 30])).unwrap_err();
         assert_eq!(
@@ -464,8 +490,14 @@ mod tests {
         let (h, map) = g.with_self_loops();
         assert_eq!(h.sources(), &[0, 2, 0, 0, 1, 2]);
         assert_eq!(h.targets(), &[1, 1, 1, 0, 1, 2]);
-        assert_eq!(map.origins(), &[Some(0), Some(2), Some(4), None, None, None]);
-        assert_eq!((map.loop_edge(0), map.loop_edge(1), map.loop_edge(2)), (3, 4, 5));
+        assert_eq!(
+            map.origins(),
+            &[Some(0), Some(2), Some(4), None, None, None]
+        );
+        assert_eq!(
+            (map.loop_edge(0), map.loop_edge(1), map.loop_edge(2)),
+            (3, 4, 5)
+        );
         assert_eq!(map.origin(1), Some(2));
         assert_eq!(map.num_original_edges(), 5);
         assert_eq!(map.num_new_edges(), 6);
@@ -489,13 +521,20 @@ mod tests {
         let (h, map) = g.with_self_loops();
         let width = 3;
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let x: Vec<f64> = (0..g.num_edges() * width).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        let y: Vec<f64> = (0..h.num_edges() * width).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let x: Vec<f64> = (0..g.num_edges() * width)
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
+        let y: Vec<f64> = (0..h.num_edges() * width)
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
         let ax = map.fill_loop_features(&g, &x, width).unwrap();
         let aty = map.fill_loop_features_backward(&g, &y, width).unwrap();
         let lhs: f64 = ax.iter().zip(&y).map(|(a, b)| a * b).sum();
         let rhs: f64 = x.iter().zip(&aty).map(|(a, b)| a * b).sum();
-        assert!((lhs - rhs).abs() < 1e-12 * (1.0 + lhs.abs()), "{lhs} vs {rhs}");
+        assert!(
+            (lhs - rhs).abs() < 1e-12 * (1.0 + lhs.abs()),
+            "{lhs} vs {rhs}"
+        );
         // Removed self loops get zero gradient.
         for e in 0..g.num_edges() {
             if g.src(e) == g.dst(e) {

@@ -25,7 +25,7 @@ impl<T> Tensor<T> {
                 .shape
                 .iter()
                 .zip(expected)
-                .all(|(d, e)| e.map_or(true, |e| e == *d));
+                .all(|(d, e)| e.is_none() || *e == Some(*d));
         if ok {
             return Ok(());
         }
@@ -74,8 +74,8 @@ impl TensorFile {
     pub fn load(path: impl AsRef<Path>) -> Result<TensorFile, DataError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let bytes =
-            std::fs::read(path).map_err(|e| DataError::file(&name, format_args!("cannot read: {e}")))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| DataError::file(&name, format_args!("cannot read: {e}")))?;
         TensorFile::from_bytes(&name, bytes)
     }
 
@@ -114,11 +114,10 @@ impl TensorFile {
         let mut declared_end = 0usize;
         for tname in names {
             let info = &object[tname.as_str()];
-            let offsets: Option<Vec<u64>> = info
+            let offsets: Option<[u64; 2]> = info
                 .get("data_offsets")
                 .and_then(|o| serde_json::from_value(o.clone()).ok());
-            let Some([s, e]) = offsets.as_deref().map(|o| <[u64; 2]>::try_from(o).ok()).flatten()
-            else {
+            let Some([s, e]) = offsets else {
                 return Err(invalid(format!(
                     "tensor `{tname}` has no valid `data_offsets`"
                 )));
@@ -236,7 +235,7 @@ impl TensorFile {
             Dtype::F32 => decode(bytes, |b: [u8; 4]| f32::from_le_bytes(b) as f64),
             other => return Err(wrong_dtype(name, "F64 or F32", other)),
         };
-        check_finite(name, &entry.shape, data.iter().map(|v| *v))?;
+        check_finite(name, &entry.shape, data.iter().copied())?;
         Ok(Tensor {
             shape: entry.shape.clone(),
             data,
@@ -297,7 +296,9 @@ impl TensorFile {
     }
 
     fn entry(&self, name: &str) -> Result<&Entry, DataError> {
-        self.entries.get(name).ok_or_else(|| DataError::missing(name))
+        self.entries
+            .get(name)
+            .ok_or_else(|| DataError::missing(name))
     }
 
     fn raw(&self, name: &str) -> Result<(&Entry, &[u8]), DataError> {
@@ -440,7 +441,12 @@ pub fn serialize_tensors(
                 ),
             ));
         }
-        encoded.push((name.as_str(), shape.clone(), data.dtype(), data.to_le_bytes()));
+        encoded.push((
+            name.as_str(),
+            shape.clone(),
+            data.dtype(),
+            data.to_le_bytes(),
+        ));
     }
     let mut views = Vec::with_capacity(encoded.len());
     for (name, shape, dtype, bytes) in &encoded {
@@ -499,7 +505,11 @@ mod tests {
 
     fn sample() -> Vec<(String, Vec<usize>, TensorData)> {
         vec![
-            ("w".into(), vec![2, 3], TensorData::F64(vec![1., 2., 3., 4., 5., 6.])),
+            (
+                "w".into(),
+                vec![2, 3],
+                TensorData::F64(vec![1., 2., 3., 4., 5., 6.]),
+            ),
             ("h".into(), vec![3], TensorData::F32(vec![0.5, 1.5, 2.5])),
             ("idx".into(), vec![2, 2], TensorData::I64(vec![0, 1, -1, 7])),
             ("m".into(), vec![3], TensorData::U8(vec![1, 0, 1])),
@@ -518,7 +528,9 @@ mod tests {
         assert_eq!(w.data, vec![1., 2., 3., 4., 5., 6.]);
         w.expect_shape("w", &[Some(2), None]).unwrap();
         assert_eq!(
-            w.expect_shape("w", &[Some(3), None]).unwrap_err().to_string(),
+            w.expect_shape("w", &[Some(3), None])
+                .unwrap_err()
+                .to_string(),
             "tensor `w`: expected shape [3, _], found [2, 3]"
         );
         assert_eq!(f.f64("h").unwrap().data, vec![0.5, 1.5, 2.5]);
@@ -547,20 +559,35 @@ mod tests {
             TensorData::F32(vec![0., 0., 0., 0., 0., 0., f32::NAN, 0.]),
         )];
         let f = TensorFile::from_bytes("t", bytes_of(&t)).unwrap();
-        assert_eq!(f.f64("x").unwrap_err().to_string(), "tensor `x`: contains NaN at [3, 0]");
-        let t = vec![("y".to_string(), vec![2], TensorData::F64(vec![1.0, f64::NEG_INFINITY]))];
+        assert_eq!(
+            f.f64("x").unwrap_err().to_string(),
+            "tensor `x`: contains NaN at [3, 0]"
+        );
+        let t = vec![(
+            "y".to_string(),
+            vec![2],
+            TensorData::F64(vec![1.0, f64::NEG_INFINITY]),
+        )];
         let f = TensorFile::from_bytes("t", bytes_of(&t)).unwrap();
-        assert_eq!(f.f64("y").unwrap_err().to_string(), "tensor `y`: contains -inf at [1]");
+        assert_eq!(
+            f.f64("y").unwrap_err().to_string(),
+            "tensor `y`: contains -inf at [1]"
+        );
         let t = vec![("z".to_string(), vec![1], TensorData::F64(vec![1e300]))];
         let f = TensorFile::from_bytes("t", bytes_of(&t)).unwrap();
-        assert_eq!(f.f32("z").unwrap_err().to_string(), "tensor `z`: contains inf at [0]");
+        assert_eq!(
+            f.f32("z").unwrap_err().to_string(),
+            "tensor `z`: contains inf at [0]"
+        );
     }
 
     #[test]
     fn corrupt_files_are_rejected() {
         let good = bytes_of(&sample());
         let short = TensorFile::from_bytes("a.safetensors", good[..5].to_vec()).unwrap_err();
-        assert!(short.to_string().starts_with("file `a.safetensors`: not a valid safetensors file"));
+        assert!(short
+            .to_string()
+            .starts_with("file `a.safetensors`: not a valid safetensors file"));
 
         let mut big = good.clone();
         big[..8].copy_from_slice(&99_999_999u64.to_le_bytes());

@@ -296,7 +296,14 @@ impl Arena {
                     },
                     r => r,
                 };
-                let body = self.subst_memo(body, map, memo);
+                // The bound variable shadows any substitution of the same variable.
+                let body = if map.contains_key(&range.var()) {
+                    let mut inner = map.clone();
+                    inner.remove(&range.var());
+                    self.subst_memo(body, &inner, &mut HashMap::new())
+                } else {
+                    self.subst_memo(body, map, memo)
+                };
                 self.reduce(op, range, body)
             }
         };

@@ -27,6 +27,7 @@
 pub mod dataset;
 pub mod error;
 pub mod graph;
+pub mod kernels;
 pub mod sparse;
 pub mod tensor_file;
 

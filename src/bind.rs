@@ -1,0 +1,221 @@
+//! Binding data to a program: sizes of the named dimensions are solved from the shapes of the given
+//! tensors, and every shape is checked, with one clear message naming the tensor on mismatch.
+
+use gatgrad_codegen::ir::*;
+use gatgrad_runtime::{DataError, Tensor};
+use std::collections::HashMap;
+
+/// The data a program runs on, keyed by file names (`x`, `param.lin_l.weight`, `y`, ...).
+#[derive(Clone, Debug, Default)]
+pub struct Data {
+    /// Number of nodes.
+    pub num_nodes: usize,
+    /// `edge_index`: sources then targets.
+    pub src: Vec<u32>,
+    /// Targets.
+    pub dst: Vec<u32>,
+    /// Real-valued tensors (inputs and parameters), by file name.
+    pub reals: HashMap<String, Tensor<f64>>,
+    /// Integer labels, by file name.
+    pub labels: HashMap<String, Vec<i64>>,
+    /// Node masks, by file name.
+    pub masks: HashMap<String, Vec<bool>>,
+    /// Dropout masks by tensor display name (absent: evaluation mode).
+    pub dropout: HashMap<String, Vec<f64>>,
+    /// Overrides of named constants, by display name.
+    pub consts: HashMap<String, f64>,
+}
+
+/// The file name of a tensor: parameters are stored as `param.<name>`.
+pub fn file_name(t: &gatgrad_codegen::ir::Tensor) -> String {
+    match t.role {
+        Role::Param => format!("param.{}", t.external),
+        _ => t.external.clone(),
+    }
+}
+
+/// Sizes of every dimension (indexed by [`DimId`]) solved from the data.
+pub fn solve_dims(p: &Program, data: &Data, num_edges: &[usize]) -> Result<Vec<usize>, DataError> {
+    // Constraint: product of dims (roots) == value, attributed to a tensor for messages.
+    struct C {
+        dims: Vec<DimId>,
+        value: Value,
+        tensor: String,
+    }
+    enum Value {
+        Known(usize),
+        Dim(DimId),
+    }
+    let mut cs = Vec::new();
+    for t in &p.tensors {
+        let name = file_name(t);
+        let shape = match t.role {
+            Role::Input | Role::Param => match data.reals.get(&name) {
+                Some(x) => x.shape.clone(),
+                None => return Err(DataError::missing(&name)),
+            },
+            Role::Labels { classes } => {
+                let Some(y) = data.labels.get(&name) else {
+                    return Err(DataError::missing(&name));
+                };
+                if y.len() != data.num_nodes {
+                    return Err(DataError::shape(&name, &format!("[{}]", data.num_nodes), &[y.len()]));
+                }
+                // Labels do not fix the class count; they are checked against it below.
+                let _ = classes;
+                continue;
+            }
+            Role::Mask => {
+                let Some(m) = data.masks.get(&name) else {
+                    return Err(DataError::missing(&name));
+                };
+                if m.len() != data.num_nodes {
+                    return Err(DataError::shape(&name, &format!("[{}]", data.num_nodes), &[m.len()]));
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        let groups: Vec<Vec<DimId>> = match (&t.external_shape, t.domain) {
+            (Some(g), Domain::Dense) => g.clone(),
+            _ => t.dims.iter().map(|d| vec![*d]).collect(),
+        };
+        let lead = match t.domain {
+            Domain::Dense => None,
+            Domain::Node => Some(data.num_nodes),
+            Domain::Edge(g) => Some(num_edges[g.index()]),
+        };
+        let expected = describe(p, lead, &groups);
+        let rank = groups.len() + usize::from(lead.is_some());
+        // A scalar parameter may be stored as [1].
+        let shape = if rank == 0 && shape == [1] { vec![] } else { shape };
+        if shape.len() != rank {
+            return Err(DataError::shape(&name, &expected, &shape));
+        }
+        let mut rest = &shape[..];
+        if let Some(n) = lead {
+            if shape[0] != n {
+                let what = if t.domain == Domain::Node { "nodes" } else { "edges" };
+                return Err(DataError::tensor(
+                    &name,
+                    format!("expected shape {expected}: first axis must be the {n} {what}, found {shape:?}"),
+                ));
+            }
+            rest = &shape[1..];
+        }
+        for (g, &v) in groups.iter().zip(rest) {
+            cs.push(C {
+                dims: g.iter().map(|d| p.dim_root(*d)).collect(),
+                value: Value::Known(v),
+                tensor: name.clone(),
+            });
+        }
+    }
+    for (d, parts) in &p.dim_products {
+        cs.push(C {
+            dims: parts.iter().map(|d| p.dim_root(*d)).collect(),
+            value: Value::Dim(p.dim_root(*d)),
+            tensor: String::new(),
+        });
+    }
+    let mut known: HashMap<DimId, usize> = HashMap::new();
+    let mut source: HashMap<DimId, String> = HashMap::new();
+    loop {
+        let mut progress = false;
+        for c in &cs {
+            let target = match c.value {
+                Value::Known(v) => Some(v),
+                Value::Dim(d) => known.get(&d).copied(),
+            };
+            let unknown: Vec<DimId> = {
+                let mut u: Vec<DimId> = c.dims.iter().copied().filter(|d| !known.contains_key(d)).collect();
+                u.dedup();
+                u
+            };
+            let prod: usize = c.dims.iter().filter_map(|d| known.get(d)).product();
+            match (target, unknown.len()) {
+                (Some(v), 0) => {
+                    if prod != v {
+                        let dims: Vec<String> = c
+                            .dims
+                            .iter()
+                            .map(|d| format!("{}={}", p.dims[d.index()].name, known[d]))
+                            .collect();
+                        let origin: Vec<String> = c
+                            .dims
+                            .iter()
+                            .filter_map(|d| source.get(d).map(|s| format!("{} from `{s}`", p.dims[d.index()].name)))
+                            .collect();
+                        return Err(DataError::tensor(
+                            if c.tensor.is_empty() { "(layer output)" } else { &c.tensor },
+                            format!(
+                                "size {v} does not match {} = {prod} ({})",
+                                dims.join("·"),
+                                origin.join(", ")
+                            ),
+                        ));
+                    }
+                }
+                (Some(v), 1) if unknown.len() == c.dims.iter().filter(|d| **d == unknown[0]).count() => {
+                    if prod == 0 || v % prod != 0 || v / prod == 0 {
+                        return Err(DataError::tensor(
+                            &c.tensor,
+                            format!(
+                                "size {v} is not a multiple of {prod}, so dimension {} cannot be chosen",
+                                p.dims[unknown[0].index()].name
+                            ),
+                        ));
+                    }
+                    known.insert(unknown[0], v / prod);
+                    source.insert(unknown[0], c.tensor.clone());
+                    progress = true;
+                }
+                (None, 0) => {
+                    if let Value::Dim(d) = c.value {
+                        known.insert(d, prod);
+                        progress = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+    let mut out = Vec::with_capacity(p.dims.len());
+    for d in 0..p.dims.len() {
+        let root = p.dim_root(DimId(d as u32));
+        match known.get(&root) {
+            Some(v) => out.push(*v),
+            None => {
+                // Only an error if something actually uses the dimension.
+                let used = p.tensors.iter().any(|t| t.dims.iter().any(|x| p.dim_root(*x) == root));
+                if used {
+                    return Err(DataError::new(format!(
+                        "cannot tell the size of dimension {}: no given tensor fixes it",
+                        p.dims[root.index()].name
+                    )));
+                }
+                out.push(0);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn describe(p: &Program, lead: Option<usize>, groups: &[Vec<DimId>]) -> String {
+    let mut parts = Vec::new();
+    if let Some(n) = lead {
+        parts.push(n.to_string());
+    }
+    for g in groups {
+        if g.is_empty() {
+            parts.push("1".into());
+        } else {
+            let names: Vec<&str> = g.iter().map(|d| p.dims[d.index()].name.as_str()).collect();
+            parts.push(names.join("*"));
+        }
+    }
+    format!("[{}]", parts.join(", "))
+}

@@ -1,0 +1,140 @@
+//! Running a program on a tensor file in the PyG reference layout (`x`, `edge_index`,
+//! `param.<name>`, `grad_out` or `y` + `train_mask`) and producing `out`, `loss`, `alpha` and
+//! `grad.<name>`.
+
+use crate::bind::{file_name, Data};
+use crate::interp::{Interpreter, Real};
+use gatgrad_codegen::ir::*;
+use gatgrad_runtime::{DataError, Graph, TensorData, TensorFile};
+use std::collections::HashMap;
+
+/// A named result tensor in file layout.
+pub type Named = (String, Vec<usize>, Vec<f64>);
+
+/// Reads everything `p` needs from `file`. `consts` overrides named constants.
+pub fn read_data(p: &Program, file: &TensorFile, consts: &HashMap<String, f64>) -> Result<Data, DataError> {
+    let mut data = Data {
+        consts: consts.clone(),
+        ..Data::default()
+    };
+    for t in &p.tensors {
+        let name = file_name(t);
+        match t.role {
+            Role::Input | Role::Param => {
+                data.reals.insert(name.clone(), file.f64(&name)?);
+            }
+            Role::Labels { .. } => {
+                data.labels.insert(name.clone(), file.i64(&name)?.data);
+            }
+            Role::Mask => {
+                data.masks.insert(name.clone(), file.mask(&name)?);
+            }
+            _ => {}
+        }
+    }
+    // The node count comes from the first node-indexed tensor.
+    let n = p
+        .tensors
+        .iter()
+        .find_map(|t| match (t.domain, &t.role) {
+            (Domain::Node, Role::Input | Role::Param) => data.reals.get(&file_name(t)).and_then(|x| x.shape.first().copied()),
+            (Domain::Node, Role::Labels { .. }) => data.labels.get(&file_name(t)).map(|y| y.len()),
+            _ => None,
+        })
+        .ok_or_else(|| DataError::new("the model has no node-indexed input to tell the number of nodes"))?;
+    let g = Graph::from_edge_index(n, &file.i64("edge_index")?)?;
+    data.num_nodes = n;
+    data.src = g.sources().to_vec();
+    data.dst = g.targets().to_vec();
+    Ok(data)
+}
+
+/// Shape of a tensor as stored in files (PyG layout: external shape, graph axis first).
+pub fn file_shape<T: Real>(p: &Program, it: &Interpreter<T>, t: TensorId) -> Vec<usize> {
+    let tensor = p.tensor(t);
+    let natural = it.shape(t);
+    match (&tensor.external_shape, tensor.domain) {
+        (Some(groups), Domain::Dense) => groups
+            .iter()
+            .map(|g| g.iter().map(|d| it.dims[d.index()]).product())
+            .collect(),
+        _ => {
+            // Node and edge tensors: graph axis, then the dense axes flattened.
+            match tensor.domain {
+                Domain::Dense => natural,
+                _ => vec![natural[0], natural[1..].iter().product()],
+            }
+        }
+    }
+}
+
+/// Runs forward and backward on a case file; returns the tensors to write, in a stable order.
+pub fn run_case<T: Real>(p: &Program, file: &TensorFile, consts: &HashMap<String, f64>) -> Result<Vec<Named>, DataError> {
+    let data = read_data(p, file, consts)?;
+    let mut it: Interpreter<T> = Interpreter::new(p, &data)?;
+    if let Some(seed) = p.seed {
+        let g = file.f64("grad_out")?;
+        let want = file_shape(p, &it, p.output);
+        if g.shape != want {
+            return Err(DataError::shape("grad_out", &format!("{want:?}"), &g.shape));
+        }
+        it.set(seed, g.data.iter().map(|v| T::from_f64(*v)).collect())?;
+    }
+    it.forward();
+    it.backward();
+    let mut out: Vec<Named> = Vec::new();
+    let get = |it: &Interpreter<T>, t: TensorId| -> Vec<f64> {
+        it.value(t).map(|v| v.iter().map(|x| x.to_f64()).collect()).unwrap_or_default()
+    };
+    out.push(("out".into(), file_shape(p, &it, p.output), get(&it, p.output)));
+    if let Some(l) = p.loss {
+        out.push(("loss".into(), vec![1], get(&it, l)));
+    }
+    if let Some(a) = p.attention {
+        out.push(("alpha".into(), file_shape(p, &it, a), get(&it, a)));
+        if let Domain::Edge(g) = p.tensor(a).domain {
+            let graph = it.graph(g);
+            let mut ei: Vec<f64> = graph.sources().iter().map(|&s| s as f64).collect();
+            ei.extend(graph.targets().iter().map(|&d| d as f64));
+            out.push(("alpha_edge_index".into(), vec![2, graph.num_edges()], ei));
+        }
+    }
+    for (leaf, grad) in &p.grads {
+        let name = format!("grad.{}", p.tensor(*leaf).external);
+        out.push((name, file_shape(p, &it, *leaf), get(&it, *grad)));
+    }
+    // Leaves with no path to the output still get a (zero) gradient, as autograd reports them.
+    for leaf in p.leaves() {
+        if !p.grads.iter().any(|(l, _)| *l == leaf) {
+            let shape = file_shape(p, &it, leaf);
+            let len = shape.iter().product();
+            out.push((format!("grad.{}", p.tensor(leaf).external), shape, vec![0.0; len]));
+        }
+    }
+    for (name, _, v) in &out {
+        if let Some(k) = v.iter().position(|x| !x.is_finite()) {
+            return Err(DataError::tensor(
+                name,
+                format!("result entry {k} is not finite; check the scale of the inputs"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Converts results to file tensors (`alpha_edge_index` as i64, the rest in the given precision).
+pub fn to_file_tensors(named: Vec<Named>, f32_out: bool) -> Vec<(String, Vec<usize>, TensorData)> {
+    named
+        .into_iter()
+        .map(|(n, s, v)| {
+            let data = if n == "alpha_edge_index" {
+                TensorData::I64(v.iter().map(|x| *x as i64).collect())
+            } else if f32_out {
+                TensorData::F32(v.iter().map(|x| *x as f32).collect())
+            } else {
+                TensorData::F64(v)
+            };
+            (n, s, data)
+        })
+        .collect()
+}

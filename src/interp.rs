@@ -1,0 +1,425 @@
+//! The reference interpreter: evaluates forward and derivative equations element by element, exactly
+//! as printed. It is slow and obviously correct, the oracle that generated code is tested against.
+
+use crate::bind::{file_name, solve_dims, Data};
+use gatgrad_codegen::ir::*;
+use gatgrad_runtime::{DataError, Graph, SelfLoopMap};
+use std::collections::HashMap;
+
+/// The floating-point type the interpreter computes in (`f64` or `f32`).
+pub trait Real: Copy + Default + PartialOrd + std::fmt::Debug + 'static {
+    /// From f64 (rounding).
+    fn from_f64(v: f64) -> Self;
+    /// To f64.
+    fn to_f64(self) -> f64;
+}
+
+impl Real for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+impl Real for f32 {
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+/// A program bound to data: graphs built, dimensions solved, tensors evaluated on demand.
+pub struct Interpreter<'p, T: Real> {
+    p: &'p Program,
+    /// Size of each dimension.
+    pub dims: Vec<usize>,
+    graphs: Vec<Graph>,
+    raw: Graph,
+    loop_map: Option<SelfLoopMap>,
+    values: Vec<Option<Vec<T>>>,
+    labels: HashMap<TensorId, Vec<usize>>,
+    masks: HashMap<TensorId, Vec<bool>>,
+    consts: Vec<f64>,
+}
+
+/// Element shape of a tensor: leading graph axis length and dense sizes.
+fn shape_of(p: &Program, dims: &[usize], graphs: &[Graph], n: usize, t: TensorId) -> Vec<usize> {
+    let tensor = p.tensor(t);
+    let mut s = Vec::new();
+    match tensor.domain {
+        Domain::Dense => {}
+        Domain::Node => s.push(n),
+        Domain::Edge(g) => s.push(graphs[g.index()].num_edges()),
+    }
+    s.extend(tensor.dims.iter().map(|d| dims[d.index()]));
+    s
+}
+
+impl<'p, T: Real> Interpreter<'p, T> {
+    /// Binds data to a program, checking every tensor.
+    pub fn new(p: &'p Program, data: &Data) -> Result<Self, DataError> {
+        let raw = Graph::new(data.num_nodes, data.src.clone(), data.dst.clone())?;
+        let mut loop_map = None;
+        let graphs: Vec<Graph> = p
+            .graphs
+            .iter()
+            .map(|g| match g {
+                GraphKind::Raw => raw.clone(),
+                GraphKind::SelfLoops => {
+                    let (g, m) = raw.with_self_loops();
+                    loop_map = Some(m);
+                    g
+                }
+            })
+            .collect();
+        let num_edges: Vec<usize> = graphs.iter().map(|g| g.num_edges()).collect();
+        let dims = solve_dims(p, data, &num_edges)?;
+        let mut consts: Vec<f64> = p.scalars.iter().map(|s| s.default).collect();
+        for (name, v) in &data.consts {
+            match p.scalars.iter().position(|s| &s.name == name) {
+                Some(k) => consts[k] = *v,
+                None => {
+                    let known: Vec<&str> = p.scalars.iter().map(|s| s.name.as_str()).collect();
+                    return Err(DataError::new(format!(
+                        "unknown constant `{name}` (constants: {})",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        let mut it = Interpreter {
+            p,
+            dims,
+            graphs,
+            raw,
+            loop_map,
+            values: vec![None; p.tensors.len()],
+            labels: HashMap::new(),
+            masks: HashMap::new(),
+            consts,
+        };
+        for (k, t) in p.tensors.iter().enumerate() {
+            let id = TensorId(k as u32);
+            let name = file_name(t);
+            match &t.role {
+                Role::Input | Role::Param => {
+                    let x = &data.reals[&name];
+                    it.values[k] = Some(x.data.iter().map(|v| T::from_f64(*v)).collect());
+                }
+                Role::Labels { classes } => {
+                    let kc = it.dims[classes.index()];
+                    let mut ys = Vec::new();
+                    for (n, &y) in data.labels[&name].iter().enumerate() {
+                        if y < 0 || y as usize >= kc {
+                            return Err(DataError::tensor(
+                                &name,
+                                format!("label {y} of node {n} is not a class in 0..{kc}"),
+                            ));
+                        }
+                        ys.push(y as usize);
+                    }
+                    it.labels.insert(id, ys);
+                }
+                Role::Mask => {
+                    let m = data.masks[&name].clone();
+                    if !m.iter().any(|&b| b) {
+                        return Err(DataError::tensor(&name, "the mask selects no node"));
+                    }
+                    it.values[k] = Some(m.iter().map(|&b| T::from_f64(b as u8 as f64)).collect());
+                    it.masks.insert(id, m);
+                }
+                Role::Dropout { .. } => {
+                    let len: usize = it.shape(id).iter().product();
+                    let v = match data.dropout.get(&t.name) {
+                        Some(v) if v.len() == len => v.iter().map(|x| T::from_f64(*x)).collect(),
+                        Some(v) => {
+                            return Err(DataError::tensor(
+                                &t.name,
+                                format!("dropout mask has {} entries, expected {len}", v.len()),
+                            ))
+                        }
+                        None => vec![T::from_f64(1.0); len],
+                    };
+                    it.values[k] = Some(v);
+                }
+                Role::Defined | Role::Adjoint(_) => {}
+            }
+        }
+        Ok(it)
+    }
+
+    /// The shape of a tensor under the bound sizes.
+    pub fn shape(&self, t: TensorId) -> Vec<usize> {
+        shape_of(self.p, &self.dims, &self.graphs, self.raw.num_nodes(), t)
+    }
+
+    /// The graph of a variant.
+    pub fn graph(&self, g: GraphId) -> &Graph {
+        &self.graphs[g.index()]
+    }
+
+    /// The value of a tensor, if computed or given.
+    pub fn value(&self, t: TensorId) -> Option<&[T]> {
+        self.values[t.index()].as_deref()
+    }
+
+    /// Sets a tensor's value (the seed `d out`, for instance).
+    pub fn set(&mut self, t: TensorId, v: Vec<T>) -> Result<(), DataError> {
+        let len: usize = self.shape(t).iter().product();
+        if v.len() != len {
+            return Err(DataError::tensor(
+                &self.p.tensor(t).name,
+                format!("expected {len} values, found {}", v.len()),
+            ));
+        }
+        self.values[t.index()] = Some(v);
+        Ok(())
+    }
+
+    /// Runs all forward equations.
+    pub fn forward(&mut self) {
+        for eq in &self.p.equations {
+            let v = self.equation(eq);
+            self.values[eq.lhs.index()] = Some(v);
+        }
+    }
+
+    /// Runs all derivative equations (after [`forward`](Self::forward) and setting the seed).
+    pub fn backward(&mut self) {
+        for eq in &self.p.backward {
+            let v = self.equation(eq);
+            self.values[eq.lhs.index()] = Some(v);
+        }
+    }
+
+    fn equation(&self, eq: &Equation) -> Vec<T> {
+        let shape = self.shape(eq.lhs);
+        let len: usize = shape.iter().product();
+        match &eq.rhs {
+            Rhs::Expr(e) => {
+                let mut env = vec![0usize; self.p.vars.len()];
+                let mut out = Vec::with_capacity(len);
+                for flat in 0..len {
+                    set_env(&mut env, &eq.vars, &shape, flat);
+                    out.push(T::from_f64(self.eval(*e, &mut env)));
+                }
+                out
+            }
+            Rhs::Softmax(body) => self.softmax(eq, *body, &shape),
+            Rhs::Reshape(src) => self.values[src.index()].clone().unwrap_or_default(),
+            Rhs::LoopFill(src) => {
+                let width: usize = shape[1..].iter().product();
+                let x: Vec<f64> = self.f64s(*src);
+                let map = self.loop_map.as_ref().expect("self-loop graph");
+                let y = map
+                    .fill_loop_features(&self.raw, &x, width)
+                    .expect("shapes checked at binding");
+                y.into_iter().map(T::from_f64).collect()
+            }
+            Rhs::LoopFillAdjoint(src) => {
+                let width: usize = shape[1..].iter().product();
+                let g: Vec<f64> = self.f64s(*src);
+                let map = self.loop_map.as_ref().expect("self-loop graph");
+                let y = map
+                    .fill_loop_features_backward(&self.raw, &g, width)
+                    .expect("shapes checked at binding");
+                y.into_iter().map(T::from_f64).collect()
+            }
+            Rhs::CrossEntropy {
+                logits,
+                labels,
+                mask,
+            } => {
+                let x = self.f64s(*logits);
+                let k = self.shape(*logits)[1];
+                let ys = &self.labels[labels];
+                let m = &self.masks[mask];
+                let mut total = 0.0;
+                let mut count = 0usize;
+                for (n, row) in x.chunks(k).enumerate() {
+                    if !m[n] {
+                        continue;
+                    }
+                    let mx = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let lse = mx + row.iter().map(|v| (v - mx).exp()).sum::<f64>().ln();
+                    total += lse - row[ys[n]];
+                    count += 1;
+                }
+                vec![T::from_f64(total / count as f64)]
+            }
+        }
+    }
+
+    fn f64s(&self, t: TensorId) -> Vec<f64> {
+        self.values[t.index()]
+            .as_ref()
+            .map(|v| v.iter().map(|x| x.to_f64()).collect())
+            .unwrap_or_default()
+    }
+
+    fn softmax(&self, eq: &Equation, body: ExprId, shape: &[usize]) -> Vec<T> {
+        let len: usize = shape.iter().product();
+        let inner: usize = shape[1..].iter().product();
+        let VarKind::Edge(g) = self.p.var(eq.vars[0]).kind else {
+            return vec![T::default(); len];
+        };
+        let graph = &self.graphs[g.index()];
+        let mut env = vec![0usize; self.p.vars.len()];
+        let mut scores = vec![0.0f64; len];
+        for (flat, s) in scores.iter_mut().enumerate() {
+            set_env(&mut env, &eq.vars, shape, flat);
+            *s = self.eval(body, &mut env);
+        }
+        let mut out = vec![T::default(); len];
+        for i in 0..graph.num_nodes() {
+            let edges = graph.in_edges(i);
+            for d in 0..inner {
+                let mx = edges
+                    .iter()
+                    .map(|&e| scores[e as usize * inner + d])
+                    .fold(f64::NEG_INFINITY, f64::max);
+                let denom: f64 = edges
+                    .iter()
+                    .map(|&e| (scores[e as usize * inner + d] - mx).exp())
+                    .sum::<f64>()
+                    + 1e-16;
+                for &e in edges {
+                    let k = e as usize * inner + d;
+                    out[k] = T::from_f64((scores[k] - mx).exp() / denom);
+                }
+            }
+        }
+        out
+    }
+
+    fn node_of(&self, at: At, env: &[usize]) -> usize {
+        match at {
+            At::Node(v) => env[v.index()],
+            At::Src(e) => self.edge_graph(e).src(env[e.index()]),
+            At::Dst(e) => self.edge_graph(e).dst(env[e.index()]),
+            At::Edge(e) => env[e.index()],
+        }
+    }
+
+    fn edge_graph(&self, e: VarId) -> &Graph {
+        match self.p.var(e).kind {
+            VarKind::Edge(g) => &self.graphs[g.index()],
+            _ => &self.raw,
+        }
+    }
+
+    fn scalar(&self, s: Scalar) -> f64 {
+        self.p.scalar_value(s, &self.consts)
+    }
+
+    /// Evaluates one element of an expression under the variable values in `env`.
+    fn eval(&self, e: ExprId, env: &mut [usize]) -> f64 {
+        match self.p.arena.get(e) {
+            Node::Const(s) => self.scalar(*s),
+            Node::DimSize(d) => self.dims[d.index()] as f64,
+            Node::MaskCount(t) => self.masks[t].iter().filter(|b| **b).count() as f64,
+            Node::OneHot { labels, at, class } => {
+                let n = self.node_of(*at, env);
+                (self.labels[labels][n] == env[class.index()]) as u8 as f64
+            }
+            Node::Access { tensor, at, dense } => {
+                let tensor_ = self.p.tensor(*tensor);
+                let mut offset = 0usize;
+                if let Some(at) = at {
+                    offset = self.node_of(*at, env);
+                }
+                for (d, v) in tensor_.dims.iter().zip(dense) {
+                    offset = offset * self.dims[d.index()] + env[v.index()];
+                }
+                match &self.values[tensor.index()] {
+                    Some(v) => v[offset].to_f64(),
+                    None => panic!("tensor `{}` read before it was computed", tensor_.name),
+                }
+            }
+            Node::Add(a, b) => self.eval(*a, env) + self.eval(*b, env),
+            Node::Sub(a, b) => self.eval(*a, env) - self.eval(*b, env),
+            Node::Mul(a, b) => self.eval(*a, env) * self.eval(*b, env),
+            Node::Div(a, b) => self.eval(*a, env) / self.eval(*b, env),
+            Node::Neg(a) => -self.eval(*a, env),
+            Node::Pow(a, s) => {
+                let x = self.eval(*a, env);
+                let k = self.scalar(*s);
+                if k == 2.0 {
+                    x * x
+                } else {
+                    x.powf(k)
+                }
+            }
+            Node::Call(f, a, arg) => {
+                let x = self.eval(*a, env);
+                let y = arg.map(|s| self.scalar(s)).unwrap_or(0.0);
+                f.eval(x, y)
+            }
+            Node::Reduce { op, range, body } => self.reduce(*op, *range, *body, env),
+        }
+    }
+
+    fn reduce(&self, op: ReduceOp, range: Range, body: ExprId, env: &mut [usize]) -> f64 {
+        let var = range.var().index();
+        let saved = env[var];
+        let items: Vec<usize> = match range {
+            Range::Dense(v) => match self.p.var(v).kind {
+                VarKind::Dense(d) => (0..self.dims[d.index()]).collect(),
+                _ => vec![],
+            },
+            Range::InEdges { edge, of } => {
+                let n = self.node_of(of, env);
+                self.edge_graph(edge).in_edges(n).iter().map(|e| *e as usize).collect()
+            }
+            Range::OutEdges { edge, of } => {
+                let n = self.node_of(of, env);
+                self.edge_graph(edge).out_edges(n).iter().map(|e| *e as usize).collect()
+            }
+            Range::AllNodes(_) => (0..self.raw.num_nodes()).collect(),
+            Range::AllEdges(e) => (0..self.edge_graph(e).num_edges()).collect(),
+        };
+        let out = match op {
+            ReduceOp::Sum | ReduceOp::Mean => {
+                let mut acc = 0.0;
+                for &k in &items {
+                    env[var] = k;
+                    acc += self.eval(body, env);
+                }
+                if op == ReduceOp::Mean {
+                    if items.is_empty() {
+                        0.0
+                    } else {
+                        acc / items.len() as f64
+                    }
+                } else {
+                    acc
+                }
+            }
+            ReduceOp::LogSumExp => {
+                let vals: Vec<f64> = items
+                    .iter()
+                    .map(|&k| {
+                        env[var] = k;
+                        self.eval(body, env)
+                    })
+                    .collect();
+                let mx = vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                mx + vals.iter().map(|v| (v - mx).exp()).sum::<f64>().ln()
+            }
+        };
+        env[var] = saved;
+        out
+    }
+}
+
+/// Sets the variables of a left-hand side from a flat row-major position.
+fn set_env(env: &mut [usize], vars: &[VarId], shape: &[usize], mut flat: usize) {
+    for (v, s) in vars.iter().zip(shape).rev() {
+        env[v.index()] = flat % s;
+        flat /= s;
+    }
+}

@@ -1,0 +1,86 @@
+//! Random data for any program: seeded values for every input, parameter, label and mask, shaped
+//! for chosen dimension sizes. Used by the finite-difference tests and the benchmarks.
+
+use crate::bind::{file_name, Data};
+use gatgrad_codegen::ir::*;
+use gatgrad_runtime::{Graph, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Sizes for every dimension: `size(name)` for each free dimension (by its unprefixed name, e.g.
+/// `H`), products computed.
+pub fn dim_sizes(p: &Program, size: impl Fn(&str) -> usize) -> Vec<usize> {
+    let mut out = vec![0usize; p.dims.len()];
+    let is_product: Vec<bool> = (0..p.dims.len())
+        .map(|d| {
+            let root = p.dim_root(DimId(d as u32));
+            p.dim_products.iter().any(|(x, _)| p.dim_root(*x) == root)
+        })
+        .collect();
+    for d in 0..p.dims.len() {
+        let root = p.dim_root(DimId(d as u32));
+        if !is_product[root.index()] {
+            let name = &p.dims[root.index()].name;
+            let short = name.rsplit('.').next().unwrap_or(name);
+            out[d] = size(short);
+        }
+    }
+    for _ in 0..p.dims.len() {
+        for (x, parts) in &p.dim_products {
+            let v: usize = parts.iter().map(|d| out[p.dim_root(*d).index()]).product();
+            let root = p.dim_root(*x);
+            for d in 0..p.dims.len() {
+                if p.dim_root(DimId(d as u32)) == root {
+                    out[d] = v;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Random data for `p` on `graph` with the given dimension sizes (see [`dim_sizes`]).
+pub fn random_data(p: &Program, graph: &Graph, dims: &[usize], seed: u64) -> Data {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = graph.num_nodes();
+    let mut data = Data {
+        num_nodes: n,
+        src: graph.sources().to_vec(),
+        dst: graph.targets().to_vec(),
+        ..Data::default()
+    };
+    for t in &p.tensors {
+        let name = file_name(t);
+        let dense: Vec<usize> = t.dims.iter().map(|d| dims[d.index()]).collect();
+        match &t.role {
+            Role::Input | Role::Param => {
+                let mut shape = match (&t.external_shape, t.domain) {
+                    (Some(g), Domain::Dense) => g
+                        .iter()
+                        .map(|g| g.iter().map(|d| dims[d.index()]).product())
+                        .collect(),
+                    _ => dense.clone(),
+                };
+                match t.domain {
+                    Domain::Dense => {}
+                    Domain::Node => shape.insert(0, n),
+                    Domain::Edge(_) => shape.insert(0, graph.num_edges()),
+                }
+                let len = shape.iter().product();
+                let data_v: Vec<f64> = (0..len).map(|_| rng.gen_range(-1.0..1.0)).collect();
+                data.reals.insert(name, Tensor { shape, data: data_v });
+            }
+            Role::Labels { classes } => {
+                let k = dims[classes.index()].max(1);
+                data.labels.insert(name, (0..n).map(|_| rng.gen_range(0..k) as i64).collect());
+            }
+            Role::Mask => {
+                let mut m: Vec<bool> = (0..n).map(|_| rng.gen_bool(0.6)).collect();
+                m[0] = true;
+                data.masks.insert(name, m);
+            }
+            _ => {}
+        }
+    }
+    data
+}

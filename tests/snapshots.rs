@@ -1,0 +1,58 @@
+//! Data-driven snapshots: one per fixture and stage. Review changes with `cargo insta review`;
+//! CI runs with `INSTA_UPDATE=no`, so any changed snapshot fails.
+//!
+//! - every zoo model: forward + derivative equations as text, and as LaTeX;
+//! - every file in tests/fixtures/errors and tests/fixtures/syntax: the rendered messages.
+
+use std::path::Path;
+
+fn rel_name(path: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn derivatives(path: &Path, style: gatgrad::codegen::print::Style) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let c = gatgrad::compile(&rel_name(path), &text).unwrap_or_else(|e| panic!("{e}"));
+    let pr = gatgrad::codegen::print::Printer::new(&c.program, style);
+    format!("# forward\n{}\n# backward\n{}", pr.forward(), pr.backward())
+}
+
+#[test]
+fn zoo_derivatives_text() {
+    insta::glob!("../models", "*.gat", |path| {
+        insta::assert_snapshot!(derivatives(path, gatgrad::codegen::print::Style::Text));
+    });
+}
+
+#[test]
+fn zoo_derivatives_latex() {
+    insta::glob!("../models", "*.gat", |path| {
+        insta::assert_snapshot!(derivatives(path, gatgrad::codegen::print::Style::Latex));
+    });
+}
+
+fn messages(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    match gatgrad::compile(&rel_name(path), &text) {
+        Ok(_) => panic!("{} should not compile", path.display()),
+        Err(e) => e.rendered,
+    }
+}
+
+#[test]
+fn error_messages() {
+    insta::glob!("fixtures/errors", "*.gat", |path| {
+        insta::assert_snapshot!(messages(path));
+    });
+}
+
+#[test]
+fn syntax_error_messages() {
+    insta::glob!("fixtures/syntax", "*.gat", |path| {
+        insta::assert_snapshot!(messages(path));
+    });
+}

@@ -24,6 +24,9 @@ pub struct Data {
     pub dropout: HashMap<String, Vec<f64>>,
     /// Overrides of named constants, by display name.
     pub consts: HashMap<String, f64>,
+    /// Sizes of dimensions the tensors cannot fix (`H` when every tensor stores `[H*C, ...]`), by
+    /// display name (`H`, `conv1.H`).
+    pub dims: HashMap<String, usize>,
 }
 
 /// The file name of a tensor: parameters are stored as `param.<name>`.
@@ -120,7 +123,23 @@ pub fn solve_dims(p: &Program, data: &Data, num_edges: &[usize]) -> Result<Vec<u
     }
     let mut known: HashMap<DimId, usize> = HashMap::new();
     let mut source: HashMap<DimId, String> = HashMap::new();
-    loop {
+    for (name, v) in &data.dims {
+        match p.dims.iter().position(|d| &d.name == name) {
+            Some(k) => {
+                let root = p.dim_root(DimId(k as u32));
+                known.insert(root, *v);
+                source.insert(root, format!("--dim {name}={v}"));
+            }
+            None => {
+                let names: Vec<&str> = p.dims.iter().map(|d| d.name.as_str()).collect();
+                return Err(DataError::new(format!(
+                    "unknown dimension `{name}` (dimensions: {})",
+                    names.join(", ")
+                )));
+            }
+        }
+    }
+    'outer: loop {
         let mut progress = false;
         for c in &cs {
             let target = match c.value {
@@ -180,6 +199,15 @@ pub fn solve_dims(p: &Program, data: &Data, num_edges: &[usize]) -> Result<Vec<u
             }
         }
         if !progress {
+            // Stalled: fall back on declared defaults (`dims H = 1`) for what the data cannot fix.
+            for (k, d) in p.dim_defaults.iter().enumerate() {
+                let root = p.dim_root(DimId(k as u32));
+                if let (Some(v), false) = (d, known.contains_key(&root)) {
+                    known.insert(root, *v);
+                    source.insert(root, format!("the default {}={v}", p.dims[k].name));
+                    continue 'outer;
+                }
+            }
             break;
         }
     }
@@ -193,7 +221,7 @@ pub fn solve_dims(p: &Program, data: &Data, num_edges: &[usize]) -> Result<Vec<u
                 let used = p.tensors.iter().any(|t| t.dims.iter().any(|x| p.dim_root(*x) == root));
                 if used {
                     return Err(DataError::new(format!(
-                        "cannot tell the size of dimension {}: no given tensor fixes it",
+                        "cannot tell the size of dimension {0}: no given tensor fixes it; pass --dim {0}=SIZE",
                         p.dims[root.index()].name
                     )));
                 }

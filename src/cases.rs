@@ -12,9 +12,15 @@ use std::collections::HashMap;
 pub type Named = (String, Vec<usize>, Vec<f64>);
 
 /// Reads everything `p` needs from `file`. `consts` overrides named constants.
-pub fn read_data(p: &Program, file: &TensorFile, consts: &HashMap<String, f64>) -> Result<Data, DataError> {
+pub fn read_data(
+    p: &Program,
+    file: &TensorFile,
+    consts: &HashMap<String, f64>,
+    dims: &HashMap<String, usize>,
+) -> Result<Data, DataError> {
     let mut data = Data {
         consts: consts.clone(),
+        dims: dims.clone(),
         ..Data::default()
     };
     for t in &p.tensors {
@@ -69,8 +75,13 @@ pub fn file_shape<T: Real>(p: &Program, it: &Interpreter<T>, t: TensorId) -> Vec
 }
 
 /// Runs forward and backward on a case file; returns the tensors to write, in a stable order.
-pub fn run_case<T: Real>(p: &Program, file: &TensorFile, consts: &HashMap<String, f64>) -> Result<Vec<Named>, DataError> {
-    let data = read_data(p, file, consts)?;
+pub fn run_case<T: Real>(
+    p: &Program,
+    file: &TensorFile,
+    consts: &HashMap<String, f64>,
+    dims: &HashMap<String, usize>,
+) -> Result<Vec<Named>, DataError> {
+    let data = read_data(p, file, consts, dims)?;
     let mut it: Interpreter<T> = Interpreter::new(p, &data)?;
     if let Some(seed) = p.seed {
         let g = file.f64("grad_out")?;

@@ -73,6 +73,10 @@ enum Command {
         /// Override a named constant, e.g. `--set slope=0.1` or `--set conv1.slope=0.1`.
         #[arg(long = "set", value_name = "NAME=VALUE")]
         set: Vec<String>,
+        /// Size of a dimension the tensors cannot fix, e.g. `--dim H=4` for a layer whose files
+        /// store only `[H*C, F]`.
+        #[arg(long = "dim", value_name = "NAME=SIZE")]
+        dim: Vec<String>,
         /// Precision of the interpreter.
         #[arg(long, value_enum, default_value = "f64")]
         dtype: Dtype,
@@ -145,6 +149,7 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             inputs,
             out,
             set,
+            dim,
             dtype,
         } => {
             let c = compile(&model)?;
@@ -162,10 +167,20 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 }
                 consts.insert(k.trim().to_string(), v);
             }
+            let mut dims = HashMap::new();
+            for s in &dim {
+                let parsed = s
+                    .split_once('=')
+                    .and_then(|(k, v)| Some((k.trim().to_string(), v.trim().parse::<usize>().ok()?)));
+                match parsed {
+                    Some((k, v)) if v > 0 => dims.insert(k, v),
+                    _ => return Err((2, format!("--dim expects NAME=SIZE with SIZE ≥ 1, got `{s}`"))),
+                };
+            }
             let file = TensorFile::load(&inputs).map_err(|e| (2, e.to_string()))?;
             let named = match dtype {
-                Dtype::F64 => gatgrad::cases::run_case::<f64>(&c.program, &file, &consts),
-                Dtype::F32 => gatgrad::cases::run_case::<f32>(&c.program, &file, &consts),
+                Dtype::F64 => gatgrad::cases::run_case::<f64>(&c.program, &file, &consts, &dims),
+                Dtype::F32 => gatgrad::cases::run_case::<f32>(&c.program, &file, &consts, &dims),
             }
             .map_err(|e| (2, e.to_string()))?;
             let tensors = gatgrad::cases::to_file_tensors(named, matches!(dtype, Dtype::F32));

@@ -49,6 +49,13 @@ pub fn random_data(p: &Program, graph: &Graph, dims: &[usize], seed: u64) -> Dat
         dst: graph.targets().to_vec(),
         ..Data::default()
     };
+    for (k, d) in p.dims.iter().enumerate() {
+        let root = p.dim_root(DimId(k as u32));
+        let product = p.dim_products.iter().any(|(x, _)| p.dim_root(*x) == root);
+        if root.index() == k && !product {
+            data.dims.insert(d.name.clone(), dims[k]);
+        }
+    }
     for t in &p.tensors {
         let name = file_name(t);
         let dense: Vec<usize> = t.dims.iter().map(|d| dims[d.index()]).collect();

@@ -593,6 +593,8 @@ pub struct Program {
     pub attention: Option<TensorId>,
     /// Dimensions known to be equal: each dim's representative (index = dim).
     pub dim_repr: Vec<DimId>,
+    /// Declared default sizes (`dims H = 1`), used when the data cannot fix a dimension.
+    pub dim_defaults: Vec<Option<usize>>,
     /// Dimensions defined as a product of others (a flattened layer output).
     pub dim_products: Vec<(DimId, Vec<DimId>)>,
     /// Derivative equations in evaluation order (filled by [`crate::differentiate`]).
@@ -609,6 +611,7 @@ impl Program {
         self.dims.push(Dim { name: name.into() });
         let id = DimId(self.dims.len() as u32 - 1);
         self.dim_repr.push(id);
+        self.dim_defaults.push(None);
         id
     }
     /// The representative of a dimension's equality class.

@@ -129,6 +129,9 @@ impl Scope {
 enum Binding {
     Dense(VarId, DimId),
     Node(At),
+    /// An index whose range could not be inferred because the right-hand side already has an
+    /// error; reads using it stay silent.
+    Unknown,
 }
 
 #[derive(Clone, Debug)]
@@ -638,6 +641,7 @@ impl Lowerer {
         let mut index_names = Vec::new();
         let mut ok = true;
         let mut seen = HashSet::new();
+        let mut broken = false;
         for (k, li) in eq.indices.iter().enumerate() {
             match &li.index {
                 ast::Index::Edge {
@@ -678,7 +682,13 @@ impl Lowerer {
                     }
                     let usage = match &li.dim {
                         Some(d) => self.dim(sc, d).map(Usage::Dense),
-                        None => usage_of(&self.p, sc, &v.name, &eq.rhs),
+                        None => {
+                            let mut all = Vec::new();
+                            usages(&self.p, sc, &v.name, &eq.rhs, &mut all);
+                            let node = all.iter().find(|u| **u == Usage::Node).copied();
+                            let dense = all.iter().find(|u| **u != Usage::Node).copied();
+                            if k == 0 { node.or(dense) } else { dense.or(node) }
+                        }
                     };
                     match usage {
                         Some(Usage::Node) if k == 0 => {
@@ -702,6 +712,10 @@ impl Lowerer {
                             dims.push(d);
                             vars.push(id);
                         }
+                        None if li.dim.is_none() && mentions_broken(sc, &eq.rhs) => {
+                            env.names.push((v.name.clone(), Binding::Unknown));
+                            broken = true;
+                        }
                         None => {
                             if li.dim.is_none() {
                                 self.diags.push(
@@ -719,12 +733,20 @@ impl Lowerer {
                                     )),
                                 );
                             }
-                            ok = false;
+                            env.names.push((v.name.clone(), Binding::Unknown));
+                            broken = true;
                         }
                     }
                     index_names.push(v.name.clone());
                 }
             }
+        }
+        if broken {
+            // Report what else is wrong on the right-hand side, then give up on this equation.
+            if ok {
+                let _ = self.expr(sc, &mut env, &eq.rhs);
+            }
+            ok = false;
         }
         if !ok {
             sc.define(name, Sym::Poisoned);
@@ -1074,6 +1096,7 @@ impl Lowerer {
                         self.err(target.span, format!("`{}` is a dense index, not a node", target.name), "");
                         return None;
                     }
+                    Some(Binding::Unknown) => return None,
                     None => {
                         self.err(
                             target.span,
@@ -1122,11 +1145,11 @@ impl Lowerer {
                 Diagnostic::error(
                     span,
                     format!(
-                        "`{}` has {} indices ({}) but {} are given",
+                        "`{}` has {} ({}) but {} given",
                         name.name,
-                        g + tensor.dims.len(),
+                        plural(g + tensor.dims.len(), "index", "indices"),
                         tensor.index_names.join(", "),
-                        indices.len()
+                        plural(indices.len(), "is", "are")
                     ),
                 )
                 .with_label("wrong number of indices"),
@@ -1139,6 +1162,7 @@ impl Lowerer {
             Domain::Node => match &indices[0] {
                 ast::Index::Var(v) => match env.get(&v.name) {
                     Some(Binding::Node(at)) => Some(at),
+                    Some(Binding::Unknown) => return None,
                     Some(Binding::Dense(_, d)) => {
                         self.err(
                             v.span,
@@ -1223,6 +1247,7 @@ impl Lowerer {
         for (k, (ix, d)) in indices[g..].iter().zip(&tensor.dims).enumerate() {
             match ix {
                 ast::Index::Var(v) => match env.get(&v.name) {
+                    Some(Binding::Unknown) => return None,
                     Some(Binding::Dense(var, vd)) => {
                         if self.p.dim_root(vd) != self.p.dim_root(*d) {
                             self.err(
@@ -1489,5 +1514,72 @@ fn usage_of(p: &Program, sc: &Scope, name: &str, e: &ast::Expr) -> Option<Usage>
             } if t.name == name => Some(Usage::Node),
             _ => usage_of(p, sc, name, body),
         },
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Every way `name` is used as a free index inside `e`, in source order.
+fn usages(p: &Program, sc: &Scope, name: &str, e: &ast::Expr, out: &mut Vec<Usage>) {
+    match e {
+        ast::Expr::Number(..) | ast::Expr::Name(_) => {}
+        ast::Expr::Access { .. } => {
+            // An access may use the name several times; collect each position.
+            if let ast::Expr::Access { name: t, indices, .. } = e {
+                if let Some(Sym::Tensor(t)) = sc.syms.get(&t.name) {
+                    let tensor = p.tensor(*t);
+                    let g = usize::from(tensor.domain != Domain::Dense);
+                    for (k, ix) in indices.iter().enumerate() {
+                        match ix {
+                            ast::Index::Var(v) if v.name == name => {
+                                if k < g {
+                                    out.push(Usage::Node);
+                                } else if let Some(d) = tensor.dims.get(k - g) {
+                                    out.push(Usage::Dense(*d));
+                                }
+                            }
+                            ast::Index::Edge { target, source, .. }
+                                if target.name == name || source.name == name =>
+                            {
+                                out.push(Usage::Node)
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        ast::Expr::Binary { lhs, rhs, .. } => {
+            usages(p, sc, name, lhs, out);
+            usages(p, sc, name, rhs, out);
+        }
+        ast::Expr::Neg(a, _) | ast::Expr::Pow { base: a, .. } => usages(p, sc, name, a, out),
+        ast::Expr::Call { args, .. } => args.iter().for_each(|a| usages(p, sc, name, a, out)),
+        ast::Expr::Reduce { binder, body, .. } => match binder {
+            ast::Binder::Vars(v) if v.iter().any(|v| v.name == name) => {}
+            ast::Binder::InEdges { source, .. } if source.name == name => {}
+            ast::Binder::InEdges { target: Some(t), .. } if t.name == name => {
+                out.push(Usage::Node);
+                usages(p, sc, name, body, out);
+            }
+            _ => usages(p, sc, name, body, out),
+        },
+    }
+}
+
+/// True when the expression reads a name that is unknown or whose definition failed.
+fn mentions_broken(sc: &Scope, e: &ast::Expr) -> bool {
+    match e {
+        ast::Expr::Number(..) => false,
+        ast::Expr::Name(n) => matches!(sc.syms.get(&n.name), None | Some(Sym::Poisoned)),
+        ast::Expr::Access { name, .. } => {
+            !matches!(sc.syms.get(&name.name), Some(Sym::Tensor(_)))
+        }
+        ast::Expr::Binary { lhs, rhs, .. } => mentions_broken(sc, lhs) || mentions_broken(sc, rhs),
+        ast::Expr::Neg(a, _) | ast::Expr::Pow { base: a, .. } => mentions_broken(sc, a),
+        ast::Expr::Call { args, .. } => args.iter().any(|a| mentions_broken(sc, a)),
+        ast::Expr::Reduce { body, .. } => mentions_broken(sc, body),
     }
 }

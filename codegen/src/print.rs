@@ -96,7 +96,29 @@ impl<'a> Printer<'a> {
                     format!("softmax_{{{} → {}}} {body}", v.source, v.target)
                 }
             }
-            Rhs::Reshape(t) => format!("{} (flattened)", self.tensor_with_own_indices(*t)),
+            Rhs::Reshape(t) => {
+                // The same memory: the node index is shared, the dense axes are flattened.
+                let node = eq.vars.first().map(|v| self.var_name(&self.p.var(*v).name));
+                let ours: Vec<String> =
+                    eq.vars[1..].iter().map(|v| self.var_name(&self.p.var(*v).name)).collect();
+                let theirs: Vec<String> = self.p.tensor(*t).index_names[1..]
+                    .iter()
+                    .map(|n| self.var_name(n))
+                    .collect();
+                let mut idx: Vec<String> = node.into_iter().collect();
+                idx.extend(theirs.iter().cloned());
+                let (with, flat) = if self.latex() {
+                    ("\\quad\\text{with } ", "\\text{ flattened}")
+                } else {
+                    (" with ", " flattened")
+                };
+                format!(
+                    "{}{with}({}) = ({}){flat}",
+                    self.indexed(&self.name(*t), &idx),
+                    ours.join(", "),
+                    theirs.join(", ")
+                )
+            }
             Rhs::LoopFill(t) => format!(
                 "{} on original edges; mean of the target's in-edge features on self loops",
                 self.tensor_with_own_indices(*t)

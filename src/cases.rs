@@ -62,7 +62,7 @@ pub fn file_shape<T: Real>(p: &Program, it: &Interpreter<T>, t: TensorId) -> Vec
     match (&tensor.external_shape, tensor.domain) {
         (Some(groups), Domain::Dense) => groups
             .iter()
-            .map(|g| g.iter().map(|d| it.dims[d.index()]).product())
+            .map(|g| g.iter().map(|d| it.dims()[d.index()]).product())
             .collect(),
         _ => {
             // Node and edge tensors: graph axis, then the dense axes flattened.

@@ -1,10 +1,10 @@
 //! The reference interpreter: evaluates forward and derivative equations element by element, exactly
 //! as printed. It is slow and obviously correct, the oracle that generated code is tested against.
 
-use crate::bind::{file_name, solve_dims, Data};
+use crate::bind::Data;
+use crate::bound::Bound;
 use gatgrad_codegen::ir::*;
-use gatgrad_runtime::{DataError, Graph, SelfLoopMap};
-use std::collections::HashMap;
+use gatgrad_runtime::{DataError, Graph};
 
 /// The floating-point type the interpreter computes in (`f64` or `f32`).
 pub trait Real: Copy + Default + PartialOrd + std::fmt::Debug + 'static {
@@ -32,134 +32,39 @@ impl Real for f32 {
     }
 }
 
-/// A program bound to data: graphs built, dimensions solved, tensors evaluated on demand.
+/// A program bound to data, evaluated element by element.
 pub struct Interpreter<'p, T: Real> {
     p: &'p Program,
-    /// Size of each dimension.
-    pub dims: Vec<usize>,
-    graphs: Vec<Graph>,
-    raw: Graph,
-    loop_map: Option<SelfLoopMap>,
+    /// The data: sizes, graphs, constants, labels and masks.
+    pub bound: Bound,
     values: Vec<Option<Vec<T>>>,
-    labels: HashMap<TensorId, Vec<usize>>,
-    masks: HashMap<TensorId, Vec<bool>>,
-    consts: Vec<f64>,
-}
-
-/// Element shape of a tensor: leading graph axis length and dense sizes.
-fn shape_of(p: &Program, dims: &[usize], graphs: &[Graph], n: usize, t: TensorId) -> Vec<usize> {
-    let tensor = p.tensor(t);
-    let mut s = Vec::new();
-    match tensor.domain {
-        Domain::Dense => {}
-        Domain::Node => s.push(n),
-        Domain::Edge(g) => s.push(graphs[g.index()].num_edges()),
-    }
-    s.extend(tensor.dims.iter().map(|d| dims[d.index()]));
-    s
 }
 
 impl<'p, T: Real> Interpreter<'p, T> {
     /// Binds data to a program, checking every tensor.
     pub fn new(p: &'p Program, data: &Data) -> Result<Self, DataError> {
-        let raw = Graph::new(data.num_nodes, data.src.clone(), data.dst.clone())?;
-        let mut loop_map = None;
-        let graphs: Vec<Graph> = p
-            .graphs
+        let bound = Bound::new(p, data)?;
+        let values = bound
+            .initial
             .iter()
-            .map(|g| match g {
-                GraphKind::Raw => raw.clone(),
-                GraphKind::SelfLoops => {
-                    let (g, m) = raw.with_self_loops();
-                    loop_map = Some(m);
-                    g
-                }
-            })
+            .map(|v| v.as_ref().map(|v| v.iter().map(|x| T::from_f64(*x)).collect()))
             .collect();
-        let num_edges: Vec<usize> = graphs.iter().map(|g| g.num_edges()).collect();
-        let dims = solve_dims(p, data, &num_edges)?;
-        let mut consts: Vec<f64> = p.scalars.iter().map(|s| s.default).collect();
-        for (name, v) in &data.consts {
-            match p.scalars.iter().position(|s| &s.name == name) {
-                Some(k) => consts[k] = *v,
-                None => {
-                    let known: Vec<&str> = p.scalars.iter().map(|s| s.name.as_str()).collect();
-                    return Err(DataError::new(format!(
-                        "unknown constant `{name}` (constants: {})",
-                        known.join(", ")
-                    )));
-                }
-            }
-        }
-        let mut it = Interpreter {
-            p,
-            dims,
-            graphs,
-            raw,
-            loop_map,
-            values: vec![None; p.tensors.len()],
-            labels: HashMap::new(),
-            masks: HashMap::new(),
-            consts,
-        };
-        for (k, t) in p.tensors.iter().enumerate() {
-            let id = TensorId(k as u32);
-            let name = file_name(t);
-            match &t.role {
-                Role::Input | Role::Param => {
-                    let x = &data.reals[&name];
-                    it.values[k] = Some(x.data.iter().map(|v| T::from_f64(*v)).collect());
-                }
-                Role::Labels { classes } => {
-                    let kc = it.dims[classes.index()];
-                    let mut ys = Vec::new();
-                    for (n, &y) in data.labels[&name].iter().enumerate() {
-                        if y < 0 || y as usize >= kc {
-                            return Err(DataError::tensor(
-                                &name,
-                                format!("label {y} of node {n} is not a class in 0..{kc}"),
-                            ));
-                        }
-                        ys.push(y as usize);
-                    }
-                    it.labels.insert(id, ys);
-                }
-                Role::Mask => {
-                    let m = data.masks[&name].clone();
-                    if !m.iter().any(|&b| b) {
-                        return Err(DataError::tensor(&name, "the mask selects no node"));
-                    }
-                    it.values[k] = Some(m.iter().map(|&b| T::from_f64(b as u8 as f64)).collect());
-                    it.masks.insert(id, m);
-                }
-                Role::Dropout { .. } => {
-                    let len: usize = it.shape(id).iter().product();
-                    let v = match data.dropout.get(&t.name) {
-                        Some(v) if v.len() == len => v.iter().map(|x| T::from_f64(*x)).collect(),
-                        Some(v) => {
-                            return Err(DataError::tensor(
-                                &t.name,
-                                format!("dropout mask has {} entries, expected {len}", v.len()),
-                            ))
-                        }
-                        None => vec![T::from_f64(1.0); len],
-                    };
-                    it.values[k] = Some(v);
-                }
-                Role::Defined | Role::Adjoint(_) => {}
-            }
-        }
-        Ok(it)
+        Ok(Interpreter { p, bound, values })
+    }
+
+    /// Sizes of the dimensions.
+    pub fn dims(&self) -> &[usize] {
+        &self.bound.dims
     }
 
     /// The shape of a tensor under the bound sizes.
     pub fn shape(&self, t: TensorId) -> Vec<usize> {
-        shape_of(self.p, &self.dims, &self.graphs, self.raw.num_nodes(), t)
+        self.bound.shape(self.p, t)
     }
 
     /// The graph of a variant.
     pub fn graph(&self, g: GraphId) -> &Graph {
-        &self.graphs[g.index()]
+        &self.bound.graphs[g.index()]
     }
 
     /// The value of a tensor, if computed or given.
@@ -214,18 +119,18 @@ impl<'p, T: Real> Interpreter<'p, T> {
             Rhs::LoopFill(src) => {
                 let width: usize = shape[1..].iter().product();
                 let x: Vec<f64> = self.f64s(*src);
-                let map = self.loop_map.as_ref().expect("self-loop graph");
+                let map = self.bound.loop_map.as_ref().expect("self-loop graph");
                 let y = map
-                    .fill_loop_features(&self.raw, &x, width)
+                    .fill_loop_features(&self.bound.raw, &x, width)
                     .expect("shapes checked at binding");
                 y.into_iter().map(T::from_f64).collect()
             }
             Rhs::LoopFillAdjoint(src) => {
                 let width: usize = shape[1..].iter().product();
                 let g: Vec<f64> = self.f64s(*src);
-                let map = self.loop_map.as_ref().expect("self-loop graph");
+                let map = self.bound.loop_map.as_ref().expect("self-loop graph");
                 let y = map
-                    .fill_loop_features_backward(&self.raw, &g, width)
+                    .fill_loop_features_backward(&self.bound.raw, &g, width)
                     .expect("shapes checked at binding");
                 y.into_iter().map(T::from_f64).collect()
             }
@@ -236,8 +141,8 @@ impl<'p, T: Real> Interpreter<'p, T> {
             } => {
                 let x = self.f64s(*logits);
                 let k = self.shape(*logits)[1];
-                let ys = &self.labels[labels];
-                let m = &self.masks[mask];
+                let ys = &self.bound.labels[labels];
+                let m = &self.bound.masks[mask];
                 let mut total = 0.0;
                 let mut count = 0usize;
                 for (n, row) in x.chunks(k).enumerate() {
@@ -267,7 +172,7 @@ impl<'p, T: Real> Interpreter<'p, T> {
         let VarKind::Edge(g) = self.p.var(eq.vars[0]).kind else {
             return vec![T::default(); len];
         };
-        let graph = &self.graphs[g.index()];
+        let graph = &self.bound.graphs[g.index()];
         let mut env = vec![0usize; self.p.vars.len()];
         let mut scores = vec![0.0f64; len];
         for (flat, s) in scores.iter_mut().enumerate() {
@@ -307,24 +212,24 @@ impl<'p, T: Real> Interpreter<'p, T> {
 
     fn edge_graph(&self, e: VarId) -> &Graph {
         match self.p.var(e).kind {
-            VarKind::Edge(g) => &self.graphs[g.index()],
-            _ => &self.raw,
+            VarKind::Edge(g) => &self.bound.graphs[g.index()],
+            _ => &self.bound.raw,
         }
     }
 
     fn scalar(&self, s: Scalar) -> f64 {
-        self.p.scalar_value(s, &self.consts)
+        self.p.scalar_value(s, &self.bound.consts)
     }
 
     /// Evaluates one element of an expression under the variable values in `env`.
     fn eval(&self, e: ExprId, env: &mut [usize]) -> f64 {
         match self.p.arena.get(e) {
             Node::Const(s) => self.scalar(*s),
-            Node::DimSize(d) => self.dims[d.index()] as f64,
-            Node::MaskCount(t) => self.masks[t].iter().filter(|b| **b).count() as f64,
+            Node::DimSize(d) => self.bound.dims[d.index()] as f64,
+            Node::MaskCount(t) => self.bound.masks[t].iter().filter(|b| **b).count() as f64,
             Node::OneHot { labels, at, class } => {
                 let n = self.node_of(*at, env);
-                (self.labels[labels][n] == env[class.index()]) as u8 as f64
+                (self.bound.labels[labels][n] == env[class.index()]) as u8 as f64
             }
             Node::Access { tensor, at, dense } => {
                 let tensor_ = self.p.tensor(*tensor);
@@ -333,7 +238,7 @@ impl<'p, T: Real> Interpreter<'p, T> {
                     offset = self.node_of(*at, env);
                 }
                 for (d, v) in tensor_.dims.iter().zip(dense) {
-                    offset = offset * self.dims[d.index()] + env[v.index()];
+                    offset = offset * self.bound.dims[d.index()] + env[v.index()];
                 }
                 match &self.values[tensor.index()] {
                     Some(v) => v[offset].to_f64(),
@@ -368,7 +273,7 @@ impl<'p, T: Real> Interpreter<'p, T> {
         let saved = env[var];
         let items: Vec<usize> = match range {
             Range::Dense(v) => match self.p.var(v).kind {
-                VarKind::Dense(d) => (0..self.dims[d.index()]).collect(),
+                VarKind::Dense(d) => (0..self.bound.dims[d.index()]).collect(),
                 _ => vec![],
             },
             Range::InEdges { edge, of } => {
@@ -379,7 +284,7 @@ impl<'p, T: Real> Interpreter<'p, T> {
                 let n = self.node_of(of, env);
                 self.edge_graph(edge).out_edges(n).iter().map(|e| *e as usize).collect()
             }
-            Range::AllNodes(_) => (0..self.raw.num_nodes()).collect(),
+            Range::AllNodes(_) => (0..self.bound.raw.num_nodes()).collect(),
             Range::AllEdges(e) => (0..self.edge_graph(e).num_edges()).collect(),
         };
         let out = match op {

@@ -5,6 +5,7 @@
 //! [`cases`] (reading and writing tensor files in the PyG reference layout).
 
 pub mod bind;
+pub mod bound;
 pub mod cases;
 pub mod compile;
 pub mod interp;

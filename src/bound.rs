@@ -1,0 +1,138 @@
+//! A program bound to data: graphs built (with PyG's self loops where a layer asks for them),
+//! dimension sizes solved, constants, labels and masks checked. Shared by the reference
+//! interpreter and by generated code.
+
+use crate::bind::{file_name, solve_dims, Data};
+use gatgrad_codegen::ir::*;
+use gatgrad_runtime::{DataError, Graph, SelfLoopMap};
+use std::collections::HashMap;
+
+/// Everything but the computed tensors.
+pub struct Bound {
+    /// Size of each dimension (indexed by [`DimId`]).
+    pub dims: Vec<usize>,
+    /// One graph per graph variant of the program.
+    pub graphs: Vec<Graph>,
+    /// The graph as given.
+    pub raw: Graph,
+    /// How the self-loop graph was made from the raw one, if used.
+    pub loop_map: Option<SelfLoopMap>,
+    /// Labels by tensor.
+    pub labels: HashMap<TensorId, Vec<usize>>,
+    /// Node masks by tensor.
+    pub masks: HashMap<TensorId, Vec<bool>>,
+    /// Values of the named constants.
+    pub consts: Vec<f64>,
+    /// Given tensors (inputs, parameters, dropout masks, node masks as 0/1), by tensor id.
+    pub initial: Vec<Option<Vec<f64>>>,
+}
+
+impl Bound {
+    /// Binds data to a program, checking every tensor.
+    pub fn new(p: &Program, data: &Data) -> Result<Bound, DataError> {
+        let raw = Graph::new(data.num_nodes, data.src.clone(), data.dst.clone())?;
+        let mut loop_map = None;
+        let graphs: Vec<Graph> = p
+            .graphs
+            .iter()
+            .map(|g| match g {
+                GraphKind::Raw => raw.clone(),
+                GraphKind::SelfLoops => {
+                    let (g, m) = raw.with_self_loops();
+                    loop_map = Some(m);
+                    g
+                }
+            })
+            .collect();
+        let num_edges: Vec<usize> = graphs.iter().map(|g| g.num_edges()).collect();
+        let dims = solve_dims(p, data, &num_edges)?;
+        let mut consts: Vec<f64> = p.scalars.iter().map(|s| s.default).collect();
+        for (name, v) in &data.consts {
+            match p.scalars.iter().position(|s| &s.name == name) {
+                Some(k) => consts[k] = *v,
+                None => {
+                    let known: Vec<&str> = p.scalars.iter().map(|s| s.name.as_str()).collect();
+                    return Err(DataError::new(format!(
+                        "unknown constant `{name}` (constants: {})",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        let mut b = Bound {
+            dims,
+            graphs,
+            raw,
+            loop_map,
+            labels: HashMap::new(),
+            masks: HashMap::new(),
+            consts,
+            initial: vec![None; p.tensors.len()],
+        };
+        for (k, t) in p.tensors.iter().enumerate() {
+            let id = TensorId(k as u32);
+            let name = file_name(t);
+            match &t.role {
+                Role::Input | Role::Param => {
+                    b.initial[k] = Some(data.reals[&name].data.clone());
+                }
+                Role::Labels { classes } => {
+                    let kc = b.dims[classes.index()];
+                    let mut ys = Vec::new();
+                    for (n, &y) in data.labels[&name].iter().enumerate() {
+                        if y < 0 || y as usize >= kc {
+                            return Err(DataError::tensor(
+                                &name,
+                                format!("label {y} of node {n} is not a class in 0..{kc}"),
+                            ));
+                        }
+                        ys.push(y as usize);
+                    }
+                    b.labels.insert(id, ys);
+                }
+                Role::Mask => {
+                    let m = data.masks[&name].clone();
+                    if !m.iter().any(|&x| x) {
+                        return Err(DataError::tensor(&name, "the mask selects no node"));
+                    }
+                    b.initial[k] = Some(m.iter().map(|&x| x as u8 as f64).collect());
+                    b.masks.insert(id, m);
+                }
+                Role::Dropout { .. } => {
+                    let len: usize = b.shape(p, id).iter().product();
+                    let v = match data.dropout.get(&t.name) {
+                        Some(v) if v.len() == len => v.clone(),
+                        Some(v) => {
+                            return Err(DataError::tensor(
+                                &t.name,
+                                format!("dropout mask has {} entries, expected {len}", v.len()),
+                            ))
+                        }
+                        None => vec![1.0; len],
+                    };
+                    b.initial[k] = Some(v);
+                }
+                Role::Defined | Role::Adjoint(_) => {}
+            }
+        }
+        Ok(b)
+    }
+
+    /// The shape of a tensor: graph axis length (if any), then dense sizes.
+    pub fn shape(&self, p: &Program, t: TensorId) -> Vec<usize> {
+        let tensor = p.tensor(t);
+        let mut s = Vec::new();
+        match tensor.domain {
+            Domain::Dense => {}
+            Domain::Node => s.push(self.raw.num_nodes()),
+            Domain::Edge(g) => s.push(self.graphs[g.index()].num_edges()),
+        }
+        s.extend(tensor.dims.iter().map(|d| self.dims[d.index()]));
+        s
+    }
+
+    /// Number of nodes selected by a mask tensor.
+    pub fn mask_count(&self, t: TensorId) -> usize {
+        self.masks.get(&t).map(|m| m.iter().filter(|x| **x).count()).unwrap_or(0)
+    }
+}

@@ -1,7 +1,7 @@
 //! From `.gat` text to a differentiated [`Program`]: parse, check, lower, differentiate.
 
 use gatgrad_codegen::ir::Program;
-use gatgrad_grammar::{Diagnostic, Rendered, Source};
+use gatgrad_grammar::Diagnostic;
 
 /// A checked, differentiated layer or model, with the warnings found on the way.
 #[derive(Debug)]
@@ -31,40 +31,13 @@ impl std::error::Error for CompileError {}
 
 /// Parses, checks, lowers and differentiates `text` (shown as `name` in messages).
 pub fn compile(name: &str, text: &str) -> Result<Compiled, CompileError> {
-    let source = Source::new(name, text);
-    let file = match gatgrad_grammar::parse(text) {
-        Ok(f) => f,
-        Err(diagnostics) => {
-            return Err(CompileError {
-                rendered: Rendered(&diagnostics, &source).to_string(),
-                diagnostics,
-            })
-        }
-    };
-    let lowered = gatgrad_codegen::lower(&file);
-    let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
-        lowered.diagnostics.into_iter().partition(|d| d.is_error());
-    let warnings_text = Rendered(&warnings, &source).to_string();
-    let Some(mut program) = lowered.program.filter(|_| errors.is_empty()) else {
-        let mut all = errors;
-        all.extend(warnings);
-        all.sort_by_key(|d| d.span.start);
-        return Err(CompileError {
-            rendered: Rendered(&all, &source).to_string(),
-            diagnostics: all,
-        });
-    };
-    if let Err(msg) = gatgrad_codegen::differentiate(&mut program) {
-        let d = Diagnostic::error(Default::default(), format!("cannot differentiate: {msg}"));
-        return Err(CompileError {
-            rendered: Rendered(std::slice::from_ref(&d), &source).to_string(),
-            diagnostics: vec![d],
-        });
+    match gatgrad_codegen::compile_source(name, text) {
+        Ok((program, warnings)) => Ok(Compiled { program, warnings }),
+        Err(f) => Err(CompileError {
+            rendered: f.rendered,
+            diagnostics: f.diagnostics,
+        }),
     }
-    Ok(Compiled {
-        program,
-        warnings: warnings_text,
-    })
 }
 
 /// Reads and compiles a `.gat` file; I/O errors become a one-line message.

@@ -16,3 +16,19 @@ pub use gatgrad_grammar as grammar;
 pub use gatgrad_runtime as runtime;
 
 pub use compile::{compile, compile_file, CompileError, Compiled};
+pub use gatgrad_macros::derive_gradients;
+
+pub mod exec;
+pub mod zoo;
+
+/// Items generated code refers to. Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::bound::Bound;
+    pub use crate::exec::{cross_entropy, loop_fill, Generated};
+    pub use gatgrad_codegen::ir::TensorId;
+    pub use gatgrad_runtime::kernels::{f, par_rows, par_sum_rows, softmax_by_target, Float};
+}
+
+// Lets the `#[derive_gradients]` output (which names `::gatgrad`) compile inside this crate too.
+extern crate self as gatgrad;

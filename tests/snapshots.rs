@@ -56,3 +56,16 @@ fn syntax_error_messages() {
         insta::assert_snapshot!(messages(path));
     });
 }
+
+fn generated(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let c = gatgrad::compile(&rel_name(path), &text).unwrap_or_else(|e| panic!("{e}"));
+    gatgrad::codegen::expand::pretty(&c.program).unwrap()
+}
+
+#[test]
+fn zoo_generated_code() {
+    insta::glob!("../models", "*.gat", |path| {
+        insta::assert_snapshot!(generated(path));
+    });
+}

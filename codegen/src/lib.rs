@@ -4,11 +4,15 @@
 //! Architecture invariant: this crate knows nothing about graphs in memory or about running code;
 //! it turns text into equations and equations into other equations (and, later, into Rust tokens).
 
+pub mod compile;
 pub mod diff;
+pub mod expand;
+pub mod emit;
 pub mod ir;
 pub mod lower;
 pub mod print;
 pub mod simplify;
 
+pub use compile::{compile_source, Failure};
 pub use diff::differentiate;
 pub use lower::{lower, Lowered};

@@ -241,3 +241,171 @@ mod tests {
         );
     }
 }
+
+/// Per-target softmax of edge scores, PyG style: per target and column the maximum is subtracted
+/// and 1e-16 is added to the denominator. `scores` and `out` are `[E, width]` by edge id; each
+/// target writes only its own in-edges, so targets run in parallel.
+pub fn softmax_by_target<T: Float>(
+    graph: &crate::Graph,
+    scores: &[T],
+    width: usize,
+    out: &mut [T],
+) {
+    assert_eq!(scores.len(), graph.num_edges() * width);
+    assert_eq!(out.len(), scores.len());
+    let out = SharedSlice::new(out);
+    (0..graph.num_nodes()).into_par_iter().for_each(|i| {
+        let edges = graph.in_edges(i);
+        for d in 0..width {
+            let mut mx = T::of(f64::NEG_INFINITY);
+            for &e in edges {
+                mx = mx.max(scores[e as usize * width + d]);
+            }
+            let mut denom = T::ZERO;
+            for &e in edges {
+                denom += (scores[e as usize * width + d] - mx).exp();
+            }
+            denom += T::of(1e-16);
+            for &e in edges {
+                let k = e as usize * width + d;
+                // SAFETY: edge `e` is an in-edge of exactly one target, so no other task writes `k`.
+                unsafe { out.write(k, (scores[k] - mx).exp() / denom) };
+            }
+        }
+    });
+}
+
+/// A slice written from several tasks at provably disjoint positions.
+pub struct SharedSlice<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _life: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: callers of `write` guarantee that no two tasks write the same index.
+unsafe impl<T: Send> Send for SharedSlice<'_, T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for SharedSlice<'_, T> {}
+
+impl<'a, T> SharedSlice<'a, T> {
+    /// Wraps a slice.
+    pub fn new(s: &'a mut [T]) -> Self {
+        SharedSlice {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+            _life: std::marker::PhantomData,
+        }
+    }
+    /// Writes position `k`.
+    ///
+    /// # Safety
+    /// No other task may read or write `k` concurrently.
+    pub unsafe fn write(&self, k: usize, v: T) {
+        assert!(k < self.len);
+        // SAFETY: in bounds (checked) and exclusive (the caller's contract).
+        unsafe { *self.ptr.add(k) = v };
+    }
+}
+
+/// Element-wise functions with the same definitions as the interpreter's.
+pub mod f {
+    use super::Float;
+
+    /// leaky_relu(x, slope)
+    #[inline(always)]
+    pub fn leaky_relu<T: Float>(x: T, slope: T) -> T {
+        if x > T::ZERO {
+            x
+        } else {
+            slope * x
+        }
+    }
+    /// 1 if x > 0 else slope
+    #[inline(always)]
+    pub fn leaky_relu_grad<T: Float>(x: T, slope: T) -> T {
+        if x > T::ZERO {
+            T::ONE
+        } else {
+            slope
+        }
+    }
+    /// elu(x, alpha)
+    #[inline(always)]
+    pub fn elu<T: Float>(x: T, alpha: T) -> T {
+        if x > T::ZERO {
+            x
+        } else {
+            alpha * x.exp_m1()
+        }
+    }
+    /// 1 if x > 0 else alpha·e^x
+    #[inline(always)]
+    pub fn elu_grad<T: Float>(x: T, alpha: T) -> T {
+        if x > T::ZERO {
+            T::ONE
+        } else {
+            alpha * x.exp()
+        }
+    }
+    /// max(x, 0)
+    #[inline(always)]
+    pub fn relu<T: Float>(x: T) -> T {
+        if x > T::ZERO {
+            x
+        } else {
+            T::ZERO
+        }
+    }
+    /// 1 if x > 0 else 0
+    #[inline(always)]
+    pub fn step<T: Float>(x: T) -> T {
+        if x > T::ZERO {
+            T::ONE
+        } else {
+            T::ZERO
+        }
+    }
+    /// 1 / (1 + e^-x)
+    #[inline(always)]
+    pub fn sigmoid<T: Float>(x: T) -> T {
+        T::ONE / (T::ONE + (-x).exp())
+    }
+    /// ln(1 + e^x), PyTorch's threshold 20
+    #[inline(always)]
+    pub fn softplus<T: Float>(x: T) -> T {
+        if x > T::of(20.0) {
+            x
+        } else {
+            x.exp().ln_1p()
+        }
+    }
+    /// sign(x)
+    #[inline(always)]
+    pub fn sign<T: Float>(x: T) -> T {
+        if x > T::ZERO {
+            T::ONE
+        } else if x < T::ZERO {
+            -T::ONE
+        } else {
+            T::ZERO
+        }
+    }
+    /// max(x, lo)
+    #[inline(always)]
+    pub fn clamp_min<T: Float>(x: T, lo: T) -> T {
+        if x > lo {
+            x
+        } else {
+            lo
+        }
+    }
+    /// 1 if x ≥ lo else 0
+    #[inline(always)]
+    pub fn ge<T: Float>(x: T, lo: T) -> T {
+        if x >= lo {
+            T::ONE
+        } else {
+            T::ZERO
+        }
+    }
+}

@@ -1,0 +1,568 @@
+//! Rust emission: a differentiated [`Program`] becomes two functions, `forward` and `backward`, over
+//! a table of tensors (`v[tensor id]`), specialised to the layer:
+//!
+//! - dense contractions of a node tensor with a parameter (`Σ_f W[h, c, f] x[n, f]`) and their
+//!   adjoints (`Σ_n d xl[n, h, c] x[n, f]`, `Σ_{h,c} d xl[n, h, c] W[h, c, f]`) become GEMM calls;
+//! - node and edge equations become loops parallel over rows (rayon), gathers over in-edges (CSR by
+//!   target) or out-edges (CSR by source): no atomics, the same bits for any thread count;
+//! - edge tensors with two or more dense axes are inlined, never stored (see [`schedule`]);
+//! - sums over all nodes or edges into a parameter gradient are chunked, deterministic reductions.
+//!
+//! Each block starts with a comment holding the equation it implements.
+
+pub mod schedule;
+
+use crate::ir::*;
+use crate::print::{Printer, Style};
+use std::fmt::Write;
+
+/// Generated source and what it needs.
+pub struct Generated {
+    /// Rust items (functions and constants), to be placed inside an `impl` block or a module.
+    pub items: String,
+    /// Number of tensor slots the functions index (the program's tensors plus hoisted ones).
+    pub num_tensors: usize,
+}
+
+/// Emits `forward` and `backward` for a differentiated program. `krate` is the path of the gatgrad
+/// facade as seen from the generated code (`::gatgrad`, or `crate` inside gatgrad itself).
+pub fn generate(p: &Program, krate: &str) -> Generated {
+    let s = schedule::schedule(p);
+    let g = Gen {
+        p: &s.program,
+        pr: Printer::new(&s.program, Style::Text),
+        krate,
+    };
+    let mut items = String::new();
+    let _ = writeln!(items, "/// Number of tensor slots `forward` and `backward` index.");
+    let _ = writeln!(items, "pub const NUM_TENSORS: usize = {};", s.program.tensors.len());
+    let header = |name: &str| {
+        format!(
+            "#[allow(unused_variables, unused_mut, unused_parens, clippy::all)]\npub fn {name}<T: {krate}::__private::Float>(b: &{krate}::__private::Bound, v: &mut [Vec<T>])"
+        )
+    };
+    for (name, eqs, doc) in [
+        ("forward", &s.forward, "Evaluates the forward equations in order."),
+        ("backward", &s.backward, "Evaluates the derivative equations (after `forward`, with the seed set)."),
+    ] {
+        let mut calls = String::new();
+        for (k, eq) in eqs.iter().enumerate() {
+            let text = g.pr.equation(eq).replace('\n', " ").replace('"', "\\\"");
+            let fname = format!("{name}_{k}");
+            let _ = writeln!(items, "#[doc = \" `{text}`\"]");
+            let _ = writeln!(items, "{} {{", header(&fname));
+            items.push_str(&g.prelude(std::slice::from_ref(eq)));
+            items.push_str(&g.equation(eq));
+            items.push_str("}\n");
+            let _ = writeln!(calls, "{fname}(b, v);");
+        }
+        let _ = writeln!(items, "/// {doc}");
+        let _ = writeln!(items, "{} {{\n{calls}}}", header(name));
+    }
+    Generated {
+        items,
+        num_tensors: s.program.tensors.len(),
+    }
+}
+
+struct Gen<'a> {
+    p: &'a Program,
+    pr: Printer<'a>,
+    krate: &'a str,
+}
+
+fn var(v: VarId) -> String {
+    format!("i{}", v.0)
+}
+
+impl Gen<'_> {
+    fn pv(&self) -> String {
+        format!("{}::__private", self.krate)
+    }
+
+    /// Local bindings every function starts with: sizes, graphs, constants.
+    fn prelude(&self, eqs: &[Equation]) -> String {
+        let p = self.p;
+        let mut s = String::new();
+        let pv = self.pv();
+        for k in 0..p.dims.len() {
+            let _ = writeln!(s, "let d{k}: usize = b.dims[{k}];");
+        }
+        let _ = writeln!(s, "let nn: usize = b.raw.num_nodes();");
+        for k in 0..p.graphs.len() {
+            let _ = writeln!(
+                s,
+                "let g{k} = &b.graphs[{k}]; let src{k} = g{k}.sources(); let dst{k} = g{k}.targets();"
+            );
+        }
+        for k in 0..p.scalars.len() {
+            let _ = writeln!(s, "let c{k}: T = T::of(b.consts[{k}]);");
+        }
+        let mut labels = std::collections::BTreeSet::new();
+        for eq in eqs {
+            if let Rhs::Expr(e) | Rhs::Softmax(e) = eq.rhs {
+                collect_labels(p, e, &mut labels);
+            }
+        }
+        for t in labels {
+            let _ = writeln!(s, "let lab{t} = &b.labels[&{pv}::TensorId({t})];");
+        }
+        s
+    }
+
+    fn len_expr(&self, t: TensorId) -> String {
+        let tensor = self.p.tensor(t);
+        let mut parts = Vec::new();
+        match tensor.domain {
+            Domain::Dense => {}
+            Domain::Node => parts.push("nn".to_string()),
+            Domain::Edge(g) => parts.push(format!("g{}.num_edges()", g.0)),
+        }
+        parts.extend(tensor.dims.iter().map(|d| format!("d{}", d.0)));
+        if parts.is_empty() {
+            "1".into()
+        } else {
+            parts.join(" * ")
+        }
+    }
+
+    fn width_expr(&self, t: TensorId) -> String {
+        let dims = &self.p.tensor(t).dims;
+        if dims.is_empty() {
+            "1".into()
+        } else {
+            dims.iter().map(|d| format!("d{}", d.0)).collect::<Vec<_>>().join(" * ")
+        }
+    }
+
+    fn reads(&self, eq: &Equation) -> Vec<TensorId> {
+        let mut out = Vec::new();
+        match eq.rhs {
+            Rhs::Expr(e) | Rhs::Softmax(e) => collect_tensors(self.p, e, &mut out),
+            Rhs::Reshape(t) | Rhs::LoopFill(t) | Rhs::LoopFillAdjoint(t) => out.push(t),
+            Rhs::CrossEntropy { logits, .. } => out.push(logits),
+        }
+        out.sort();
+        out.dedup();
+        out.retain(|t| *t != eq.lhs);
+        out
+    }
+
+    fn equation(&self, eq: &Equation) -> String {
+        let lhs = eq.lhs.0;
+        let mut s = String::new();
+        let _ = writeln!(s, "{{");
+        let _ = writeln!(s, "let mut out = ::std::mem::take(&mut v[{lhs}]);");
+        let _ = writeln!(s, "out.clear(); out.resize({}, T::ZERO);", self.len_expr(eq.lhs));
+        let _ = writeln!(s, "{{");
+        for t in self.reads(eq) {
+            let _ = writeln!(s, "let t{0} = &v[{0}][..];", t.0);
+        }
+        s.push_str(&self.body(eq));
+        let _ = writeln!(s, "}}");
+        let _ = writeln!(s, "v[{lhs}] = out;");
+        let _ = writeln!(s, "}}");
+        s
+    }
+
+    fn body(&self, eq: &Equation) -> String {
+        let p = self.p;
+        let pv = self.pv();
+        let t = p.tensor(eq.lhs);
+        match eq.rhs {
+            Rhs::Reshape(src) => format!("out.copy_from_slice(t{});\n", src.0),
+            Rhs::LoopFill(src) => format!(
+                "{pv}::loop_fill(b, t{}, {}, &mut out, false);\n",
+                src.0,
+                self.width_expr(eq.lhs)
+            ),
+            Rhs::LoopFillAdjoint(src) => format!(
+                "{pv}::loop_fill(b, t{}, {}, &mut out, true);\n",
+                src.0,
+                self.width_expr(src)
+            ),
+            Rhs::CrossEntropy {
+                logits,
+                labels,
+                mask,
+            } => format!(
+                "out[0] = {pv}::cross_entropy(b, t{}, {}, {pv}::TensorId({}), {pv}::TensorId({}));\n",
+                logits.0,
+                self.width_expr(logits),
+                labels.0,
+                mask.0
+            ),
+            Rhs::Softmax(body) => {
+                let e = eq.vars[0];
+                let VarKind::Edge(g) = p.var(e).kind else {
+                    return "compile_error!(\"softmax on a non-edge tensor\");\n".into();
+                };
+                let width = self.width_expr(eq.lhs);
+                let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{pv}::par_rows(&mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(e));
+                s.push_str(&self.dense_loops(&eq.vars[1..], &format!("row[{}] = {};", self.local_offset(&eq.vars[1..]), self.ex(body))));
+                let _ = write!(s, "}});\n{pv}::softmax_by_target(g{}, &scores, {width}, &mut out);\n", g.0);
+                s
+            }
+            Rhs::Expr(e) => {
+                if let Some(code) = self.gemm(eq, e) {
+                    return code;
+                }
+                match t.domain {
+                    Domain::Node | Domain::Edge(_) => {
+                        let width = self.width_expr(eq.lhs);
+                        let mut s = format!("{pv}::par_rows(&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(eq.vars[0]));
+                        s.push_str(&self.dense_loops(&eq.vars[1..], &format!("row[{}] = {};", self.local_offset(&eq.vars[1..]), self.ex(e))));
+                        s.push_str("});\n");
+                        s
+                    }
+                    Domain::Dense => {
+                        if let Node::Reduce {
+                            op: ReduceOp::Sum,
+                            range: Range::AllNodes(r) | Range::AllEdges(r),
+                            body,
+                        } = *p.arena.get(e)
+                        {
+                            let rows = match p.var(r).kind {
+                                VarKind::Edge(g) => format!("g{}.num_edges()", g.0),
+                                _ => "nn".into(),
+                            };
+                            let width = self.width_expr(eq.lhs);
+                            let mut s = format!("let acc = {pv}::par_sum_rows::<T>({rows}, {width}, |row_id, acc| {{\nlet {} = row_id;\n", var(r));
+                            s.push_str(&self.dense_loops(&eq.vars, &format!("acc[{}] += {};", self.local_offset(&eq.vars), self.ex(body))));
+                            s.push_str("});\nout.copy_from_slice(&acc);\n");
+                            s
+                        } else {
+                            self.dense_loops(&eq.vars, &format!("out[{}] = {};", self.local_offset(&eq.vars), self.ex(e)))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Nested loops over dense variables around `inner`.
+    fn dense_loops(&self, vars: &[VarId], inner: &str) -> String {
+        let mut s = String::new();
+        for v in vars {
+            if let VarKind::Dense(d) = self.p.var(*v).kind {
+                let _ = writeln!(s, "for {} in 0..d{} {{", var(*v), d.0);
+            }
+        }
+        let _ = writeln!(s, "{inner}");
+        for _ in vars {
+            s.push_str("}\n");
+        }
+        s
+    }
+
+    /// Row-major offset of dense variables (within a row).
+    fn local_offset(&self, vars: &[VarId]) -> String {
+        let mut off = "0".to_string();
+        for v in vars {
+            if let VarKind::Dense(d) = self.p.var(*v).kind {
+                off = format!("({off}) * d{} + {}", d.0, var(*v));
+            }
+        }
+        off
+    }
+
+    fn node_pos(&self, at: At) -> String {
+        match at {
+            At::Node(v) | At::Edge(v) => var(v),
+            At::Src(e) | At::Dst(e) => {
+                let g = match self.p.var(e).kind {
+                    VarKind::Edge(g) => g.0,
+                    _ => 0,
+                };
+                let arr = if matches!(at, At::Src(_)) { "src" } else { "dst" };
+                format!("({arr}{g}[{}] as usize)", var(e))
+            }
+        }
+    }
+
+    fn access(&self, t: TensorId, at: Option<At>, dense: &[VarId]) -> String {
+        let tensor = self.p.tensor(t);
+        let mut off = match at {
+            Some(at) => self.node_pos(at),
+            None => "0".into(),
+        };
+        for (d, v) in tensor.dims.iter().zip(dense) {
+            off = format!("({off}) * d{} + {}", d.0, var(*v));
+        }
+        format!("t{}[{off}]", t.0)
+    }
+
+    fn scalar(&self, s: Scalar) -> String {
+        match s {
+            Scalar::Lit(b) => format!("T::of({:?})", f64::from_bits(b)),
+            Scalar::Named(id) => format!("c{}", id.0),
+        }
+    }
+
+    fn range_loop(&self, range: Range, body: &str) -> String {
+        match range {
+            Range::Dense(v) => {
+                let VarKind::Dense(d) = self.p.var(v).kind else { return String::new() };
+                format!("for {} in 0..d{} {{ {body} }}", var(v), d.0)
+            }
+            Range::InEdges { edge, of } | Range::OutEdges { edge, of } => {
+                let g = match self.p.var(edge).kind {
+                    VarKind::Edge(g) => g.0,
+                    _ => 0,
+                };
+                let list = if matches!(range, Range::InEdges { .. }) { "in_edges" } else { "out_edges" };
+                format!(
+                    "for &ee in g{g}.{list}({}) {{ let {} = ee as usize; {body} }}",
+                    self.node_pos(of),
+                    var(edge)
+                )
+            }
+            Range::AllNodes(v) => format!("for {} in 0..nn {{ {body} }}", var(v)),
+            Range::AllEdges(v) => {
+                let g = match self.p.var(v).kind {
+                    VarKind::Edge(g) => g.0,
+                    _ => 0,
+                };
+                format!("for {} in 0..g{g}.num_edges() {{ {body} }}", var(v))
+            }
+        }
+    }
+
+    /// One element of an expression, as a Rust expression of type `T`.
+    fn ex(&self, e: ExprId) -> String {
+        let p = self.p;
+        let pv = self.pv();
+        match p.arena.get(e).clone() {
+            Node::Const(s) => self.scalar(s),
+            Node::DimSize(d) => format!("T::of(d{} as f64)", d.0),
+            Node::MaskCount(t) => format!("T::of(b.mask_count({pv}::TensorId({})) as f64)", t.0),
+            Node::OneHot { labels, at, class } => format!(
+                "(if lab{}[{}] == {} {{ T::ONE }} else {{ T::ZERO }})",
+                labels.0,
+                self.node_pos(at),
+                var(class)
+            ),
+            Node::Access { tensor, at, dense } => self.access(tensor, at, &dense),
+            Node::Add(a, b) => format!("({} + {})", self.ex(a), self.ex(b)),
+            Node::Sub(a, b) => format!("({} - {})", self.ex(a), self.ex(b)),
+            Node::Mul(a, b) => format!("({} * {})", self.ex(a), self.ex(b)),
+            Node::Div(a, b) => format!("({} / {})", self.ex(a), self.ex(b)),
+            Node::Neg(a) => format!("(-{})", self.ex(a)),
+            Node::Pow(a, s) => {
+                if s == Scalar::lit(2.0) {
+                    format!("{{ let x = {}; x * x }}", self.ex(a))
+                } else {
+                    format!("{pv}::Float::powf({}, {})", self.ex(a), self.scalar(s))
+                }
+            }
+            Node::Call(f, a, arg) => {
+                let x = self.ex(a);
+                let y = arg.map(|s| self.scalar(s)).unwrap_or_default();
+                match f {
+                    Func::Exp => format!("{pv}::Float::exp({x})"),
+                    Func::Log => format!("{pv}::Float::ln({x})"),
+                    Func::Sqrt => format!("{pv}::Float::sqrt({x})"),
+                    Func::Tanh => format!("{pv}::Float::tanh({x})"),
+                    Func::Abs => format!("{pv}::Float::abs({x})"),
+                    Func::Sigmoid => format!("{pv}::f::sigmoid({x})"),
+                    Func::Relu => format!("{pv}::f::relu({x})"),
+                    Func::Step => format!("{pv}::f::step({x})"),
+                    Func::Softplus => format!("{pv}::f::softplus({x})"),
+                    Func::Sign => format!("{pv}::f::sign({x})"),
+                    Func::LeakyRelu => format!("{pv}::f::leaky_relu({x}, {y})"),
+                    Func::LeakyReluGrad => format!("{pv}::f::leaky_relu_grad({x}, {y})"),
+                    Func::Elu => format!("{pv}::f::elu({x}, {y})"),
+                    Func::EluGrad => format!("{pv}::f::elu_grad({x}, {y})"),
+                    Func::ClampMin => format!("{pv}::f::clamp_min({x}, {y})"),
+                    Func::Ge => format!("{pv}::f::ge({x}, {y})"),
+                }
+            }
+            Node::Reduce { op, range, body } => {
+                let b = self.ex(body);
+                match op {
+                    ReduceOp::Sum => format!(
+                        "{{ let mut acc = T::ZERO; {} acc }}",
+                        self.range_loop(range, &format!("acc += {b};"))
+                    ),
+                    ReduceOp::Mean => format!(
+                        "{{ let mut acc = T::ZERO; let mut cnt = 0usize; {} if cnt == 0 {{ T::ZERO }} else {{ acc / T::of(cnt as f64) }} }}",
+                        self.range_loop(range, &format!("cnt += 1; acc += {b};"))
+                    ),
+                    ReduceOp::LogSumExp => format!(
+                        "{{ let mut mx = T::of(f64::NEG_INFINITY); {} let mut se = T::ZERO; {} mx + {pv}::Float::ln(se) }}",
+                        self.range_loop(range, &format!("mx = {pv}::Float::max(mx, {b});")),
+                        self.range_loop(range, &format!("se += {pv}::Float::exp({b} - mx);"))
+                    ),
+                }
+            }
+        }
+    }
+
+    /// GEMM for contractions between a node tensor and a dense tensor, and their adjoints.
+    fn gemm(&self, eq: &Equation, e: ExprId) -> Option<String> {
+        let p = self.p;
+        let t = p.tensor(eq.lhs);
+        match t.domain {
+            Domain::Node => self.gemm_node(eq, e),
+            Domain::Dense => {
+                let Node::Reduce {
+                    op: ReduceOp::Sum,
+                    range: Range::AllNodes(n),
+                    body,
+                } = *p.arena.get(e)
+                else {
+                    return None;
+                };
+                self.gemm_dense(eq, n, body)
+            }
+            Domain::Edge(_) => None,
+        }
+    }
+
+    fn size(&self, vars: &[VarId]) -> String {
+        if vars.is_empty() {
+            return "1".into();
+        }
+        vars.iter()
+            .map(|v| match self.p.var(*v).kind {
+                VarKind::Dense(d) => format!("d{}", d.0),
+                _ => "1".into(),
+            })
+            .collect::<Vec<_>>()
+            .join(" * ")
+    }
+
+    /// `out[n, O] = Σ_S X[n, S] · W[O, S] (or W[S, O]) (+ Σ more products) (+ bias[O])`.
+    fn gemm_node(&self, eq: &Equation, e: ExprId) -> Option<String> {
+        let p = self.p;
+        let n = eq.vars[0];
+        let o = &eq.vars[1..];
+        let (core, bias) = match *p.arena.get(e) {
+            Node::Add(a, b) if self.is_bias(b, o) => (a, Some(b)),
+            Node::Add(a, b) if self.is_bias(a, o) => (b, Some(a)),
+            _ => (e, None),
+        };
+        let mut s_vars = Vec::new();
+        let mut body = core;
+        while let Node::Reduce {
+            op: ReduceOp::Sum,
+            range: Range::Dense(v),
+            body: b,
+        } = *p.arena.get(body)
+        {
+            s_vars.push(v);
+            body = b;
+        }
+        if s_vars.is_empty() {
+            return None;
+        }
+        let mut terms = Vec::new();
+        flatten_add(p, body, &mut terms);
+        let pv = self.pv();
+        let (ssz, osz) = (self.size(&s_vars), self.size(o));
+        let mut code = String::new();
+        for (k, term) in terms.iter().enumerate() {
+            let Node::Mul(a, b) = *p.arena.get(*term) else { return None };
+            let (x, w) = if self.is_node_read(a, n, &s_vars) { (a, b) } else { (b, a) };
+            let (Node::Access { tensor: xt, at: Some(At::Node(xn)), dense: xd }, Node::Access { tensor: wt, at: None, dense: wd }) =
+                (p.arena.get(x).clone(), p.arena.get(w).clone())
+            else {
+                return None;
+            };
+            if xn != n || xd != s_vars {
+                return None;
+            }
+            let os: Vec<VarId> = o.iter().chain(&s_vars).copied().collect();
+            let so: Vec<VarId> = s_vars.iter().chain(o).copied().collect();
+            let (rsb, csb) = if wd == os {
+                ("1".to_string(), format!("({ssz}) as isize"))
+            } else if wd == so {
+                (format!("({osz}) as isize"), "1".to_string())
+            } else {
+                return None;
+            };
+            let beta = if k == 0 { "T::ZERO" } else { "T::ONE" };
+            let _ = writeln!(
+                code,
+                "T::gemm(nn, {ssz}, {osz}, T::ONE, t{}, ({ssz}) as isize, 1, t{}, {rsb}, {csb}, {beta}, &mut out, ({osz}) as isize, 1);",
+                xt.0, wt.0
+            );
+        }
+        if let Some(bias) = bias {
+            let Node::Access { tensor: bt, .. } = p.arena.get(bias) else { return None };
+            let _ = writeln!(
+                code,
+                "{pv}::par_rows(&mut out, {osz}, |_, row| {{ for (r, bv) in row.iter_mut().zip(t{}.iter()) {{ *r += *bv; }} }});",
+                bt.0
+            );
+        }
+        Some(code)
+    }
+
+    /// `out[P, Q] = Σ_n A[n, P] · B[n, Q]` (+ more products): Aᵀ B.
+    fn gemm_dense(&self, eq: &Equation, n: VarId, body: ExprId) -> Option<String> {
+        let p = self.p;
+        let mut terms = Vec::new();
+        flatten_add(p, body, &mut terms);
+        let mut code = String::new();
+        for (k, term) in terms.iter().enumerate() {
+            let Node::Mul(a, b) = *p.arena.get(*term) else { return None };
+            let (Node::Access { tensor: at_, at: Some(At::Node(an)), dense: ad }, Node::Access { tensor: bt, at: Some(At::Node(bn)), dense: bd }) =
+                (p.arena.get(a).clone(), p.arena.get(b).clone())
+            else {
+                return None;
+            };
+            if an != n || bn != n || ad.is_empty() || bd.is_empty() {
+                return None;
+            }
+            let cat: Vec<VarId> = ad.iter().chain(&bd).copied().collect();
+            if cat != eq.vars {
+                return None;
+            }
+            let (psz, qsz) = (self.size(&ad), self.size(&bd));
+            let beta = if k == 0 { "T::ZERO" } else { "T::ONE" };
+            let _ = writeln!(
+                code,
+                "T::gemm({psz}, nn, {qsz}, T::ONE, t{}, 1, ({psz}) as isize, t{}, ({qsz}) as isize, 1, {beta}, &mut out, ({qsz}) as isize, 1);",
+                at_.0, bt.0
+            );
+        }
+        Some(code)
+    }
+
+    fn is_bias(&self, e: ExprId, o: &[VarId]) -> bool {
+        matches!(self.p.arena.get(e), Node::Access { at: None, dense, .. } if dense == o)
+    }
+
+    fn is_node_read(&self, e: ExprId, n: VarId, s: &[VarId]) -> bool {
+        matches!(self.p.arena.get(e), Node::Access { at: Some(At::Node(x)), dense, .. } if *x == n && dense == s)
+    }
+}
+
+fn flatten_add(p: &Program, e: ExprId, out: &mut Vec<ExprId>) {
+    match *p.arena.get(e) {
+        Node::Add(a, b) => {
+            flatten_add(p, a, out);
+            flatten_add(p, b, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+fn collect_tensors(p: &Program, e: ExprId, out: &mut Vec<TensorId>) {
+    if let Node::Access { tensor, .. } = p.arena.get(e) {
+        out.push(*tensor);
+    }
+    for c in p.arena.children(e) {
+        collect_tensors(p, c, out);
+    }
+}
+
+fn collect_labels(p: &Program, e: ExprId, out: &mut std::collections::BTreeSet<u32>) {
+    if let Node::OneHot { labels, .. } = p.arena.get(e) {
+        out.insert(labels.0);
+    }
+    for c in p.arena.children(e) {
+        collect_labels(p, c, out);
+    }
+}

@@ -1,0 +1,118 @@
+//! The expansion behind `#[derive_gradients]`, as an ordinary function over token streams so it can
+//! be tested without a compiler run.
+//!
+//! ```text
+//! #[derive_gradients(file = "models/gatv2.gat")]
+//! pub struct GatV2;
+//! ```
+//!
+//! keeps the struct and implements `gatgrad::exec::Generated` for it: `SOURCE`, `EQUATIONS` (the
+//! printed derivatives), `forward` and `backward` for any float type. A DSL error becomes one
+//! `compile_error!` on the attribute whose message carries the DSL file, line and column.
+
+use crate::print::{Printer, Style};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, Lit, MetaNameValue, Token};
+
+/// Expands the attribute. `attr` holds `file = "..."` or `source = "..."` (and optionally
+/// `krate = "crate"`); `item` is the struct it is placed on.
+pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match try_expand(attr.clone(), item.clone()) {
+        Ok(ts) => ts,
+        Err(e) => {
+            let err = e.to_compile_error();
+            // Keep the item so that uses of the struct do not add errors of their own.
+            quote! { #err #item }
+        }
+    }
+}
+
+fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let args = syn::parse::Parser::parse2(
+        Punctuated::<MetaNameValue, Token![,]>::parse_terminated,
+        attr.clone(),
+    )?;
+    let strukt: syn::ItemStruct = syn::parse2(item.clone())?;
+    let mut file = None;
+    let mut source = None;
+    let mut krate = "::gatgrad".to_string();
+    for a in &args {
+        let key = a.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+        let value = match &a.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => s.value(),
+            other => return Err(syn::Error::new_spanned(other, "expected a string literal")),
+        };
+        match key.as_str() {
+            "file" => file = Some((value, a.clone())),
+            "source" => source = Some(value),
+            "krate" => krate = value,
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &a.path,
+                    "unknown argument: expected `file = \"path.gat\"` or `source = \"layer ...\"`",
+                ))
+            }
+        }
+    }
+    let (name, text, path) = match (file, source) {
+        (Some((f, arg)), None) => {
+            let base = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+            let path = std::path::Path::new(&base).join(&f);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                syn::Error::new_spanned(&arg, format!("cannot read `{}`: {e}", path.display()))
+            })?;
+            (f, text, Some(path.display().to_string()))
+        }
+        (None, Some(s)) => ("inline".to_string(), s, None),
+        _ => {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                "give exactly one of `file = \"path.gat\"` or `source = \"layer ...\"`",
+            ))
+        }
+    };
+    let (program, _warnings) = crate::compile_source(&name, &text)
+        .map_err(|f| syn::Error::new_spanned(&attr, format!("gatgrad DSL error\n{}", f.rendered)))?;
+    let gen = crate::emit::generate(&program, &krate);
+    let items: TokenStream = gen
+        .items
+        .parse()
+        .map_err(|e| syn::Error::new(Span::call_site(), format!("internal: generated code does not parse: {e}")))?;
+    let pr = Printer::new(&program, Style::Text);
+    let equations = format!("{}\n{}", pr.forward(), pr.backward());
+    let ident = &strukt.ident;
+    let module = format_ident!("__gatgrad_{}", ident.to_string().to_lowercase());
+    let kp: syn::Path = syn::parse_str(&krate)?;
+    let track = path.map(|p| quote! { const _: &str = include_str!(#p); });
+    Ok(quote! {
+        #strukt
+        #[doc(hidden)]
+        #[allow(non_snake_case, clippy::all)]
+        mod #module {
+            #items
+        }
+        impl #kp::__private::Generated for #ident {
+            const SOURCE: &'static str = #text;
+            const EQUATIONS: &'static str = #equations;
+            const NUM_TENSORS: usize = #module::NUM_TENSORS;
+            fn forward<T: #kp::__private::Float>(b: &#kp::__private::Bound, v: &mut [Vec<T>]) {
+                #module::forward(b, v)
+            }
+            fn backward<T: #kp::__private::Float>(b: &#kp::__private::Bound, v: &mut [Vec<T>]) {
+                #module::backward(b, v)
+            }
+        }
+        #track
+    })
+}
+
+/// The generated code of a program, formatted for review (what snapshots hold).
+pub fn pretty(program: &crate::ir::Program) -> Result<String, String> {
+    let gen = crate::emit::generate(program, "::gatgrad");
+    let file: syn::File = syn::parse_str(&gen.items).map_err(|e| e.to_string())?;
+    Ok(prettyplease::unparse(&file))
+}

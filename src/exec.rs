@@ -1,0 +1,111 @@
+//! Running generated code: the tensor table, and the helpers generated functions call through
+//! [`crate::__private`].
+
+use crate::bind::Data;
+use crate::bound::Bound;
+use gatgrad_codegen::ir::{Program, TensorId};
+use gatgrad_runtime::kernels::Float;
+use gatgrad_runtime::DataError;
+
+/// A generated layer or model: its program and its compiled `forward` / `backward`.
+pub trait Generated {
+    /// The `.gat` source it was generated from.
+    const SOURCE: &'static str;
+    /// The derivative equations, as printed by `gatgrad derive`.
+    const EQUATIONS: &'static str;
+    /// Number of tensor slots.
+    const NUM_TENSORS: usize;
+    /// The forward pass, generic over the float type.
+    fn forward<T: Float>(b: &Bound, v: &mut [Vec<T>]);
+    /// The backward pass.
+    fn backward<T: Float>(b: &Bound, v: &mut [Vec<T>]);
+    /// The program (parsed from [`Self::SOURCE`] on each call).
+    fn program() -> Program {
+        match crate::compile("generated", Self::SOURCE) {
+            Ok(c) => c.program,
+            Err(e) => panic!("generated code from a source that no longer compiles: {e}"),
+        }
+    }
+}
+
+/// A program bound to data with its tensor table, ready to run generated code.
+pub struct Session<T: Float> {
+    /// The program.
+    pub program: Program,
+    /// Sizes, graphs, constants.
+    pub bound: Bound,
+    /// Tensor values by id (empty until computed).
+    pub values: Vec<Vec<T>>,
+}
+
+impl<T: Float> Session<T> {
+    /// Binds data; `slots` is the generated `NUM_TENSORS`.
+    pub fn new(program: Program, data: &Data, slots: usize) -> Result<Self, DataError> {
+        let bound = Bound::new(&program, data)?;
+        let mut values = vec![Vec::new(); slots.max(program.tensors.len())];
+        for (k, v) in bound.initial.iter().enumerate() {
+            if let Some(v) = v {
+                values[k] = v.iter().map(|x| T::of(*x)).collect();
+            }
+        }
+        Ok(Session {
+            program,
+            bound,
+            values,
+        })
+    }
+
+    /// Runs `G::forward`.
+    pub fn forward<G: Generated>(&mut self) {
+        G::forward(&self.bound, &mut self.values);
+    }
+
+    /// Sets the seed `d out` (a layer) and runs `G::backward`.
+    pub fn backward<G: Generated>(&mut self, seed: Option<&[T]>) {
+        if let (Some(t), Some(s)) = (self.program.seed, seed) {
+            self.values[t.index()] = s.to_vec();
+        }
+        G::backward(&self.bound, &mut self.values);
+    }
+
+    /// A tensor's values.
+    pub fn value(&self, t: TensorId) -> &[T] {
+        &self.values[t.index()]
+    }
+}
+
+/// Self-loop edge features (or, with `adjoint`, their gradient mapped back to the given edges).
+pub fn loop_fill<T: Float>(b: &Bound, x: &[T], width: usize, out: &mut [T], adjoint: bool) {
+    let Some(map) = b.loop_map.as_ref() else {
+        return;
+    };
+    let xs: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
+    let y = if adjoint {
+        map.fill_loop_features_backward(&b.raw, &xs, width)
+    } else {
+        map.fill_loop_features(&b.raw, &xs, width)
+    };
+    if let Ok(y) = y {
+        for (o, v) in out.iter_mut().zip(y) {
+            *o = T::of(v);
+        }
+    }
+}
+
+/// Mean cross-entropy of `logits` `[N, k]` over the nodes where `mask` is set.
+pub fn cross_entropy<T: Float>(b: &Bound, logits: &[T], k: usize, labels: TensorId, mask: TensorId) -> T {
+    let ys = &b.labels[&labels];
+    let m = &b.masks[&mask];
+    let mut total = 0.0f64;
+    let mut count = 0usize;
+    for (n, row) in logits.chunks(k).enumerate() {
+        if !m[n] {
+            continue;
+        }
+        let mx = row.iter().map(|v| v.to_f64()).fold(f64::NEG_INFINITY, f64::max);
+        let lse = mx + row.iter().map(|v| (v.to_f64() - mx).exp()).sum::<f64>().ln();
+        total += lse - row[ys[n]].to_f64();
+        count += 1;
+    }
+    T::of(total / count.max(1) as f64)
+}

@@ -109,3 +109,36 @@ pub fn cross_entropy<T: Float>(b: &Bound, logits: &[T], k: usize, labels: Tensor
     }
     T::of(total / count.max(1) as f64)
 }
+
+static PROFILING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static PROFILE: std::sync::Mutex<Vec<(&'static str, f64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Turns per-equation timing of generated code on or off, clearing what was recorded.
+pub fn set_profiling(on: bool) {
+    PROFILING.store(on, std::sync::atomic::Ordering::Relaxed);
+    if let Ok(mut p) = PROFILE.lock() {
+        p.clear();
+    }
+}
+
+/// Seconds spent per generated equation function since profiling was turned on.
+pub fn profile() -> Vec<(&'static str, f64)> {
+    PROFILE.lock().map(|p| p.clone()).unwrap_or_default()
+}
+
+/// Runs one generated equation, timing it when profiling is on.
+#[inline]
+pub fn timed(name: &'static str, f: impl FnOnce()) {
+    if !PROFILING.load(std::sync::atomic::Ordering::Relaxed) {
+        return f();
+    }
+    let t = std::time::Instant::now();
+    f();
+    let dt = t.elapsed().as_secs_f64();
+    if let Ok(mut p) = PROFILE.lock() {
+        match p.iter_mut().find(|(n, _)| *n == name) {
+            Some(e) => e.1 += dt,
+            None => p.push((name, dt)),
+        }
+    }
+}

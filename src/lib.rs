@@ -4,6 +4,7 @@
 //! [`bind`] (dimension solving against data), [`interp`] (the reference interpreter) and
 //! [`cases`] (reading and writing tensor files in the PyG reference layout).
 
+pub mod bench;
 pub mod bind;
 pub mod bound;
 pub mod cases;
@@ -25,7 +26,7 @@ pub mod zoo;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bound::Bound;
-    pub use crate::exec::{cross_entropy, loop_fill, Generated};
+    pub use crate::exec::{cross_entropy, loop_fill, timed, Generated};
     pub use gatgrad_codegen::ir::TensorId;
     pub use gatgrad_runtime::kernels::{f, par_rows, par_sum_rows, softmax_by_target, Float};
 }

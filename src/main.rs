@@ -81,6 +81,57 @@ enum Command {
         #[arg(long, value_enum, default_value = "f64")]
         dtype: Dtype,
     },
+    /// Write a seeded uniform random graph as `edge_index` (i64 [2, E], row 0 source).
+    GenGraph {
+        /// Number of nodes.
+        #[arg(long)]
+        nodes: usize,
+        /// Number of edges (sources and targets uniform; multi-edges and self loops possible).
+        #[arg(long)]
+        edges: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file (safetensors).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Time forward + backward of a zoo model's generated code; prints one JSON line with the
+    /// median `forward_s`, `backward_s`, `total_s` and `peak_rss_mib`. Self loops are added as PyG
+    /// does when the model asks for them.
+    Bench {
+        /// Zoo model compiled into the binary: gatv2, gatv2_shared, gatv2_no_loops, gat,
+        /// transformer, agnn, gat_plus.
+        #[arg(long)]
+        model: String,
+        /// A graph written by `gatgrad gen-graph` (or any file with `edge_index`).
+        #[arg(long, conflicts_with_all = ["nodes", "edges"])]
+        graph: Option<PathBuf>,
+        /// Nodes of a random graph (with --edges).
+        #[arg(long, requires = "edges")]
+        nodes: Option<usize>,
+        /// Edges of a random graph (with --nodes).
+        #[arg(long, requires = "nodes")]
+        edges: Option<usize>,
+        /// Input features F.
+        #[arg(long, default_value_t = 64)]
+        features: usize,
+        /// Heads H.
+        #[arg(long, default_value_t = 4)]
+        heads: usize,
+        /// Channels per head C.
+        #[arg(long, default_value_t = 16)]
+        channels: usize,
+        /// Threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Element type.
+        #[arg(long, value_enum, default_value = "f32")]
+        dtype: Dtype,
+        /// Timed repetitions (after one warm-up); the median is reported.
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -186,6 +237,89 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             let tensors = gatgrad::cases::to_file_tensors(named, matches!(dtype, Dtype::F32));
             gatgrad::runtime::write_tensors(&out, &tensors, None).map_err(|e| (2, e.to_string()))?;
             println!("wrote {} tensors to {}", tensors.len(), out.display());
+        }
+        Command::GenGraph {
+            nodes,
+            edges,
+            seed,
+            out,
+        } => {
+            if nodes == 0 || nodes > u32::MAX as usize / 2 {
+                return Err((2, format!("--nodes must be between 1 and {}", u32::MAX / 2)));
+            }
+            let g = gatgrad::runtime::random_graph(nodes, edges, seed);
+            let ei = g.edge_index();
+            let mut meta = HashMap::new();
+            meta.insert("num_nodes".to_string(), nodes.to_string());
+            meta.insert("seed".to_string(), seed.to_string());
+            let tensors = vec![(
+                "edge_index".to_string(),
+                ei.shape.clone(),
+                gatgrad::runtime::TensorData::I64(ei.data),
+            )];
+            gatgrad::runtime::write_tensors(&out, &tensors, Some(meta)).map_err(|e| (2, e.to_string()))?;
+            println!("wrote {} nodes, {} edges to {}", nodes, edges, out.display());
+        }
+        Command::Bench {
+            model,
+            graph,
+            nodes,
+            edges,
+            features,
+            heads,
+            channels,
+            threads,
+            dtype,
+            reps,
+        } => {
+            if features == 0 || heads == 0 || channels == 0 || reps == 0 {
+                return Err((2, "--features, --heads, --channels and --reps must be at least 1".into()));
+            }
+            let g = match (graph, nodes, edges) {
+                (Some(path), _, _) => {
+                    let f = TensorFile::load(&path).map_err(|e| (2, e.to_string()))?;
+                    let ei = f.i64("edge_index").map_err(|e| (2, e.to_string()))?;
+                    let n = f
+                        .metadata()
+                        .and_then(|m| m.get("num_nodes"))
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| ei.data.iter().copied().max().map(|m| m as usize + 1).unwrap_or(0));
+                    gatgrad::runtime::Graph::from_edge_index(n, &ei).map_err(|e| (2, e.to_string()))?
+                }
+                (None, Some(n), Some(e)) => gatgrad::runtime::random_graph(n, e, 0),
+                _ => return Err((2, "give --graph FILE or --nodes N --edges E".into())),
+            };
+            let mut pool = rayon::ThreadPoolBuilder::new();
+            if let Some(t) = threads {
+                pool = pool.num_threads(t);
+            }
+            let pool = pool.build().map_err(|e| (2, e.to_string()))?;
+            let threads_used = pool.current_num_threads();
+            let cfg = gatgrad::bench::BenchConfig {
+                features,
+                heads,
+                channels,
+                reps,
+            };
+            let f32_ = matches!(dtype, Dtype::F32);
+            let (fw, bw) = pool
+                .install(|| gatgrad::bench::run(&model, &g, &cfg, f32_))
+                .map_err(|e| (2, e))?;
+            let line = serde_json::json!({
+                "model": model,
+                "nodes": g.num_nodes(),
+                "edges": g.num_edges(),
+                "features": features,
+                "heads": heads,
+                "channels": channels,
+                "threads": threads_used,
+                "dtype": if f32_ { "f32" } else { "f64" },
+                "forward_s": fw,
+                "backward_s": bw,
+                "total_s": fw + bw,
+                "peak_rss_mib": gatgrad::bench::peak_rss_mib(),
+            });
+            println!("{line}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -32,6 +32,9 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
         p: &s.program,
         pr: Printer::new(&s.program, Style::Text),
         krate,
+        bound: Default::default(),
+        slices: Default::default(),
+        counter: Default::default(),
     };
     let mut items = String::new();
     let _ = writeln!(items, "/// Number of tensor slots `forward` and `backward` index.");
@@ -54,7 +57,7 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
             items.push_str(&g.prelude(std::slice::from_ref(eq)));
             items.push_str(&g.equation(eq));
             items.push_str("}\n");
-            let _ = writeln!(calls, "{fname}(b, v);");
+            let _ = writeln!(calls, "{krate}::__private::timed(\"{fname}\", || {fname}(b, v));");
         }
         let _ = writeln!(items, "/// {doc}");
         let _ = writeln!(items, "{} {{\n{calls}}}", header(name));
@@ -69,6 +72,11 @@ struct Gen<'a> {
     p: &'a Program,
     pr: Printer<'a>,
     krate: &'a str,
+    /// Variables bound by the loops around the code being emitted.
+    bound: std::cell::RefCell<Vec<VarId>>,
+    /// Reads served from a row slice bound before the innermost loop: access → `r7[i5]`.
+    slices: std::cell::RefCell<std::collections::HashMap<ExprId, String>>,
+    counter: std::cell::Cell<usize>,
 }
 
 fn var(v: VarId) -> String {
@@ -199,7 +207,9 @@ impl Gen<'_> {
                 };
                 let width = self.width_expr(eq.lhs);
                 let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{pv}::par_rows(&mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(e));
-                s.push_str(&self.dense_loops(&eq.vars[1..], &format!("row[{}] = {};", self.local_offset(&eq.vars[1..]), self.ex(body))));
+                self.bound.borrow_mut().push(e);
+                s.push_str(&self.dense_loops(&eq.vars[1..], body, &|g: &Self| format!("row[{}] = {};", g.local_offset(&eq.vars[1..]), g.ex(body))));
+                self.bound.borrow_mut().clear();
                 let _ = write!(s, "}});\n{pv}::softmax_by_target(g{}, &scores, {width}, &mut out);\n", g.0);
                 s
             }
@@ -211,7 +221,9 @@ impl Gen<'_> {
                     Domain::Node | Domain::Edge(_) => {
                         let width = self.width_expr(eq.lhs);
                         let mut s = format!("{pv}::par_rows(&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(eq.vars[0]));
-                        s.push_str(&self.dense_loops(&eq.vars[1..], &format!("row[{}] = {};", self.local_offset(&eq.vars[1..]), self.ex(e))));
+                        self.bound.borrow_mut().push(eq.vars[0]);
+                        s.push_str(&self.dense_loops(&eq.vars[1..], e, &|g: &Self| format!("row[{}] = {};", g.local_offset(&eq.vars[1..]), g.ex(e))));
+                        self.bound.borrow_mut().clear();
                         s.push_str("});\n");
                         s
                     }
@@ -228,11 +240,13 @@ impl Gen<'_> {
                             };
                             let width = self.width_expr(eq.lhs);
                             let mut s = format!("let acc = {pv}::par_sum_rows::<T>({rows}, {width}, |row_id, acc| {{\nlet {} = row_id;\n", var(r));
-                            s.push_str(&self.dense_loops(&eq.vars, &format!("acc[{}] += {};", self.local_offset(&eq.vars), self.ex(body))));
+                            self.bound.borrow_mut().push(r);
+                            s.push_str(&self.dense_loops(&eq.vars, body, &|g: &Self| format!("acc[{}] += {};", g.local_offset(&eq.vars), g.ex(body))));
+                            self.bound.borrow_mut().clear();
                             s.push_str("});\nout.copy_from_slice(&acc);\n");
                             s
                         } else {
-                            self.dense_loops(&eq.vars, &format!("out[{}] = {};", self.local_offset(&eq.vars), self.ex(e)))
+                            self.dense_loops(&eq.vars, e, &|g: &Self| format!("out[{}] = {};", g.local_offset(&eq.vars), g.ex(e)))
                         }
                     }
                 }
@@ -240,19 +254,78 @@ impl Gen<'_> {
         }
     }
 
-    /// Nested loops over dense variables around `inner`.
-    fn dense_loops(&self, vars: &[VarId], inner: &str) -> String {
+    /// Nested loops over dense variables around the code `inner` makes; reads along the innermost
+    /// variable become row slices bound before the innermost loop.
+    fn dense_loops(&self, vars: &[VarId], e: ExprId, inner: &dyn Fn(&Self) -> String) -> String {
         let mut s = String::new();
-        for v in vars {
-            if let VarKind::Dense(d) = self.p.var(*v).kind {
-                let _ = writeln!(s, "for {} in 0..d{} {{", var(*v), d.0);
+        let dense: Vec<VarId> = vars
+            .iter()
+            .copied()
+            .filter(|v| matches!(self.p.var(*v).kind, VarKind::Dense(_)))
+            .collect();
+        for (k, v) in dense.iter().enumerate() {
+            let VarKind::Dense(d) = self.p.var(*v).kind else { continue };
+            if k + 1 == dense.len() {
+                s.push_str(&self.bind_slices(*v, e));
             }
+            self.bound.borrow_mut().push(*v);
+            let _ = writeln!(s, "for {} in 0..d{} {{", var(*v), d.0);
         }
-        let _ = writeln!(s, "{inner}");
-        for _ in vars {
+        if dense.is_empty() {
+            s.push_str(&inner(self));
+        } else {
+            s.push_str(&inner(self));
+            s.push('\n');
+        }
+        for v in &dense {
             s.push_str("}\n");
+            self.bound.borrow_mut().retain(|x| x != v);
+            self.unbind_slices(*v);
         }
         s
+    }
+
+    /// Binds `let rK = &tT[base..base + d]` for reads in `e` whose last index is the loop variable
+    /// `v` and whose other indices are fixed outside the loop.
+    fn bind_slices(&self, v: VarId, e: ExprId) -> String {
+        let VarKind::Dense(dv) = self.p.var(v).kind else { return String::new() };
+        let mut reads = Vec::new();
+        collect_reads(self.p, e, v, &mut reads);
+        let bound = self.bound.borrow().clone();
+        let mut s = String::new();
+        for r in reads {
+            if self.slices.borrow().contains_key(&r) {
+                continue;
+            }
+            let Node::Access { tensor, at, dense } = self.p.arena.get(r).clone() else { continue };
+            let outside = at.map(|a| bound.contains(&a.var())).unwrap_or(true)
+                && dense[..dense.len() - 1].iter().all(|x| bound.contains(x));
+            if !outside {
+                continue;
+            }
+            let t = self.p.tensor(tensor);
+            let mut off = match at {
+                Some(at) => self.node_pos(at),
+                None => "0".into(),
+            };
+            for (d, x) in t.dims.iter().zip(&dense[..dense.len() - 1]) {
+                off = format!("({off}) * d{} + {}", d.0, var(*x));
+            }
+            let n = self.counter.get();
+            self.counter.set(n + 1);
+            let _ = writeln!(
+                s,
+                "let base{n} = ({off}) * d{}; let r{n} = &t{}[base{n}..base{n} + d{}];",
+                dv.0, tensor.0, dv.0
+            );
+            self.slices.borrow_mut().insert(r, format!("r{n}[{}]", var(v)));
+        }
+        s
+    }
+
+    fn unbind_slices(&self, v: VarId) {
+        let suffix = format!("[{}]", var(v));
+        self.slices.borrow_mut().retain(|_, s| !s.ends_with(&suffix));
     }
 
     /// Row-major offset of dense variables (within a row).
@@ -342,7 +415,10 @@ impl Gen<'_> {
                 self.node_pos(at),
                 var(class)
             ),
-            Node::Access { tensor, at, dense } => self.access(tensor, at, &dense),
+            Node::Access { tensor, at, dense } => match self.slices.borrow().get(&e) {
+                Some(s) => s.clone(),
+                None => self.access(tensor, at, &dense),
+            },
             Node::Add(a, b) => format!("({} + {})", self.ex(a), self.ex(b)),
             Node::Sub(a, b) => format!("({} - {})", self.ex(a), self.ex(b)),
             Node::Mul(a, b) => format!("({} * {})", self.ex(a), self.ex(b)),
@@ -378,18 +454,25 @@ impl Gen<'_> {
                 }
             }
             Node::Reduce { op, range, body } => {
+                let pre = match range {
+                    Range::Dense(v) => self.bind_slices(v, body),
+                    _ => String::new(),
+                };
+                self.bound.borrow_mut().push(range.var());
                 let b = self.ex(body);
+                self.bound.borrow_mut().pop();
+                self.unbind_slices(range.var());
                 match op {
                     ReduceOp::Sum => format!(
-                        "{{ let mut acc = T::ZERO; {} acc }}",
+                        "{{ {pre} let mut acc = T::ZERO; {} acc }}",
                         self.range_loop(range, &format!("acc += {b};"))
                     ),
                     ReduceOp::Mean => format!(
-                        "{{ let mut acc = T::ZERO; let mut cnt = 0usize; {} if cnt == 0 {{ T::ZERO }} else {{ acc / T::of(cnt as f64) }} }}",
+                        "{{ {pre} let mut acc = T::ZERO; let mut cnt = 0usize; {} if cnt == 0 {{ T::ZERO }} else {{ acc / T::of(cnt as f64) }} }}",
                         self.range_loop(range, &format!("cnt += 1; acc += {b};"))
                     ),
                     ReduceOp::LogSumExp => format!(
-                        "{{ let mut mx = T::of(f64::NEG_INFINITY); {} let mut se = T::ZERO; {} mx + {pv}::Float::ln(se) }}",
+                        "{{ {pre} let mut mx = T::of(f64::NEG_INFINITY); {} let mut se = T::ZERO; {} mx + {pv}::Float::ln(se) }}",
                         self.range_loop(range, &format!("mx = {pv}::Float::max(mx, {b});")),
                         self.range_loop(range, &format!("se += {pv}::Float::exp({b} - mx);"))
                     ),
@@ -564,5 +647,22 @@ fn collect_labels(p: &Program, e: ExprId, out: &mut std::collections::BTreeSet<u
     }
     for c in p.arena.children(e) {
         collect_labels(p, c, out);
+    }
+}
+
+/// Reads in `e` whose last dense index is `v`, not looking inside loops that rebind `v`.
+fn collect_reads(p: &Program, e: ExprId, v: VarId, out: &mut Vec<ExprId>) {
+    match p.arena.get(e) {
+        Node::Access { dense, .. } if dense.last() == Some(&v) => {
+            if !out.contains(&e) {
+                out.push(e)
+            }
+        }
+        Node::Reduce { range, .. } if range.var() == v => {}
+        _ => {
+            for c in p.arena.children(e) {
+                collect_reads(p, c, v, out);
+            }
+        }
     }
 }

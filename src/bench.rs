@@ -1,0 +1,101 @@
+//! `gatgrad bench`: forward + backward of a zoo model's generated code on a (random) graph.
+
+use crate::exec::{Generated, Session};
+use crate::runtime::kernels::Float;
+use crate::runtime::Graph;
+use crate::synth::{dim_sizes, random_data};
+use crate::zoo::*;
+use std::time::Instant;
+
+/// Sizes and settings of one benchmark run.
+pub struct BenchConfig {
+    /// Input features F.
+    pub features: usize,
+    /// Heads H.
+    pub heads: usize,
+    /// Channels per head C.
+    pub channels: usize,
+    /// Timed repetitions (the median is reported).
+    pub reps: usize,
+}
+
+/// Zoo models compiled into the binary, by name.
+pub const MODELS: &[&str] = &["gatv2", "gatv2_shared", "gatv2_no_loops", "gat", "transformer", "agnn", "gat_plus"];
+
+/// Runs the benchmark; returns `(forward_s, backward_s)` medians.
+pub fn run(model: &str, graph: &Graph, cfg: &BenchConfig, f32_: bool) -> Result<(f64, f64), String> {
+    macro_rules! go {
+        ($g:ty) => {
+            if f32_ {
+                time::<$g, f32>(graph, cfg)
+            } else {
+                time::<$g, f64>(graph, cfg)
+            }
+        };
+    }
+    match model {
+        "gatv2" => go!(GatV2),
+        "gatv2_shared" => go!(GatV2Shared),
+        "gatv2_no_loops" => go!(GatV2NoLoops),
+        "gat" => go!(Gat),
+        "transformer" => go!(Transformer),
+        "agnn" => go!(Agnn),
+        "gat_plus" => go!(GatPlus),
+        _ => Err(format!("unknown model `{model}` (choose from: {})", MODELS.join(", "))),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64, f64), String> {
+    let p = G::program();
+    let dims = dim_sizes(&p, |name| match name {
+        "H" => cfg.heads,
+        "C" => cfg.channels,
+        _ => cfg.features,
+    });
+    let data = random_data(&p, graph, &dims, 1);
+    let mut s: Session<T> = Session::new(p.clone(), &data, G::NUM_TENSORS).map_err(|e| e.to_string())?;
+    let out_len: usize = s.bound.shape(&p, p.output).iter().product();
+    let seed: Vec<T> = (0..out_len).map(|k| T::of(((k % 17) as f64 - 8.0) / 8.0)).collect();
+    let (mut fw, mut bw) = (Vec::new(), Vec::new());
+    for rep in 0..cfg.reps + 1 {
+        let t0 = Instant::now();
+        s.forward::<G>();
+        let t1 = Instant::now();
+        s.backward::<G>(Some(&seed));
+        let t2 = Instant::now();
+        if rep > 0 {
+            fw.push((t1 - t0).as_secs_f64());
+            bw.push((t2 - t1).as_secs_f64());
+        }
+    }
+    if std::env::var_os("GATGRAD_PROFILE").is_some() {
+        crate::exec::set_profiling(true);
+        s.forward::<G>();
+        s.backward::<G>(Some(&seed));
+        let eqs = p.equations.len();
+        let _ = eqs;
+        for (name, secs) in crate::exec::profile() {
+            eprintln!("{name:>14} {:8.1} ms", secs * 1e3);
+        }
+        crate::exec::set_profiling(false);
+    }
+    Ok((median(fw), median(bw)))
+}
+
+/// Peak resident set size of this process in MiB (Linux; 0 elsewhere).
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}

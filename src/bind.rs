@@ -39,6 +39,16 @@ pub fn file_name(t: &gatgrad_codegen::ir::Tensor) -> String {
 
 /// Sizes of every dimension (indexed by [`DimId`]) solved from the data.
 pub fn solve_dims(p: &Program, data: &Data, num_edges: &[usize]) -> Result<Vec<usize>, DataError> {
+    solve(p, data, num_edges, true)
+}
+
+/// Like [`solve_dims`], but tensors absent from `data` are skipped instead of reported (used to
+/// learn parameter shapes before the parameters exist).
+pub fn solve_dims_partial(p: &Program, data: &Data, num_edges: &[usize]) -> Result<Vec<usize>, DataError> {
+    solve(p, data, num_edges, false)
+}
+
+fn solve(p: &Program, data: &Data, num_edges: &[usize], strict: bool) -> Result<Vec<usize>, DataError> {
     // Constraint: product of dims (roots) == value, attributed to a tensor for messages.
     struct C {
         dims: Vec<DimId>,
@@ -55,7 +65,8 @@ pub fn solve_dims(p: &Program, data: &Data, num_edges: &[usize]) -> Result<Vec<u
         let shape = match t.role {
             Role::Input | Role::Param => match data.reals.get(&name) {
                 Some(x) => x.shape.clone(),
-                None => return Err(DataError::missing(&name)),
+                None if strict => return Err(DataError::missing(&name)),
+                None => continue,
             },
             Role::Labels { classes } => {
                 let Some(y) = data.labels.get(&name) else {

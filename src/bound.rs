@@ -25,6 +25,9 @@ pub struct Bound {
     pub consts: Vec<f64>,
     /// Given tensors (inputs, parameters, dropout masks, node masks as 0/1), by tensor id.
     pub initial: Vec<Option<Vec<f64>>>,
+    /// Node tensors known to be zero outside a pattern (a bag-of-words input and what is derived
+    /// from it element-wise), used by generated code for sparse × dense products.
+    pub sparse: HashMap<TensorId, std::sync::Arc<gatgrad_runtime::kernels::Pattern>>,
 }
 
 impl Bound {
@@ -68,6 +71,7 @@ impl Bound {
             masks: HashMap::new(),
             consts,
             initial: vec![None; p.tensors.len()],
+            sparse: HashMap::new(),
         };
         for (k, t) in p.tensors.iter().enumerate() {
             let id = TensorId(k as u32);
@@ -129,6 +133,32 @@ impl Bound {
         }
         s.extend(tensor.dims.iter().map(|d| self.dims[d.index()]));
         s
+    }
+
+    /// Declares input `t` zero outside `pattern`, and every tensor defined as `t[n, f] · (...)`
+    /// (dropout of it, for instance) as well.
+    pub fn set_sparse(&mut self, p: &Program, t: TensorId, pattern: gatgrad_runtime::kernels::Pattern) {
+        let pattern = std::sync::Arc::new(pattern);
+        self.sparse.insert(t, pattern.clone());
+        for eq in &p.equations {
+            let Rhs::Expr(e) = eq.rhs else { continue };
+            let Node::Mul(a, b) = *p.arena.get(e) else { continue };
+            let reads_sparse = |x: ExprId| match p.arena.get(x) {
+                Node::Access {
+                    tensor,
+                    at: Some(At::Node(n)),
+                    dense,
+                } => {
+                    self.sparse.contains_key(tensor)
+                        && Some(n) == eq.vars.first()
+                        && dense[..] == eq.vars[1..]
+                }
+                _ => false,
+            };
+            if reads_sparse(a) || reads_sparse(b) {
+                self.sparse.insert(eq.lhs, pattern.clone());
+            }
+        }
     }
 
     /// Number of nodes selected by a mask tensor.

@@ -19,6 +19,8 @@ pub trait Generated {
     fn forward<T: Float>(b: &Bound, v: &mut [Vec<T>]);
     /// The backward pass.
     fn backward<T: Float>(b: &Bound, v: &mut [Vec<T>]);
+    /// The backward pass restricted to parameter gradients (what training needs).
+    fn backward_params<T: Float>(b: &Bound, v: &mut [Vec<T>]);
     /// The program (parsed from [`Self::SOURCE`] on each call).
     fn program() -> Program {
         match crate::compile("generated", Self::SOURCE) {
@@ -140,5 +142,52 @@ pub fn timed(name: &'static str, f: impl FnOnce()) {
             Some(e) => e.1 += dt,
             None => p.push((name, dt)),
         }
+    }
+}
+
+/// `out[N, o] (+)= X[N, s] · W'` (`W` stored `[o, s]` when `w_os`): sparse × dense when `X` has a
+/// known zero pattern, GEMM otherwise.
+#[allow(clippy::too_many_arguments)]
+pub fn node_matmul<T: Float>(
+    b: &Bound,
+    xid: TensorId,
+    x: &[T],
+    s: usize,
+    w: &[T],
+    o: usize,
+    w_os: bool,
+    accumulate: bool,
+    out: &mut [T],
+) {
+    let n = b.raw.num_nodes();
+    let beta = if accumulate { T::ONE } else { T::ZERO };
+    match b.sparse.get(&xid) {
+        Some(pat) => gatgrad_runtime::kernels::sparse_nd(pat, x, s, w, o, w_os, accumulate, out),
+        None if w_os => T::gemm(n, s, o, T::ONE, x, s as isize, 1, w, 1, s as isize, beta, out, o as isize, 1),
+        None => T::gemm(n, s, o, T::ONE, x, s as isize, 1, w, o as isize, 1, beta, out, o as isize, 1),
+    }
+}
+
+/// `out[p, q] (+)= Σ_n A[n, p] · B[n, q]`: sparse when either side has a known zero pattern.
+#[allow(clippy::too_many_arguments)]
+pub fn node_t_matmul<T: Float>(
+    b: &Bound,
+    aid: TensorId,
+    a: &[T],
+    p: usize,
+    bid: TensorId,
+    bv: &[T],
+    q: usize,
+    accumulate: bool,
+    out: &mut [T],
+) {
+    let n = b.raw.num_nodes();
+    let beta = if accumulate { T::ONE } else { T::ZERO };
+    if let Some(pat) = b.sparse.get(&bid) {
+        gatgrad_runtime::kernels::sparse_tn(pat, a, p, bv, q, true, accumulate, out)
+    } else if let Some(pat) = b.sparse.get(&aid) {
+        gatgrad_runtime::kernels::sparse_tn(pat, a, p, bv, q, false, accumulate, out)
+    } else {
+        T::gemm(p, n, q, T::ONE, a, 1, p as isize, bv, q as isize, 1, beta, out, q as isize, 1)
     }
 }

@@ -10,7 +10,9 @@ pub mod bound;
 pub mod cases;
 pub mod compile;
 pub mod interp;
+pub mod report;
 pub mod synth;
+pub mod train;
 
 pub use gatgrad_codegen as codegen;
 pub use gatgrad_grammar as grammar;
@@ -26,7 +28,7 @@ pub mod zoo;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bound::Bound;
-    pub use crate::exec::{cross_entropy, loop_fill, timed, Generated};
+    pub use crate::exec::{cross_entropy, loop_fill, node_matmul, node_t_matmul, timed, Generated};
     pub use gatgrad_codegen::ir::TensorId;
     pub use gatgrad_runtime::kernels::{f, par_rows, par_sum_rows, softmax_by_target, Float};
 }

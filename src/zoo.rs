@@ -33,3 +33,7 @@ pub struct Agnn;
 /// `models/gat_plus.gat`: GAT+ (GATv2 with softplus).
 #[derive_gradients(file = "models/gat_plus.gat", krate = "crate")]
 pub struct GatPlus;
+
+/// `models/gat_two_layer.gat`: two GATConv layers, the original GAT training setup.
+#[derive_gradients(file = "models/gat_two_layer.gat", krate = "crate")]
+pub struct GatTwoLayer;

@@ -105,6 +105,9 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             fn backward<T: #kp::__private::Float>(b: &#kp::__private::Bound, v: &mut [Vec<T>]) {
                 #module::backward(b, v)
             }
+            fn backward_params<T: #kp::__private::Float>(b: &#kp::__private::Bound, v: &mut [Vec<T>]) {
+                #module::backward_params(b, v)
+            }
         }
         #track
     })

@@ -409,3 +409,115 @@ pub mod f {
         }
     }
 }
+
+/// The positions of a node tensor `[N, cols]` that may be non-zero (CSR without values); every
+/// other entry is known to be zero. Bag-of-words features are ~1% dense.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pattern {
+    /// Row pointers, `N + 1` entries.
+    pub indptr: Vec<usize>,
+    /// Column of each possibly non-zero entry.
+    pub indices: Vec<u32>,
+    /// Number of columns.
+    pub cols: usize,
+}
+
+impl Pattern {
+    /// Columns of row `r`.
+    pub fn row(&self, r: usize) -> &[u32] {
+        &self.indices[self.indptr[r]..self.indptr[r + 1]]
+    }
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.indptr.len().saturating_sub(1)
+    }
+}
+
+/// Row partitions of the sparse transposed products; fixed so results do not depend on threads.
+const PARTS: usize = 16;
+
+/// `out[N, o] (+)= X[N, s] · W'` with `X` zero outside `pat` (values read from the dense `x`).
+/// `W` is stored `[o, s]` when `w_os`, else `[s, o]`.
+#[allow(clippy::too_many_arguments)]
+pub fn sparse_nd<T: Float>(pat: &Pattern, x: &[T], s: usize, w: &[T], o: usize, w_os: bool, accumulate: bool, out: &mut [T]) {
+    let wt: std::borrow::Cow<[T]> = if w_os {
+        let mut t = vec![T::ZERO; s * o];
+        for a in 0..o {
+            for b in 0..s {
+                t[b * o + a] = w[a * s + b];
+            }
+        }
+        t.into()
+    } else {
+        w.into()
+    };
+    par_rows(out, o, |n, row| {
+        if !accumulate {
+            row.iter_mut().for_each(|r| *r = T::ZERO);
+        }
+        for &f in pat.row(n) {
+            let f = f as usize;
+            let v = x[n * s + f];
+            for (r, wv) in row.iter_mut().zip(&wt[f * o..(f + 1) * o]) {
+                *r += v * *wv;
+            }
+        }
+    });
+}
+
+/// `out[p, q] (+)= Σ_n A[n, p] · B[n, q]` where one operand is zero outside `pat`:
+/// `sparse_b` says which. Deterministic: rows are split into fixed partitions whose partial
+/// results are added in order.
+#[allow(clippy::too_many_arguments)]
+pub fn sparse_tn<T: Float>(pat: &Pattern, a: &[T], p: usize, b: &[T], q: usize, sparse_b: bool, accumulate: bool, out: &mut [T]) {
+    let rows = pat.rows();
+    let per = rows.div_ceil(PARTS).max(1);
+    // Accumulate rows of the sparse side's column index: (q × p) when B is sparse, (p × q) when A is.
+    let partial: Vec<Vec<T>> = (0..PARTS)
+        .into_par_iter()
+        .map(|part| {
+            let mut acc = vec![T::ZERO; p * q];
+            for n in part * per..((part + 1) * per).min(rows) {
+                for &c in pat.row(n) {
+                    let c = c as usize;
+                    if sparse_b {
+                        let v = b[n * q + c];
+                        let dst = &mut acc[c * p..(c + 1) * p];
+                        for (d, av) in dst.iter_mut().zip(&a[n * p..(n + 1) * p]) {
+                            *d += v * *av;
+                        }
+                    } else {
+                        let v = a[n * p + c];
+                        let dst = &mut acc[c * q..(c + 1) * q];
+                        for (d, bv) in dst.iter_mut().zip(&b[n * q..(n + 1) * q]) {
+                            *d += v * *bv;
+                        }
+                    }
+                }
+            }
+            acc
+        })
+        .collect();
+    if !accumulate {
+        out.iter_mut().for_each(|o| *o = T::ZERO);
+    }
+    let mut parts = partial.into_iter();
+    let Some(mut sum) = parts.next() else { return };
+    for part in parts {
+        for (s, v) in sum.iter_mut().zip(part) {
+            *s += v;
+        }
+    }
+    if sparse_b {
+        // `sum` is (q × p): transpose into `out` (p × q).
+        for c in 0..q {
+            for r in 0..p {
+                out[r * q + c] += sum[c * p + r];
+            }
+        }
+    } else {
+        for (o, v) in out.iter_mut().zip(sum) {
+            *o += v;
+        }
+    }
+}

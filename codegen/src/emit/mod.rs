@@ -62,6 +62,15 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
         let _ = writeln!(items, "/// {doc}");
         let _ = writeln!(items, "{} {{\n{calls}}}", header(name));
     }
+    // Training needs parameter gradients only: skip what only input gradients need (`d x` of a
+    // bag-of-words input is an N × F product).
+    let keep = needed_for_params(&s.program, &s.backward);
+    let mut calls = String::new();
+    for (k, _) in s.backward.iter().enumerate().filter(|(k, _)| keep[*k]) {
+        let _ = writeln!(calls, "{krate}::__private::timed(\"backward_{k}\", || backward_{k}(b, v));");
+    }
+    let _ = writeln!(items, "/// The derivative equations parameter gradients need (no input gradients).");
+    let _ = writeln!(items, "{} {{\n{calls}}}", header("backward_params"));
     Generated {
         items,
         num_tensors: s.program.tensors.len(),
@@ -115,6 +124,15 @@ impl Gen<'_> {
         for t in labels {
             let _ = writeln!(s, "let lab{t} = &b.labels[&{pv}::TensorId({t})];");
         }
+        let mut masks = std::collections::BTreeSet::new();
+        for eq in eqs {
+            if let Rhs::Expr(e) | Rhs::Softmax(e) = eq.rhs {
+                collect_mask_counts(p, e, &mut masks);
+            }
+        }
+        for t in masks {
+            let _ = writeln!(s, "let mc{t}: T = T::of(b.mask_count({pv}::TensorId({t})) as f64);");
+        }
         s
     }
 
@@ -161,7 +179,9 @@ impl Gen<'_> {
         let mut s = String::new();
         let _ = writeln!(s, "{{");
         let _ = writeln!(s, "let mut out = ::std::mem::take(&mut v[{lhs}]);");
-        let _ = writeln!(s, "out.clear(); out.resize({}, T::ZERO);", self.len_expr(eq.lhs));
+        // Every equation writes all of its output (a sparse one only its pattern, whose complement
+        // stays zero), so a buffer of the right size is reused without clearing.
+        let _ = writeln!(s, "let len = {}; if out.len() != len {{ out.clear(); out.resize(len, T::ZERO); }}", self.len_expr(eq.lhs));
         let _ = writeln!(s, "{{");
         for t in self.reads(eq) {
             let _ = writeln!(s, "let t{0} = &v[{0}][..];", t.0);
@@ -218,6 +238,16 @@ impl Gen<'_> {
                     return code;
                 }
                 match t.domain {
+                    Domain::Node if eq.vars.len() == 2 && !has_reduce(p, e) => {
+                        // Element-wise over a possibly sparse input: visit only its pattern.
+                        let width = self.width_expr(eq.lhs);
+                        let (n, f) = (var(eq.vars[0]), var(eq.vars[1]));
+                        let ex = self.ex(e);
+                        format!(
+                            "match b.sparse.get(&{pv}::TensorId({lhs})) {{\nSome(pat) => {pv}::par_rows(&mut out, {width}, |row_id, row| {{ let {n} = row_id; for &col in pat.row(row_id) {{ let {f} = col as usize; row[{f}] = {ex}; }} }}),\nNone => {pv}::par_rows(&mut out, {width}, |row_id, row| {{ let {n} = row_id; for {f} in 0..{width} {{ row[{f}] = {ex}; }} }}),\n}}\n",
+                            lhs = eq.lhs.0
+                        )
+                    }
                     Domain::Node | Domain::Edge(_) => {
                         let width = self.width_expr(eq.lhs);
                         let mut s = format!("{pv}::par_rows(&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(eq.vars[0]));
@@ -408,7 +438,7 @@ impl Gen<'_> {
         match p.arena.get(e).clone() {
             Node::Const(s) => self.scalar(s),
             Node::DimSize(d) => format!("T::of(d{} as f64)", d.0),
-            Node::MaskCount(t) => format!("T::of(b.mask_count({pv}::TensorId({})) as f64)", t.0),
+            Node::MaskCount(t) => format!("mc{}", t.0),
             Node::OneHot { labels, at, class } => format!(
                 "(if lab{}[{}] == {} {{ T::ONE }} else {{ T::ZERO }})",
                 labels.0,
@@ -557,18 +587,19 @@ impl Gen<'_> {
             }
             let os: Vec<VarId> = o.iter().chain(&s_vars).copied().collect();
             let so: Vec<VarId> = s_vars.iter().chain(o).copied().collect();
-            let (rsb, csb) = if wd == os {
-                ("1".to_string(), format!("({ssz}) as isize"))
+            let w_os = if wd == os {
+                true
             } else if wd == so {
-                (format!("({osz}) as isize"), "1".to_string())
+                false
             } else {
                 return None;
             };
-            let beta = if k == 0 { "T::ZERO" } else { "T::ONE" };
             let _ = writeln!(
                 code,
-                "T::gemm(nn, {ssz}, {osz}, T::ONE, t{}, ({ssz}) as isize, 1, t{}, {rsb}, {csb}, {beta}, &mut out, ({osz}) as isize, 1);",
-                xt.0, wt.0
+                "{pv}::node_matmul(b, {pv}::TensorId({0}), t{0}, {ssz}, t{1}, {osz}, {w_os}, {2}, &mut out);",
+                xt.0,
+                wt.0,
+                k > 0
             );
         }
         if let Some(bias) = bias {
@@ -603,11 +634,13 @@ impl Gen<'_> {
                 return None;
             }
             let (psz, qsz) = (self.size(&ad), self.size(&bd));
-            let beta = if k == 0 { "T::ZERO" } else { "T::ONE" };
+            let pv = self.pv();
             let _ = writeln!(
                 code,
-                "T::gemm({psz}, nn, {qsz}, T::ONE, t{}, 1, ({psz}) as isize, t{}, ({qsz}) as isize, 1, {beta}, &mut out, ({qsz}) as isize, 1);",
-                at_.0, bt.0
+                "{pv}::node_t_matmul(b, {pv}::TensorId({0}), t{0}, {psz}, {pv}::TensorId({1}), t{1}, {qsz}, {2}, &mut out);",
+                at_.0,
+                bt.0,
+                k > 0
             );
         }
         Some(code)
@@ -664,5 +697,41 @@ fn collect_reads(p: &Program, e: ExprId, v: VarId, out: &mut Vec<ExprId>) {
                 collect_reads(p, c, v, out);
             }
         }
+    }
+}
+
+/// Which backward equations the gradients of parameters depend on.
+fn needed_for_params(p: &Program, backward: &[Equation]) -> Vec<bool> {
+    let mut needed: Vec<TensorId> = p
+        .grads
+        .iter()
+        .filter(|(leaf, _)| p.tensor(*leaf).role == Role::Param)
+        .map(|(_, g)| *g)
+        .collect();
+    let mut keep = vec![false; backward.len()];
+    for (k, eq) in backward.iter().enumerate().rev() {
+        if !needed.contains(&eq.lhs) {
+            continue;
+        }
+        keep[k] = true;
+        match eq.rhs {
+            Rhs::Expr(e) | Rhs::Softmax(e) => collect_tensors(p, e, &mut needed),
+            Rhs::Reshape(t) | Rhs::LoopFill(t) | Rhs::LoopFillAdjoint(t) => needed.push(t),
+            Rhs::CrossEntropy { logits, .. } => needed.push(logits),
+        }
+    }
+    keep
+}
+
+fn has_reduce(p: &Program, e: ExprId) -> bool {
+    matches!(p.arena.get(e), Node::Reduce { .. }) || p.arena.children(e).into_iter().any(|c| has_reduce(p, c))
+}
+
+fn collect_mask_counts(p: &Program, e: ExprId, out: &mut std::collections::BTreeSet<u32>) {
+    if let Node::MaskCount(t) = p.arena.get(e) {
+        out.insert(t.0);
+    }
+    for c in p.arena.children(e) {
+        collect_mask_counts(p, c, out);
     }
 }

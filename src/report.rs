@@ -1,0 +1,107 @@
+//! Training from the command line: choosing the compiled model, the progress bar, the per-epoch
+//! gradient log and the closing gradient-flow table.
+
+use crate::exec::Generated;
+use crate::train::{train, EpochStats, TrainConfig, TrainResult};
+use crate::zoo::{GatTwoLayer, GatV2TwoLayer};
+use gatgrad_runtime::Dataset;
+use std::io::Write;
+use std::path::Path;
+
+/// Gradient norm below which a gradient counts as vanished.
+pub const VANISHED: f64 = 1e-10;
+/// Growth over the first epoch's norm above which a gradient counts as exploded.
+pub const EXPLODED: f64 = 1e4;
+
+/// Trains the compiled model whose source is `source`, with a progress bar on stderr and, if
+/// `log` is given, one JSON line per epoch.
+pub fn train_with_progress(
+    source: &str,
+    ds: &Dataset,
+    cfg: &TrainConfig,
+    log: Option<&Path>,
+) -> Result<TrainResult, String> {
+    let mut log = match log {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| format!("cannot write `{}`: {e}", p.display()))?,
+        )),
+        None => None,
+    };
+    let bar = indicatif::ProgressBar::new(cfg.epochs as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut log_err = None;
+    let mut on_epoch = |s: &EpochStats| {
+        bar.set_position(s.epoch as u64);
+        bar.set_message(format!(
+            "loss {:.4}  train {:.3}  val {:.3}  test {:.3}",
+            s.loss, s.train_acc, s.val_acc, s.test_acc
+        ));
+        if let Some(w) = log.as_mut() {
+            let grads: serde_json::Map<String, serde_json::Value> = s
+                .grads
+                .iter()
+                .map(|(n, g, r)| (n.clone(), serde_json::json!({"grad_norm": g, "ratio": r})))
+                .collect();
+            let line = serde_json::json!({
+                "epoch": s.epoch, "loss": s.loss, "train_acc": s.train_acc,
+                "val_acc": s.val_acc, "test_acc": s.test_acc, "grads": grads,
+            });
+            if let Err(e) = writeln!(w, "{line}") {
+                log_err = Some(e.to_string());
+            }
+        }
+    };
+    let result = if source == GatV2TwoLayer::SOURCE {
+        train::<GatV2TwoLayer>(ds, cfg, &mut on_epoch)
+    } else if source == GatTwoLayer::SOURCE {
+        train::<GatTwoLayer>(ds, cfg, &mut on_epoch)
+    } else {
+        Err("`gatgrad train` runs generated code compiled into gatgrad, and this file is not one of \
+             the compiled models (models/gatv2_two_layer.gat, models/gat_two_layer.gat). For your \
+             own model, use #[derive_gradients] in your crate and gatgrad::train::train."
+            .to_string())
+    };
+    bar.finish_and_clear();
+    if let Some(e) = log_err {
+        return Err(format!("cannot write the gradient log: {e}"));
+    }
+    if let Some(mut w) = log {
+        w.flush().map_err(|e| format!("cannot write the gradient log: {e}"))?;
+    }
+    result
+}
+
+/// Per parameter: first, last, smallest and largest gradient norm, with flags.
+pub fn gradient_table(r: &TrainResult) -> String {
+    let Some(first) = r.history.first() else {
+        return String::new();
+    };
+    let mut out = format!(
+        "{:<24} {:>11} {:>11} {:>11} {:>11}  flags\n",
+        "parameter", "first", "last", "min", "max"
+    );
+    for (k, (name, _, _)) in first.grads.iter().enumerate() {
+        let norms: Vec<f64> = r.history.iter().map(|e| e.grads[k].1).collect();
+        let (f, l) = (norms[0], norms[norms.len() - 1]);
+        let min = norms.iter().cloned().fold(f64::INFINITY, f64::min);
+        let max = norms.iter().cloned().fold(0.0f64, f64::max);
+        let mut flags = Vec::new();
+        if norms.iter().any(|v| !v.is_finite()) {
+            flags.push("non-finite");
+        }
+        if min < VANISHED {
+            flags.push("vanished");
+        }
+        if max > EXPLODED * f.max(VANISHED) {
+            flags.push("exploded");
+        }
+        out.push_str(&format!(
+            "{name:<24} {f:>11.3e} {l:>11.3e} {min:>11.3e} {max:>11.3e}  {}\n",
+            flags.join(", ")
+        ));
+    }
+    out
+}

@@ -1,0 +1,429 @@
+//! Full-batch training of a generated model on a Planetoid-style dataset, the GAT setup: Glorot
+//! initialisation as PyG, dropout masks drawn each epoch (the backward reuses them), Adam with L2
+//! weight decay added to the gradient as `torch.optim.Adam` does, early stopping on validation
+//! accuracy, and per-parameter gradient-flow statistics.
+
+use crate::bind::{file_name, Data};
+use crate::exec::{Generated, Session};
+use gatgrad_codegen::ir::*;
+use gatgrad_runtime::kernels::Pattern;
+use gatgrad_runtime::{Dataset, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Training settings (defaults: the GAT paper's).
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    /// Maximum number of epochs.
+    pub epochs: usize,
+    /// Seed of initialisation and dropout.
+    pub seed: u64,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+    /// Overrides the model's `dropout` constant.
+    pub dropout: Option<f64>,
+    /// Early-stopping patience in epochs.
+    pub patience: usize,
+    /// Attention heads of the hidden layer.
+    pub heads: usize,
+    /// Channels per head of the hidden layer.
+    pub hidden: usize,
+    /// Heads of the output layer.
+    pub out_heads: usize,
+    /// Parameters to start from (PyG state_dict names), instead of Glorot initialisation.
+    pub init: Option<HashMap<String, Tensor<f64>>>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 1000,
+            seed: 0,
+            lr: 0.005,
+            weight_decay: 5e-4,
+            dropout: None,
+            patience: 100,
+            heads: 8,
+            hidden: 8,
+            out_heads: 1,
+            init: None,
+        }
+    }
+}
+
+/// One epoch's measurements.
+#[derive(Clone, Debug)]
+pub struct EpochStats {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Training loss (with dropout).
+    pub loss: f64,
+    /// Accuracies in evaluation mode.
+    pub train_acc: f64,
+    /// Validation accuracy.
+    pub val_acc: f64,
+    /// Test accuracy.
+    pub test_acc: f64,
+    /// Validation loss (evaluation mode).
+    pub val_loss: f64,
+    /// Per parameter (PyG name): gradient L2 norm and its ratio to the parameter norm.
+    pub grads: Vec<(String, f64, f64)>,
+}
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct TrainResult {
+    /// Epochs run (early stopping may end before the maximum).
+    pub epochs: usize,
+    /// Best validation accuracy.
+    pub best_val_acc: f64,
+    /// Test accuracy at the epoch of best validation accuracy.
+    pub test_acc: f64,
+    /// Wall time per epoch (one training step and one evaluation forward).
+    pub seconds_per_epoch: f64,
+    /// Parameters at the best epoch, by PyG name, in PyG shapes.
+    pub best_params: Vec<(String, Vec<usize>, Vec<f32>)>,
+    /// Every epoch's statistics.
+    pub history: Vec<EpochStats>,
+}
+
+/// A counter-based random number in [0, 1): the same for a given key whatever the thread count.
+fn uniform(seed: u64, stream: u64, k: u64) -> f64 {
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(stream.wrapping_mul(0xD1B5_4A32_D192_ED03))
+        .wrapping_add(k.wrapping_mul(0x94D0_49BB_1331_11EB));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Sizes of the model's dimensions for a dataset and the hidden sizes in `cfg`.
+fn model_dims(p: &Program, ds: &Dataset, cfg: &TrainConfig) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    let last_prefix = p
+        .dims
+        .iter()
+        .filter_map(|d| d.name.rsplit_once('.').map(|(a, _)| a.to_string()))
+        .max();
+    for (k, d) in p.dims.iter().enumerate() {
+        let root = p.dim_root(DimId(k as u32));
+        if root.index() != k || p.dim_products.iter().any(|(x, _)| p.dim_root(*x) == root) {
+            continue;
+        }
+        let (prefix, short) = match d.name.rsplit_once('.') {
+            Some((a, b)) => (Some(a.to_string()), b),
+            None => (None, d.name.as_str()),
+        };
+        let v = match short {
+            "F" if prefix.is_none() => ds.num_features,
+            "K" => ds.num_classes,
+            "H" if prefix == last_prefix => cfg.out_heads,
+            "H" => cfg.heads,
+            "C" if prefix == last_prefix => ds.num_classes,
+            "C" => cfg.hidden,
+            _ => continue,
+        };
+        out.insert(d.name.clone(), v);
+    }
+    out
+}
+
+/// Glorot-uniform as PyG (`a = sqrt(6 / (fan_in + fan_out))` over the last two axes of the PyG
+/// shape); biases zero; a one-element parameter 1.
+fn init_param(shape: &[usize], name: &str, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    let len: usize = shape.iter().product();
+    if name.ends_with("bias") {
+        return vec![0.0; len];
+    }
+    if len == 1 {
+        return vec![1.0];
+    }
+    let (a, b) = match shape {
+        [.., a, b] => (*a, *b),
+        [a] => (1, *a),
+        [] => (1, 1),
+    };
+    let bound = (6.0 / (a + b) as f64).sqrt();
+    (0..len).map(|_| rng.gen_range(-bound..bound)).collect()
+}
+
+fn accuracy(logits: &[f32], k: usize, y: &[usize], mask: &[bool]) -> f64 {
+    let mut right = 0usize;
+    let mut total = 0usize;
+    for (n, row) in logits.chunks(k).enumerate() {
+        if !mask[n] {
+            continue;
+        }
+        let mut best = 0;
+        for c in 1..k {
+            if row[c] > row[best] {
+                best = c;
+            }
+        }
+        right += usize::from(best == y[n]);
+        total += 1;
+    }
+    right as f64 / total.max(1) as f64
+}
+
+fn masked_loss(logits: &[f32], k: usize, y: &[usize], mask: &[bool]) -> f64 {
+    let mut total = 0.0;
+    let mut count = 0usize;
+    for (n, row) in logits.chunks(k).enumerate() {
+        if !mask[n] {
+            continue;
+        }
+        let mx = row.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v)) as f64;
+        let lse = mx + row.iter().map(|v| (*v as f64 - mx).exp()).sum::<f64>().ln();
+        total += lse - row[y[n]] as f64;
+        count += 1;
+    }
+    total / count.max(1) as f64
+}
+
+/// Trains `G` (a model with `input x[n, f]`, labels, a train mask and a loss) on `ds`.
+/// `on_epoch` sees every epoch's statistics (for progress bars and logs).
+pub fn train<G: Generated>(
+    ds: &Dataset,
+    cfg: &TrainConfig,
+    mut on_epoch: impl FnMut(&EpochStats),
+) -> Result<TrainResult, String> {
+    let p = G::program();
+    let loss_t = p.loss.ok_or("the model has no loss: add `loss = cross_entropy(out, y, train_mask);`")?;
+    let x_t = p
+        .tensors
+        .iter()
+        .position(|t| t.role == Role::Input && t.domain == Domain::Node && t.dims.len() == 1)
+        .map(|k| TensorId(k as u32))
+        .ok_or("the model needs an input `x[n: node, f: F]`")?;
+    let labels_t = p
+        .tensors
+        .iter()
+        .position(|t| matches!(t.role, Role::Labels { .. }))
+        .map(|k| TensorId(k as u32))
+        .ok_or("the model needs `labels y[n: node] classes K;`")?;
+    let mask_t = p
+        .tensors
+        .iter()
+        .position(|t| t.role == Role::Mask)
+        .map(|k| TensorId(k as u32))
+        .ok_or("the model needs `mask train_mask[n: node];`")?;
+    let n = ds.num_nodes;
+    let f = ds.num_features;
+    let k = ds.num_classes;
+    let mut features = ds.features.clone();
+    features.row_normalize();
+    let mut data = Data {
+        num_nodes: n,
+        src: ds.graph.sources().to_vec(),
+        dst: ds.graph.targets().to_vec(),
+        dims: model_dims(&p, ds, cfg),
+        ..Data::default()
+    };
+    if let Some(pd) = cfg.dropout {
+        if !(0.0..1.0).contains(&pd) {
+            return Err(format!("--dropout must be in [0, 1), got {pd}"));
+        }
+        for s in &p.scalars {
+            if s.name.rsplit('.').next() == Some("dropout") {
+                data.consts.insert(s.name.clone(), pd);
+            }
+        }
+    }
+    data.reals.insert(
+        file_name(p.tensor(x_t)),
+        Tensor {
+            shape: vec![n, f],
+            data: features.to_dense(),
+        },
+    );
+    data.labels
+        .insert(file_name(p.tensor(labels_t)), ds.y.iter().map(|v| *v as i64).collect());
+    data.masks.insert(file_name(p.tensor(mask_t)), ds.train_mask.clone());
+    // Parameters: PyG shapes, Glorot (or the given checkpoint).
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let probe_dims = crate::bind::solve_dims_partial(&p, &data, &[ds.graph.num_edges(); 4])
+        .map_err(|e| format!("cannot size the model for `{}`: {e}", ds.name))?;
+    let mut params: Vec<(TensorId, String, Vec<usize>)> = Vec::new();
+    for (id, t) in p.tensors.iter().enumerate() {
+        if t.role != Role::Param {
+            continue;
+        }
+        let shape: Vec<usize> = match &t.external_shape {
+            Some(g) => g.iter().map(|g| g.iter().map(|d| probe_dims.get(d.index()).copied().unwrap_or(0)).product()).collect(),
+            None => t.dims.iter().map(|d| probe_dims.get(d.index()).copied().unwrap_or(0)).collect(),
+        };
+        let values = match cfg.init.as_ref().and_then(|m| m.get(&t.external)) {
+            Some(v) => {
+                if v.shape != shape {
+                    return Err(format!(
+                        "checkpoint tensor `{}`: expected shape {shape:?}, found {:?}",
+                        t.external, v.shape
+                    ));
+                }
+                v.data.clone()
+            }
+            None if cfg.init.is_some() => return Err(format!("checkpoint: missing tensor `{}`", t.external)),
+            None => init_param(&shape, &t.external, &mut rng),
+        };
+        data.reals.insert(file_name(t), Tensor { shape: shape.clone(), data: values });
+        params.push((TensorId(id as u32), t.external.clone(), shape));
+    }
+    let mut s: Session<f32> = Session::new(p.clone(), &data, G::NUM_TENSORS).map_err(|e| e.to_string())?;
+    let pattern = Pattern {
+        indptr: features.indptr().to_vec(),
+        indices: features.indices().to_vec(),
+        cols: f,
+    };
+    s.bound.set_sparse(&p, x_t, pattern);
+    // Dropout masks: which tensors, their probability, and (for a sparse masked tensor) which
+    // entries matter.
+    let drops: Vec<(TensorId, f64, Option<TensorId>)> = p
+        .tensors
+        .iter()
+        .enumerate()
+        .filter_map(|(id, t)| match t.role {
+            Role::Dropout { p: pr } => {
+                let prob = p.scalar_value(pr, &s.bound.consts);
+                let id = TensorId(id as u32);
+                let masked = p.equations.iter().find(|e| reads(&p, e, id)).map(|e| e.lhs);
+                Some((id, prob, masked))
+            }
+            _ => None,
+        })
+        .collect();
+    let grads: Vec<(TensorId, TensorId)> = p
+        .grads
+        .iter()
+        .filter(|(l, _)| p.tensor(*l).role == Role::Param)
+        .copied()
+        .collect();
+    let mut adam_m: Vec<Vec<f32>> = params.iter().map(|(t, _, _)| vec![0.0; s.value(*t).len()]).collect();
+    let mut adam_v = adam_m.clone();
+    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+    let mut best = (f64::NEG_INFINITY, f64::INFINITY);
+    let mut result = TrainResult {
+        epochs: 0,
+        best_val_acc: 0.0,
+        test_acc: 0.0,
+        seconds_per_epoch: 0.0,
+        best_params: Vec::new(),
+        history: Vec::new(),
+    };
+    let mut since_best = 0usize;
+    let profiling = std::env::var_os("GATGRAD_PROFILE").is_some();
+    crate::exec::set_profiling(profiling);
+    let start = Instant::now();
+    for epoch in 1..=cfg.epochs {
+        // Training step.
+        for (stream, (m, prob, masked)) in drops.iter().enumerate() {
+            let keep = 1.0 / (1.0 - prob);
+            let stream = (epoch as u64) << 8 | stream as u64;
+            let pattern = masked.and_then(|t| s.bound.sparse.get(&t).cloned());
+            let vals = &mut s.values[m.index()];
+            match pattern {
+                Some(pat) => {
+                    let width = pat.cols;
+                    for r in 0..pat.rows() {
+                        for &c in pat.row(r) {
+                            let k = r * width + c as usize;
+                            vals[k] = if uniform(cfg.seed, stream, k as u64) < *prob { 0.0 } else { keep as f32 };
+                        }
+                    }
+                }
+                None => vals.par_iter_mut().enumerate().for_each(|(k, v)| {
+                    *v = if uniform(cfg.seed, stream, k as u64) < *prob { 0.0 } else { keep as f32 };
+                }),
+            }
+        }
+        s.forward::<G>();
+        let loss = s.value(loss_t)[0] as f64;
+        if !loss.is_finite() {
+            return Err(format!("epoch {epoch}: the training loss is not finite ({loss})"));
+        }
+        G::backward_params(&s.bound, &mut s.values);
+        let t = epoch as i32;
+        let mut grad_stats = Vec::new();
+        for (k, (pt, name, _)) in params.iter().enumerate() {
+            let Some((_, gt)) = grads.iter().find(|(l, _)| l == pt) else { continue };
+            let g = std::mem::take(&mut s.values[gt.index()]);
+            let theta = &mut s.values[pt.index()];
+            let gn = g.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
+            let pn = theta.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
+            grad_stats.push((name.clone(), gn, gn / pn.max(1e-30)));
+            let (m, v) = (&mut adam_m[k], &mut adam_v[k]);
+            let c1 = 1.0 - b1.powi(t);
+            let c2 = 1.0 - b2.powi(t);
+            for i in 0..theta.len() {
+                let gi = g[i] as f64 + cfg.weight_decay * theta[i] as f64;
+                m[i] = (b1 * m[i] as f64 + (1.0 - b1) * gi) as f32;
+                v[i] = (b2 * v[i] as f64 + (1.0 - b2) * gi * gi) as f32;
+                let mh = m[i] as f64 / c1;
+                let vh = v[i] as f64 / c2;
+                theta[i] = (theta[i] as f64 - cfg.lr * mh / (vh.sqrt() + eps)) as f32;
+            }
+            s.values[gt.index()] = g;
+        }
+        // Evaluation forward (no dropout).
+        for (m, _, _) in &drops {
+            s.values[m.index()].iter_mut().for_each(|v| *v = 1.0);
+        }
+        s.forward::<G>();
+        let logits = s.value(p.output);
+        let stats = EpochStats {
+            epoch,
+            loss,
+            train_acc: accuracy(logits, k, &ds.y, &ds.train_mask),
+            val_acc: accuracy(logits, k, &ds.y, &ds.val_mask),
+            test_acc: accuracy(logits, k, &ds.y, &ds.test_mask),
+            val_loss: masked_loss(logits, k, &ds.y, &ds.val_mask),
+            grads: grad_stats,
+        };
+        on_epoch(&stats);
+        result.epochs = epoch;
+        let improved = stats.val_acc > best.0 || (stats.val_acc == best.0 && stats.val_loss < best.1);
+        if improved {
+            best = (stats.val_acc, stats.val_loss);
+            result.best_val_acc = stats.val_acc;
+            result.test_acc = stats.test_acc;
+            result.best_params = params
+                .iter()
+                .map(|(t, name, shape)| (name.clone(), shape.clone(), s.value(*t).to_vec()))
+                .collect();
+            since_best = 0;
+        } else {
+            since_best += 1;
+        }
+        result.history.push(stats);
+        if since_best >= cfg.patience {
+            break;
+        }
+    }
+    result.seconds_per_epoch = start.elapsed().as_secs_f64() / result.epochs.max(1) as f64;
+    if profiling {
+        for (name, secs) in crate::exec::profile() {
+            eprintln!("{name:>14} {:8.3} ms/epoch", secs * 1e3 / result.epochs.max(1) as f64);
+        }
+        crate::exec::set_profiling(false);
+    }
+    Ok(result)
+}
+
+fn reads(p: &Program, eq: &Equation, t: TensorId) -> bool {
+    fn walk(p: &Program, e: ExprId, t: TensorId) -> bool {
+        matches!(p.arena.get(e), Node::Access { tensor, .. } if *tensor == t)
+            || p.arena.children(e).into_iter().any(|c| walk(p, c, t))
+    }
+    match eq.rhs {
+        Rhs::Expr(e) | Rhs::Softmax(e) => walk(p, e, t),
+        _ => false,
+    }
+}
+

@@ -59,6 +59,7 @@ fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64
     });
     let data = random_data(&p, graph, &dims, 1);
     let mut s: Session<T> = Session::new(p.clone(), &data, G::NUM_TENSORS).map_err(|e| e.to_string())?;
+    drop(data);
     let out_len: usize = s.bound.shape(&p, p.output).iter().product();
     let seed: Vec<T> = (0..out_len).map(|k| T::of(((k % 17) as f64 - 8.0) / 8.0)).collect();
     let (mut fw, mut bw) = (Vec::new(), Vec::new());

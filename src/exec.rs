@@ -43,9 +43,10 @@ pub struct Session<T: Float> {
 impl<T: Float> Session<T> {
     /// Binds data; `slots` is the generated `NUM_TENSORS`.
     pub fn new(program: Program, data: &Data, slots: usize) -> Result<Self, DataError> {
-        let bound = Bound::new(&program, data)?;
+        let mut bound = Bound::new(&program, data)?;
         let mut values = vec![Vec::new(); slots.max(program.tensors.len())];
-        for (k, v) in bound.initial.iter().enumerate() {
+        // The f64 copies are only needed to fill the table.
+        for (k, v) in std::mem::take(&mut bound.initial).into_iter().enumerate() {
             if let Some(v) = v {
                 values[k] = v.iter().map(|x| T::of(*x)).collect();
             }

@@ -521,3 +521,69 @@ pub fn sparse_tn<T: Float>(pat: &Pattern, a: &[T], p: usize, b: &[T], q: usize, 
         }
     }
 }
+
+impl<T> SharedSlice<'_, T> {
+    /// The mutable sub-slice `[start, start + len)`.
+    ///
+    /// # Safety
+    /// No other task may access any position of that range concurrently.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn slice_mut(&self, start: usize, len: usize) -> &mut [T] {
+        assert!(start + len <= self.len);
+        // SAFETY: in bounds (checked) and exclusive (the caller's contract).
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), len) }
+    }
+}
+
+/// Fills the rows (of `width`) of an edge tensor target by target: `f(edge, row)` for every
+/// in-edge of every target, targets in parallel. Reads of the target's own rows stay in cache
+/// across its in-edges. Every edge has exactly one target, so rows are written once.
+pub fn par_edges_by_target<T: Float>(
+    g: &crate::Graph,
+    out: &mut [T],
+    width: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    assert_eq!(out.len(), g.num_edges() * width);
+    let sh = SharedSlice::new(out);
+    let n = g.num_nodes();
+    (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
+        for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+            for &e in g.in_edges(i) {
+                let e = e as usize;
+                // SAFETY: edge `e` is visited once, by the task owning its target.
+                let row = unsafe { sh.slice_mut(e * width, width) };
+                f(e, row);
+            }
+        }
+    });
+}
+
+/// `Σ_edges f(edge)` into a buffer of `width`, visiting edges target by target in fixed chunks of
+/// targets whose partial sums are added in order (deterministic for any thread count).
+pub fn par_sum_edges_by_target<T: Float>(
+    g: &crate::Graph,
+    width: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) -> Vec<T> {
+    let n = g.num_nodes();
+    let partial: Vec<Vec<T>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut acc = vec![T::ZERO; width];
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                for &e in g.in_edges(i) {
+                    f(e as usize, &mut acc);
+                }
+            }
+            acc
+        })
+        .collect();
+    let mut out = vec![T::ZERO; width];
+    for p in partial {
+        for (o, v) in out.iter_mut().zip(p) {
+            *o += v;
+        }
+    }
+    out
+}

@@ -226,7 +226,7 @@ impl Gen<'_> {
                     return "compile_error!(\"softmax on a non-edge tensor\");\n".into();
                 };
                 let width = self.width_expr(eq.lhs);
-                let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{pv}::par_rows(&mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(e));
+                let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{pv}::par_edges_by_target(g{}, &mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", g.0, var(e));
                 self.bound.borrow_mut().push(e);
                 s.push_str(&self.dense_loops(&eq.vars[1..], body, &|g: &Self| format!("row[{}] = {};", g.local_offset(&eq.vars[1..]), g.ex(body))));
                 self.bound.borrow_mut().clear();
@@ -250,7 +250,11 @@ impl Gen<'_> {
                     }
                     Domain::Node | Domain::Edge(_) => {
                         let width = self.width_expr(eq.lhs);
-                        let mut s = format!("{pv}::par_rows(&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(eq.vars[0]));
+                        let driver = match t.domain {
+                            Domain::Edge(g) => format!("par_edges_by_target(g{}, ", g.0),
+                            _ => "par_rows(".to_string(),
+                        };
+                        let mut s = format!("{pv}::{driver}&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(eq.vars[0]));
                         self.bound.borrow_mut().push(eq.vars[0]);
                         s.push_str(&self.dense_loops(&eq.vars[1..], e, &|g: &Self| format!("row[{}] = {};", g.local_offset(&eq.vars[1..]), g.ex(e))));
                         self.bound.borrow_mut().clear();
@@ -264,12 +268,12 @@ impl Gen<'_> {
                             body,
                         } = *p.arena.get(e)
                         {
-                            let rows = match p.var(r).kind {
-                                VarKind::Edge(g) => format!("g{}.num_edges()", g.0),
-                                _ => "nn".into(),
+                            let driver = match p.var(r).kind {
+                                VarKind::Edge(g) => format!("par_sum_edges_by_target::<T>(g{}, ", g.0),
+                                _ => "par_sum_rows::<T>(nn, ".into(),
                             };
                             let width = self.width_expr(eq.lhs);
-                            let mut s = format!("let acc = {pv}::par_sum_rows::<T>({rows}, {width}, |row_id, acc| {{\nlet {} = row_id;\n", var(r));
+                            let mut s = format!("let acc = {pv}::{driver}{width}, |row_id, acc| {{\nlet {} = row_id;\n", var(r));
                             self.bound.borrow_mut().push(r);
                             s.push_str(&self.dense_loops(&eq.vars, body, &|g: &Self| format!("acc[{}] += {};", g.local_offset(&eq.vars), g.ex(body))));
                             self.bound.borrow_mut().clear();

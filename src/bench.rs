@@ -20,10 +20,23 @@ pub struct BenchConfig {
 }
 
 /// Zoo models compiled into the binary, by name.
-pub const MODELS: &[&str] = &["gatv2", "gatv2_shared", "gatv2_no_loops", "gat", "transformer", "agnn", "gat_plus"];
+pub const MODELS: &[&str] = &[
+    "gatv2",
+    "gatv2_shared",
+    "gatv2_no_loops",
+    "gat",
+    "transformer",
+    "agnn",
+    "gat_plus",
+];
 
 /// Runs the benchmark; returns `(forward_s, backward_s)` medians.
-pub fn run(model: &str, graph: &Graph, cfg: &BenchConfig, f32_: bool) -> Result<(f64, f64), String> {
+pub fn run(
+    model: &str,
+    graph: &Graph,
+    cfg: &BenchConfig,
+    f32_: bool,
+) -> Result<(f64, f64), String> {
     macro_rules! go {
         ($g:ty) => {
             if f32_ {
@@ -41,7 +54,10 @@ pub fn run(model: &str, graph: &Graph, cfg: &BenchConfig, f32_: bool) -> Result<
         "transformer" => go!(Transformer),
         "agnn" => go!(Agnn),
         "gat_plus" => go!(GatPlus),
-        _ => Err(format!("unknown model `{model}` (choose from: {})", MODELS.join(", "))),
+        _ => Err(format!(
+            "unknown model `{model}` (choose from: {})",
+            MODELS.join(", ")
+        )),
     }
 }
 
@@ -58,10 +74,13 @@ fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64
         _ => cfg.features,
     });
     let data = random_data(&p, graph, &dims, 1);
-    let mut s: Session<T> = Session::new(p.clone(), &data, G::NUM_TENSORS).map_err(|e| e.to_string())?;
+    let mut s: Session<T> =
+        Session::new(p.clone(), &data, G::NUM_TENSORS).map_err(|e| e.to_string())?;
     drop(data);
     let out_len: usize = s.bound.shape(&p, p.output).iter().product();
-    let seed: Vec<T> = (0..out_len).map(|k| T::of(((k % 17) as f64 - 8.0) / 8.0)).collect();
+    let seed: Vec<T> = (0..out_len)
+        .map(|k| T::of(((k % 17) as f64 - 8.0) / 8.0))
+        .collect();
     let (mut fw, mut bw) = (Vec::new(), Vec::new());
     for rep in 0..cfg.reps + 1 {
         let t0 = Instant::now();
@@ -93,9 +112,11 @@ pub fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
         })
         .map(|kib| kib / 1024.0)
         .unwrap_or(0.0)

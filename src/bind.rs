@@ -44,11 +44,20 @@ pub fn solve_dims(p: &Program, data: &Data, num_edges: &[usize]) -> Result<Vec<u
 
 /// Like [`solve_dims`], but tensors absent from `data` are skipped instead of reported (used to
 /// learn parameter shapes before the parameters exist).
-pub fn solve_dims_partial(p: &Program, data: &Data, num_edges: &[usize]) -> Result<Vec<usize>, DataError> {
+pub fn solve_dims_partial(
+    p: &Program,
+    data: &Data,
+    num_edges: &[usize],
+) -> Result<Vec<usize>, DataError> {
     solve(p, data, num_edges, false)
 }
 
-fn solve(p: &Program, data: &Data, num_edges: &[usize], strict: bool) -> Result<Vec<usize>, DataError> {
+fn solve(
+    p: &Program,
+    data: &Data,
+    num_edges: &[usize],
+    strict: bool,
+) -> Result<Vec<usize>, DataError> {
     // Constraint: product of dims (roots) == value, attributed to a tensor for messages.
     struct C {
         dims: Vec<DimId>,
@@ -73,7 +82,11 @@ fn solve(p: &Program, data: &Data, num_edges: &[usize], strict: bool) -> Result<
                     return Err(DataError::missing(&name));
                 };
                 if y.len() != data.num_nodes {
-                    return Err(DataError::shape(&name, &format!("[{}]", data.num_nodes), &[y.len()]));
+                    return Err(DataError::shape(
+                        &name,
+                        &format!("[{}]", data.num_nodes),
+                        &[y.len()],
+                    ));
                 }
                 // Labels do not fix the class count; they are checked against it below.
                 let _ = classes;
@@ -84,7 +97,11 @@ fn solve(p: &Program, data: &Data, num_edges: &[usize], strict: bool) -> Result<
                     return Err(DataError::missing(&name));
                 };
                 if m.len() != data.num_nodes {
-                    return Err(DataError::shape(&name, &format!("[{}]", data.num_nodes), &[m.len()]));
+                    return Err(DataError::shape(
+                        &name,
+                        &format!("[{}]", data.num_nodes),
+                        &[m.len()],
+                    ));
                 }
                 continue;
             }
@@ -102,14 +119,22 @@ fn solve(p: &Program, data: &Data, num_edges: &[usize], strict: bool) -> Result<
         let expected = describe(p, lead, &groups);
         let rank = groups.len() + usize::from(lead.is_some());
         // A scalar parameter may be stored as [1].
-        let shape = if rank == 0 && shape == [1] { vec![] } else { shape };
+        let shape = if rank == 0 && shape == [1] {
+            vec![]
+        } else {
+            shape
+        };
         if shape.len() != rank {
             return Err(DataError::shape(&name, &expected, &shape));
         }
         let mut rest = &shape[..];
         if let Some(n) = lead {
             if shape[0] != n {
-                let what = if t.domain == Domain::Node { "nodes" } else { "edges" };
+                let what = if t.domain == Domain::Node {
+                    "nodes"
+                } else {
+                    "edges"
+                };
                 return Err(DataError::tensor(
                     &name,
                     format!("expected shape {expected}: first axis must be the {n} {what}, found {shape:?}"),
@@ -158,35 +183,48 @@ fn solve(p: &Program, data: &Data, num_edges: &[usize], strict: bool) -> Result<
                 Value::Dim(d) => known.get(&d).copied(),
             };
             let unknown: Vec<DimId> = {
-                let mut u: Vec<DimId> = c.dims.iter().copied().filter(|d| !known.contains_key(d)).collect();
+                let mut u: Vec<DimId> = c
+                    .dims
+                    .iter()
+                    .copied()
+                    .filter(|d| !known.contains_key(d))
+                    .collect();
                 u.dedup();
                 u
             };
             let prod: usize = c.dims.iter().filter_map(|d| known.get(d)).product();
             match (target, unknown.len()) {
-                (Some(v), 0) => {
-                    if prod != v {
-                        let dims: Vec<String> = c
-                            .dims
-                            .iter()
-                            .map(|d| format!("{}={}", p.dims[d.index()].name, known[d]))
-                            .collect();
-                        let origin: Vec<String> = c
-                            .dims
-                            .iter()
-                            .filter_map(|d| source.get(d).map(|s| format!("{} from `{s}`", p.dims[d.index()].name)))
-                            .collect();
-                        return Err(DataError::tensor(
-                            if c.tensor.is_empty() { "(layer output)" } else { &c.tensor },
-                            format!(
-                                "size {v} does not match {} = {prod} ({})",
-                                dims.join("·"),
-                                origin.join(", ")
-                            ),
-                        ));
-                    }
+                (Some(v), 0) if prod != v => {
+                    let dims: Vec<String> = c
+                        .dims
+                        .iter()
+                        .map(|d| format!("{}={}", p.dims[d.index()].name, known[d]))
+                        .collect();
+                    let origin: Vec<String> = c
+                        .dims
+                        .iter()
+                        .filter_map(|d| {
+                            source
+                                .get(d)
+                                .map(|s| format!("{} from `{s}`", p.dims[d.index()].name))
+                        })
+                        .collect();
+                    return Err(DataError::tensor(
+                        if c.tensor.is_empty() {
+                            "(layer output)"
+                        } else {
+                            &c.tensor
+                        },
+                        format!(
+                            "size {v} does not match {} = {prod} ({})",
+                            dims.join("·"),
+                            origin.join(", ")
+                        ),
+                    ));
                 }
-                (Some(v), 1) if unknown.len() == c.dims.iter().filter(|d| **d == unknown[0]).count() => {
+                (Some(v), 1)
+                    if unknown.len() == c.dims.iter().filter(|d| **d == unknown[0]).count() =>
+                {
                     if prod == 0 || v % prod != 0 || v / prod == 0 {
                         return Err(DataError::tensor(
                             &c.tensor,
@@ -229,7 +267,10 @@ fn solve(p: &Program, data: &Data, num_edges: &[usize], strict: bool) -> Result<
             Some(v) => out.push(*v),
             None => {
                 // Only an error if something actually uses the dimension.
-                let used = p.tensors.iter().any(|t| t.dims.iter().any(|x| p.dim_root(*x) == root));
+                let used = p
+                    .tensors
+                    .iter()
+                    .any(|t| t.dims.iter().any(|x| p.dim_root(*x) == root));
                 if used {
                     return Err(DataError::new(format!(
                         "cannot tell the size of dimension {0}: no given tensor fixes it; pass --dim {0}=SIZE",

@@ -137,12 +137,19 @@ impl Bound {
 
     /// Declares input `t` zero outside `pattern`, and every tensor defined as `t[n, f] · (...)`
     /// (dropout of it, for instance) as well.
-    pub fn set_sparse(&mut self, p: &Program, t: TensorId, pattern: gatgrad_runtime::kernels::Pattern) {
+    pub fn set_sparse(
+        &mut self,
+        p: &Program,
+        t: TensorId,
+        pattern: gatgrad_runtime::kernels::Pattern,
+    ) {
         let pattern = std::sync::Arc::new(pattern);
         self.sparse.insert(t, pattern.clone());
         for eq in &p.equations {
             let Rhs::Expr(e) = eq.rhs else { continue };
-            let Node::Mul(a, b) = *p.arena.get(e) else { continue };
+            let Node::Mul(a, b) = *p.arena.get(e) else {
+                continue;
+            };
             let reads_sparse = |x: ExprId| match p.arena.get(x) {
                 Node::Access {
                     tensor,
@@ -163,6 +170,9 @@ impl Bound {
 
     /// Number of nodes selected by a mask tensor.
     pub fn mask_count(&self, t: TensorId) -> usize {
-        self.masks.get(&t).map(|m| m.iter().filter(|x| **x).count()).unwrap_or(0)
+        self.masks
+            .get(&t)
+            .map(|m| m.iter().filter(|x| **x).count())
+            .unwrap_or(0)
     }
 }

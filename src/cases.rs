@@ -43,11 +43,16 @@ pub fn read_data(
         .tensors
         .iter()
         .find_map(|t| match (t.domain, &t.role) {
-            (Domain::Node, Role::Input | Role::Param) => data.reals.get(&file_name(t)).and_then(|x| x.shape.first().copied()),
+            (Domain::Node, Role::Input | Role::Param) => data
+                .reals
+                .get(&file_name(t))
+                .and_then(|x| x.shape.first().copied()),
             (Domain::Node, Role::Labels { .. }) => data.labels.get(&file_name(t)).map(|y| y.len()),
             _ => None,
         })
-        .ok_or_else(|| DataError::new("the model has no node-indexed input to tell the number of nodes"))?;
+        .ok_or_else(|| {
+            DataError::new("the model has no node-indexed input to tell the number of nodes")
+        })?;
     let g = Graph::from_edge_index(n, &file.i64("edge_index")?)?;
     data.num_nodes = n;
     data.src = g.sources().to_vec();
@@ -95,9 +100,15 @@ pub fn run_case<T: Real>(
     it.backward();
     let mut out: Vec<Named> = Vec::new();
     let get = |it: &Interpreter<T>, t: TensorId| -> Vec<f64> {
-        it.value(t).map(|v| v.iter().map(|x| x.to_f64()).collect()).unwrap_or_default()
+        it.value(t)
+            .map(|v| v.iter().map(|x| x.to_f64()).collect())
+            .unwrap_or_default()
     };
-    out.push(("out".into(), file_shape(p, &it, p.output), get(&it, p.output)));
+    out.push((
+        "out".into(),
+        file_shape(p, &it, p.output),
+        get(&it, p.output),
+    ));
     if let Some(l) = p.loss {
         out.push(("loss".into(), vec![1], get(&it, l)));
     }
@@ -119,7 +130,11 @@ pub fn run_case<T: Real>(
         if !p.grads.iter().any(|(l, _)| *l == leaf) {
             let shape = file_shape(p, &it, leaf);
             let len = shape.iter().product();
-            out.push((format!("grad.{}", p.tensor(leaf).external), shape, vec![0.0; len]));
+            out.push((
+                format!("grad.{}", p.tensor(leaf).external),
+                shape,
+                vec![0.0; len],
+            ));
         }
     }
     for (name, _, v) in &out {

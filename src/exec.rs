@@ -96,7 +96,13 @@ pub fn loop_fill<T: Float>(b: &Bound, x: &[T], width: usize, out: &mut [T], adjo
 }
 
 /// Mean cross-entropy of `logits` `[N, k]` over the nodes where `mask` is set.
-pub fn cross_entropy<T: Float>(b: &Bound, logits: &[T], k: usize, labels: TensorId, mask: TensorId) -> T {
+pub fn cross_entropy<T: Float>(
+    b: &Bound,
+    logits: &[T],
+    k: usize,
+    labels: TensorId,
+    mask: TensorId,
+) -> T {
     let ys = &b.labels[&labels];
     let m = &b.masks[&mask];
     let mut total = 0.0f64;
@@ -105,8 +111,16 @@ pub fn cross_entropy<T: Float>(b: &Bound, logits: &[T], k: usize, labels: Tensor
         if !m[n] {
             continue;
         }
-        let mx = row.iter().map(|v| v.to_f64()).fold(f64::NEG_INFINITY, f64::max);
-        let lse = mx + row.iter().map(|v| (v.to_f64() - mx).exp()).sum::<f64>().ln();
+        let mx = row
+            .iter()
+            .map(|v| v.to_f64())
+            .fold(f64::NEG_INFINITY, f64::max);
+        let lse = mx
+            + row
+                .iter()
+                .map(|v| (v.to_f64() - mx).exp())
+                .sum::<f64>()
+                .ln();
         total += lse - row[ys[n]].to_f64();
         count += 1;
     }
@@ -164,8 +178,38 @@ pub fn node_matmul<T: Float>(
     let beta = if accumulate { T::ONE } else { T::ZERO };
     match b.sparse.get(&xid) {
         Some(pat) => gatgrad_runtime::kernels::sparse_nd(pat, x, s, w, o, w_os, accumulate, out),
-        None if w_os => T::gemm(n, s, o, T::ONE, x, s as isize, 1, w, 1, s as isize, beta, out, o as isize, 1),
-        None => T::gemm(n, s, o, T::ONE, x, s as isize, 1, w, o as isize, 1, beta, out, o as isize, 1),
+        None if w_os => T::gemm(
+            n,
+            s,
+            o,
+            T::ONE,
+            x,
+            s as isize,
+            1,
+            w,
+            1,
+            s as isize,
+            beta,
+            out,
+            o as isize,
+            1,
+        ),
+        None => T::gemm(
+            n,
+            s,
+            o,
+            T::ONE,
+            x,
+            s as isize,
+            1,
+            w,
+            o as isize,
+            1,
+            beta,
+            out,
+            o as isize,
+            1,
+        ),
     }
 }
 
@@ -189,6 +233,21 @@ pub fn node_t_matmul<T: Float>(
     } else if let Some(pat) = b.sparse.get(&aid) {
         gatgrad_runtime::kernels::sparse_tn(pat, a, p, bv, q, false, accumulate, out)
     } else {
-        T::gemm(p, n, q, T::ONE, a, 1, p as isize, bv, q as isize, 1, beta, out, q as isize, 1)
+        T::gemm(
+            p,
+            n,
+            q,
+            T::ONE,
+            a,
+            1,
+            p as isize,
+            bv,
+            q as isize,
+            1,
+            beta,
+            out,
+            q as isize,
+            1,
+        )
     }
 }

@@ -47,7 +47,10 @@ impl<'p, T: Real> Interpreter<'p, T> {
         let values = bound
             .initial
             .iter()
-            .map(|v| v.as_ref().map(|v| v.iter().map(|x| T::from_f64(*x)).collect()))
+            .map(|v| {
+                v.as_ref()
+                    .map(|v| v.iter().map(|x| T::from_f64(*x)).collect())
+            })
             .collect();
         Ok(Interpreter { p, bound, values })
     }
@@ -278,11 +281,19 @@ impl<'p, T: Real> Interpreter<'p, T> {
             },
             Range::InEdges { edge, of } => {
                 let n = self.node_of(of, env);
-                self.edge_graph(edge).in_edges(n).iter().map(|e| *e as usize).collect()
+                self.edge_graph(edge)
+                    .in_edges(n)
+                    .iter()
+                    .map(|e| *e as usize)
+                    .collect()
             }
             Range::OutEdges { edge, of } => {
                 let n = self.node_of(of, env);
-                self.edge_graph(edge).out_edges(n).iter().map(|e| *e as usize).collect()
+                self.edge_graph(edge)
+                    .out_edges(n)
+                    .iter()
+                    .map(|e| *e as usize)
+                    .collect()
             }
             Range::AllNodes(_) => (0..self.bound.raw.num_nodes()).collect(),
             Range::AllEdges(e) => (0..self.edge_graph(e).num_edges()).collect(),

@@ -31,7 +31,8 @@ pub mod __private {
     pub use crate::exec::{cross_entropy, loop_fill, node_matmul, node_t_matmul, timed, Generated};
     pub use gatgrad_codegen::ir::TensorId;
     pub use gatgrad_runtime::kernels::{
-        f, par_edges_by_target, par_rows, par_sum_edges_by_target, par_sum_rows, softmax_by_target, Float,
+        f, par_edges_by_target, par_rows, par_sum_edges_by_target, par_sum_rows, softmax_by_target,
+        Float,
     };
 }
 

@@ -189,7 +189,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn compile(path: &PathBuf) -> Result<gatgrad::Compiled, (u8, String)> {
+fn compile(path: &std::path::Path) -> Result<gatgrad::Compiled, (u8, String)> {
     let c = gatgrad::compile_file(path).map_err(|m| (1, m))?;
     if !c.warnings.is_empty() {
         eprint!("{}", c.warnings);
@@ -206,7 +206,9 @@ fn load_dataset(name: &str) -> Result<gatgrad::runtime::Dataset, (u8, String)> {
     } else {
         return Err((
             2,
-            format!("unknown dataset `{name}`: use cora, citeseer, or the path of a safetensors file"),
+            format!(
+                "unknown dataset `{name}`: use cora, citeseer, or the path of a safetensors file"
+            ),
         ));
     }
     .map_err(|e| (2, e.to_string()))
@@ -222,7 +224,11 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 .map(|t| p.tensor(t).external.clone())
                 .collect::<Vec<_>>()
                 .join(", ");
-            println!("{}: ok — `{}`, gradients for: {params}", model.display(), p.name);
+            println!(
+                "{}: ok — `{}`, gradients for: {params}",
+                model.display(),
+                p.name
+            );
         }
         Command::Derive { model, wrt, format } => {
             let c = compile(&model)?;
@@ -232,20 +238,22 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             };
             let pr = Printer::new(&c.program, style);
             match wrt {
-                Some(name) => match pr.backward_for(&name) {
-                    Some(s) => print!("{s}"),
-                    None => {
-                        let names: Vec<String> = c
-                            .program
-                            .leaves()
-                            .map(|t| c.program.tensor(t).name.clone())
-                            .collect();
-                        return Err((
+                Some(name) => {
+                    match pr.backward_for(&name) {
+                        Some(s) => print!("{s}"),
+                        None => {
+                            let names: Vec<String> = c
+                                .program
+                                .leaves()
+                                .map(|t| c.program.tensor(t).name.clone())
+                                .collect();
+                            return Err((
                             1,
                             format!("`{name}` is not a parameter or input with a gradient (try: {})", names.join(", ")),
                         ));
+                        }
                     }
-                },
+                }
                 None => {
                     println!("# forward");
                     print!("{}", pr.forward());
@@ -279,12 +287,17 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             }
             let mut dims = HashMap::new();
             for s in &dim {
-                let parsed = s
-                    .split_once('=')
-                    .and_then(|(k, v)| Some((k.trim().to_string(), v.trim().parse::<usize>().ok()?)));
+                let parsed = s.split_once('=').and_then(|(k, v)| {
+                    Some((k.trim().to_string(), v.trim().parse::<usize>().ok()?))
+                });
                 match parsed {
                     Some((k, v)) if v > 0 => dims.insert(k, v),
-                    _ => return Err((2, format!("--dim expects NAME=SIZE with SIZE ≥ 1, got `{s}`"))),
+                    _ => {
+                        return Err((
+                            2,
+                            format!("--dim expects NAME=SIZE with SIZE ≥ 1, got `{s}`"),
+                        ))
+                    }
                 };
             }
             let file = TensorFile::load(&inputs).map_err(|e| (2, e.to_string()))?;
@@ -294,7 +307,8 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             }
             .map_err(|e| (2, e.to_string()))?;
             let tensors = gatgrad::cases::to_file_tensors(named, matches!(dtype, Dtype::F32));
-            gatgrad::runtime::write_tensors(&out, &tensors, None).map_err(|e| (2, e.to_string()))?;
+            gatgrad::runtime::write_tensors(&out, &tensors, None)
+                .map_err(|e| (2, e.to_string()))?;
             println!("wrote {} tensors to {}", tensors.len(), out.display());
         }
         Command::Train {
@@ -320,7 +334,10 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                     let f = TensorFile::load(&path).map_err(|e| (2, e.to_string()))?;
                     let mut m = HashMap::new();
                     for name in f.names() {
-                        m.insert(name.to_string(), f.f64(name).map_err(|e| (2, e.to_string()))?);
+                        m.insert(
+                            name.to_string(),
+                            f.f64(name).map_err(|e| (2, e.to_string()))?,
+                        );
                     }
                     Some(m)
                 }
@@ -341,7 +358,10 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 pool = pool.num_threads(t);
             }
             let pool = pool.build().map_err(|e| (2, e.to_string()))?;
-            let name = model.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let name = model
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
             let result = pool
                 .install(|| gatgrad::report::train_with_progress(&text, &ds, &cfg, log.as_deref()))
                 .map_err(|e| (2, e))?;
@@ -349,9 +369,16 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 let tensors: Vec<_> = result
                     .best_params
                     .iter()
-                    .map(|(n, s, v)| (n.clone(), s.clone(), gatgrad::runtime::TensorData::F32(v.clone())))
+                    .map(|(n, s, v)| {
+                        (
+                            n.clone(),
+                            s.clone(),
+                            gatgrad::runtime::TensorData::F32(v.clone()),
+                        )
+                    })
                     .collect();
-                gatgrad::runtime::write_tensors(&path, &tensors, None).map_err(|e| (2, e.to_string()))?;
+                gatgrad::runtime::write_tensors(&path, &tensors, None)
+                    .map_err(|e| (2, e.to_string()))?;
             }
             eprint!("{}", gatgrad::report::gradient_table(&result));
             let line = serde_json::json!({
@@ -384,8 +411,14 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 ei.shape.clone(),
                 gatgrad::runtime::TensorData::I64(ei.data),
             )];
-            gatgrad::runtime::write_tensors(&out, &tensors, Some(meta)).map_err(|e| (2, e.to_string()))?;
-            println!("wrote {} nodes, {} edges to {}", nodes, edges, out.display());
+            gatgrad::runtime::write_tensors(&out, &tensors, Some(meta))
+                .map_err(|e| (2, e.to_string()))?;
+            println!(
+                "wrote {} nodes, {} edges to {}",
+                nodes,
+                edges,
+                out.display()
+            );
         }
         Command::Bench {
             model,
@@ -400,7 +433,10 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             reps,
         } => {
             if features == 0 || heads == 0 || channels == 0 || reps == 0 {
-                return Err((2, "--features, --heads, --channels and --reps must be at least 1".into()));
+                return Err((
+                    2,
+                    "--features, --heads, --channels and --reps must be at least 1".into(),
+                ));
             }
             let g = match (graph, nodes, edges) {
                 (Some(path), _, _) => {
@@ -410,8 +446,16 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                         .metadata()
                         .and_then(|m| m.get("num_nodes"))
                         .and_then(|v| v.parse().ok())
-                        .unwrap_or_else(|| ei.data.iter().copied().max().map(|m| m as usize + 1).unwrap_or(0));
-                    gatgrad::runtime::Graph::from_edge_index(n, &ei).map_err(|e| (2, e.to_string()))?
+                        .unwrap_or_else(|| {
+                            ei.data
+                                .iter()
+                                .copied()
+                                .max()
+                                .map(|m| m as usize + 1)
+                                .unwrap_or(0)
+                        });
+                    gatgrad::runtime::Graph::from_edge_index(n, &ei)
+                        .map_err(|e| (2, e.to_string()))?
                 }
                 (None, Some(n), Some(e)) => gatgrad::runtime::random_graph(n, e, 0),
                 _ => return Err((2, "give --graph FILE or --nodes N --edges E".into())),

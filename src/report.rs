@@ -69,7 +69,8 @@ pub fn train_with_progress(
         return Err(format!("cannot write the gradient log: {e}"));
     }
     if let Some(mut w) = log {
-        w.flush().map_err(|e| format!("cannot write the gradient log: {e}"))?;
+        w.flush()
+            .map_err(|e| format!("cannot write the gradient log: {e}"))?;
     }
     result
 }

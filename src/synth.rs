@@ -17,21 +17,21 @@ pub fn dim_sizes(p: &Program, size: impl Fn(&str) -> usize) -> Vec<usize> {
             p.dim_products.iter().any(|(x, _)| p.dim_root(*x) == root)
         })
         .collect();
-    for d in 0..p.dims.len() {
+    for (d, slot) in out.iter_mut().enumerate() {
         let root = p.dim_root(DimId(d as u32));
         if !is_product[root.index()] {
             let name = &p.dims[root.index()].name;
             let short = name.rsplit('.').next().unwrap_or(name);
-            out[d] = size(short);
+            *slot = size(short);
         }
     }
     for _ in 0..p.dims.len() {
         for (x, parts) in &p.dim_products {
             let v: usize = parts.iter().map(|d| out[p.dim_root(*d).index()]).product();
             let root = p.dim_root(*x);
-            for d in 0..p.dims.len() {
+            for (d, slot) in out.iter_mut().enumerate() {
                 if p.dim_root(DimId(d as u32)) == root {
-                    out[d] = v;
+                    *slot = v;
                 }
             }
         }
@@ -75,11 +75,18 @@ pub fn random_data(p: &Program, graph: &Graph, dims: &[usize], seed: u64) -> Dat
                 }
                 let len = shape.iter().product();
                 let data_v: Vec<f64> = (0..len).map(|_| rng.gen_range(-1.0..1.0)).collect();
-                data.reals.insert(name, Tensor { shape, data: data_v });
+                data.reals.insert(
+                    name,
+                    Tensor {
+                        shape,
+                        data: data_v,
+                    },
+                );
             }
             Role::Labels { classes } => {
                 let k = dims[classes.index()].max(1);
-                data.labels.insert(name, (0..n).map(|_| rng.gen_range(0..k) as i64).collect());
+                data.labels
+                    .insert(name, (0..n).map(|_| rng.gen_range(0..k) as i64).collect());
             }
             Role::Mask => {
                 let mut m: Vec<bool> = (0..n).map(|_| rng.gen_bool(0.6)).collect();

@@ -196,7 +196,9 @@ pub fn train<G: Generated>(
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<TrainResult, String> {
     let p = G::program();
-    let loss_t = p.loss.ok_or("the model has no loss: add `loss = cross_entropy(out, y, train_mask);`")?;
+    let loss_t = p
+        .loss
+        .ok_or("the model has no loss: add `loss = cross_entropy(out, y, train_mask);`")?;
     let x_t = p
         .tensors
         .iter()
@@ -244,9 +246,12 @@ pub fn train<G: Generated>(
             data: features.to_dense(),
         },
     );
-    data.labels
-        .insert(file_name(p.tensor(labels_t)), ds.y.iter().map(|v| *v as i64).collect());
-    data.masks.insert(file_name(p.tensor(mask_t)), ds.train_mask.clone());
+    data.labels.insert(
+        file_name(p.tensor(labels_t)),
+        ds.y.iter().map(|v| *v as i64).collect(),
+    );
+    data.masks
+        .insert(file_name(p.tensor(mask_t)), ds.train_mask.clone());
     // Parameters: PyG shapes, Glorot (or the given checkpoint).
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let probe_dims = crate::bind::solve_dims_partial(&p, &data, &[ds.graph.num_edges(); 4])
@@ -257,8 +262,19 @@ pub fn train<G: Generated>(
             continue;
         }
         let shape: Vec<usize> = match &t.external_shape {
-            Some(g) => g.iter().map(|g| g.iter().map(|d| probe_dims.get(d.index()).copied().unwrap_or(0)).product()).collect(),
-            None => t.dims.iter().map(|d| probe_dims.get(d.index()).copied().unwrap_or(0)).collect(),
+            Some(g) => g
+                .iter()
+                .map(|g| {
+                    g.iter()
+                        .map(|d| probe_dims.get(d.index()).copied().unwrap_or(0))
+                        .product()
+                })
+                .collect(),
+            None => t
+                .dims
+                .iter()
+                .map(|d| probe_dims.get(d.index()).copied().unwrap_or(0))
+                .collect(),
         };
         let values = match cfg.init.as_ref().and_then(|m| m.get(&t.external)) {
             Some(v) => {
@@ -270,13 +286,22 @@ pub fn train<G: Generated>(
                 }
                 v.data.clone()
             }
-            None if cfg.init.is_some() => return Err(format!("checkpoint: missing tensor `{}`", t.external)),
+            None if cfg.init.is_some() => {
+                return Err(format!("checkpoint: missing tensor `{}`", t.external))
+            }
             None => init_param(&shape, &t.external, &mut rng),
         };
-        data.reals.insert(file_name(t), Tensor { shape: shape.clone(), data: values });
+        data.reals.insert(
+            file_name(t),
+            Tensor {
+                shape: shape.clone(),
+                data: values,
+            },
+        );
         params.push((TensorId(id as u32), t.external.clone(), shape));
     }
-    let mut s: Session<f32> = Session::new(p.clone(), &data, G::NUM_TENSORS).map_err(|e| e.to_string())?;
+    let mut s: Session<f32> =
+        Session::new(p.clone(), &data, G::NUM_TENSORS).map_err(|e| e.to_string())?;
     let pattern = Pattern {
         indptr: features.indptr().to_vec(),
         indices: features.indices().to_vec(),
@@ -305,7 +330,10 @@ pub fn train<G: Generated>(
         .filter(|(l, _)| p.tensor(*l).role == Role::Param)
         .copied()
         .collect();
-    let mut adam_m: Vec<Vec<f32>> = params.iter().map(|(t, _, _)| vec![0.0; s.value(*t).len()]).collect();
+    let mut adam_m: Vec<Vec<f32>> = params
+        .iter()
+        .map(|(t, _, _)| vec![0.0; s.value(*t).len()])
+        .collect();
     let mut adam_v = adam_m.clone();
     let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
     let mut best = (f64::NEG_INFINITY, f64::INFINITY);
@@ -334,29 +362,45 @@ pub fn train<G: Generated>(
                     for r in 0..pat.rows() {
                         for &c in pat.row(r) {
                             let k = r * width + c as usize;
-                            vals[k] = if uniform(cfg.seed, stream, k as u64) < *prob { 0.0 } else { keep as f32 };
+                            vals[k] = if uniform(cfg.seed, stream, k as u64) < *prob {
+                                0.0
+                            } else {
+                                keep as f32
+                            };
                         }
                     }
                 }
                 None => vals.par_iter_mut().enumerate().for_each(|(k, v)| {
-                    *v = if uniform(cfg.seed, stream, k as u64) < *prob { 0.0 } else { keep as f32 };
+                    *v = if uniform(cfg.seed, stream, k as u64) < *prob {
+                        0.0
+                    } else {
+                        keep as f32
+                    };
                 }),
             }
         }
         s.forward::<G>();
         let loss = s.value(loss_t)[0] as f64;
         if !loss.is_finite() {
-            return Err(format!("epoch {epoch}: the training loss is not finite ({loss})"));
+            return Err(format!(
+                "epoch {epoch}: the training loss is not finite ({loss})"
+            ));
         }
         G::backward_params(&s.bound, &mut s.values);
         let t = epoch as i32;
         let mut grad_stats = Vec::new();
         for (k, (pt, name, _)) in params.iter().enumerate() {
-            let Some((_, gt)) = grads.iter().find(|(l, _)| l == pt) else { continue };
+            let Some((_, gt)) = grads.iter().find(|(l, _)| l == pt) else {
+                continue;
+            };
             let g = std::mem::take(&mut s.values[gt.index()]);
             let theta = &mut s.values[pt.index()];
             let gn = g.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
-            let pn = theta.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
+            let pn = theta
+                .iter()
+                .map(|v| (*v as f64).powi(2))
+                .sum::<f64>()
+                .sqrt();
             grad_stats.push((name.clone(), gn, gn / pn.max(1e-30)));
             let (m, v) = (&mut adam_m[k], &mut adam_v[k]);
             let c1 = 1.0 - b1.powi(t);
@@ -388,7 +432,8 @@ pub fn train<G: Generated>(
         };
         on_epoch(&stats);
         result.epochs = epoch;
-        let improved = stats.val_acc > best.0 || (stats.val_acc == best.0 && stats.val_loss < best.1);
+        let improved =
+            stats.val_acc > best.0 || (stats.val_acc == best.0 && stats.val_loss < best.1);
         if improved {
             best = (stats.val_acc, stats.val_loss);
             result.best_val_acc = stats.val_acc;
@@ -409,7 +454,10 @@ pub fn train<G: Generated>(
     result.seconds_per_epoch = start.elapsed().as_secs_f64() / result.epochs.max(1) as f64;
     if profiling {
         for (name, secs) in crate::exec::profile() {
-            eprintln!("{name:>14} {:8.3} ms/epoch", secs * 1e3 / result.epochs.max(1) as f64);
+            eprintln!(
+                "{name:>14} {:8.3} ms/epoch",
+                secs * 1e3 / result.epochs.max(1) as f64
+            );
         }
         crate::exec::set_profiling(false);
     }
@@ -426,4 +474,3 @@ fn reads(p: &Program, eq: &Equation, t: TensorId) -> bool {
         _ => false,
     }
 }
-

@@ -17,13 +17,19 @@ fn dir(name: &str) -> PathBuf {
     d
 }
 
-fn run_train(path: &PathBuf) -> (i32, String) {
+fn run_train(path: &std::path::Path) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_gatgrad"))
-        .args(["train", concat!(env!("CARGO_MANIFEST_DIR"), "/models/gatv2_two_layer.gat")])
+        .args([
+            "train",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/models/gatv2_two_layer.gat"),
+        ])
         .args(["--dataset", &path.display().to_string(), "--epochs", "1"])
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).to_string())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 fn expect_error(name: &str, edit: impl FnOnce(&mut Tensors), tensor: &str) {
@@ -35,8 +41,15 @@ fn expect_error(name: &str, edit: impl FnOnce(&mut Tensors), tensor: &str) {
     let (code, err) = run_train(&path);
     assert_eq!(code, 2, "{name}: exit status {code}, stderr: {err}");
     assert!(!err.contains("panicked"), "{name}: {err}");
-    assert_eq!(err.trim().lines().count(), 1, "{name}: expected one line, got: {err}");
-    assert!(err.contains(tensor), "{name}: message does not name `{tensor}`: {err}");
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "{name}: expected one line, got: {err}"
+    );
+    assert!(
+        err.contains(tensor),
+        "{name}: message does not name `{tensor}`: {err}"
+    );
     std::fs::remove_dir_all(&d).ok();
 }
 
@@ -64,8 +77,14 @@ fn wrong_dtype() {
         "dtype",
         |t| {
             let k = find(t, "y");
-            let (_, shape, TensorData::I64(v)) = &t[k] else { panic!() };
-            t[k] = ("y".into(), shape.clone(), TensorData::F32(v.iter().map(|x| *x as f32).collect()));
+            let (_, shape, TensorData::I64(v)) = &t[k] else {
+                panic!()
+            };
+            t[k] = (
+                "y".into(),
+                shape.clone(),
+                TensorData::F32(v.iter().map(|x| *x as f32).collect()),
+            );
         },
         "y",
     );
@@ -79,7 +98,11 @@ fn wrong_shape() {
             let k = find(t, "edge_index");
             let (_, shape, data) = t[k].clone();
             let TensorData::I64(v) = data else { panic!() };
-            t[k] = ("edge_index".into(), vec![1, shape[0] * shape[1]], TensorData::I64(v));
+            t[k] = (
+                "edge_index".into(),
+                vec![1, shape[0] * shape[1]],
+                TensorData::I64(v),
+            );
         },
         "edge_index",
     );

@@ -28,7 +28,13 @@ fn objective(p: &Program, data: &Data, r: &[f64]) -> f64 {
     it.forward();
     match p.loss {
         Some(l) => it.value(l).unwrap()[0],
-        None => it.value(p.output).unwrap().iter().zip(r).map(|(a, b)| a * b).sum(),
+        None => it
+            .value(p.output)
+            .unwrap()
+            .iter()
+            .zip(r)
+            .map(|(a, b)| a * b)
+            .sum(),
     }
 }
 
@@ -54,9 +60,14 @@ fn check_path(path: &str, seed: u64) {
     let probe: Interpreter<f64> = Interpreter::new(p, &data).unwrap();
     for (k, t) in p.tensors.iter().enumerate() {
         if let Role::Dropout { .. } = t.role {
-            let len: usize = probe.shape(gatgrad::codegen::ir::TensorId(k as u32)).iter().product();
+            let len: usize = probe
+                .shape(gatgrad::codegen::ir::TensorId(k as u32))
+                .iter()
+                .product();
             let keep = 1.0 / (1.0 - 0.3);
-            let m = (0..len).map(|_| if rng.gen_bool(0.7) { keep } else { 0.0 }).collect();
+            let m = (0..len)
+                .map(|_| if rng.gen_bool(0.7) { keep } else { 0.0 })
+                .collect();
             data.dropout.insert(t.name.clone(), m);
         }
     }
@@ -78,7 +89,7 @@ fn check_path(path: &str, seed: u64) {
             Some((_, g)) => it.value(*g).unwrap().to_vec(),
             None => vec![0.0; data.reals[&name].data.len()],
         };
-        for k in 0..analytic.len() {
+        for (k, derived) in analytic.iter().enumerate() {
             let orig = data.reals[&name].data[k];
             data.reals.get_mut(&name).unwrap().data[k] = orig + h;
             let up = objective(p, &data, &r);
@@ -86,11 +97,10 @@ fn check_path(path: &str, seed: u64) {
             let down = objective(p, &data, &r);
             data.reals.get_mut(&name).unwrap().data[k] = orig;
             let fd = (up - down) / (2.0 * h);
-            let tol = 1e-6 * (1.0 + analytic[k].abs());
+            let tol = 1e-6 * (1.0 + derived.abs());
             assert!(
-                (fd - analytic[k]).abs() <= tol,
-                "{file}: d/d {name}[{k}]: finite difference {fd:.10e} vs derived {:.10e}",
-                analytic[k]
+                (fd - derived).abs() <= tol,
+                "{file}: d/d {name}[{k}]: finite difference {fd:.10e} vs derived {derived:.10e}"
             );
             checked += 1;
         }

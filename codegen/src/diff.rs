@@ -221,7 +221,15 @@ impl Differ {
         a
     }
 
-    fn canonical(&mut self, p: &mut Program, t: TensorId, tag: u8, a: u32, b: u32, make: impl FnOnce(&mut Program) -> VarId) -> VarId {
+    fn canonical(
+        &mut self,
+        p: &mut Program,
+        t: TensorId,
+        tag: u8,
+        a: u32,
+        b: u32,
+        make: impl FnOnce(&mut Program) -> VarId,
+    ) -> VarId {
         *self.canon.entry((t, tag, a, b)).or_insert_with(|| make(p))
     }
 
@@ -265,7 +273,13 @@ impl Differ {
     }
 
     /// Pushes the adjoint `g` of expression `e` down to the tensors it reads.
-    fn back(&mut self, p: &mut Program, e: ExprId, g: ExprId, ctx: &mut Vec<Scope>) -> Result<(), String> {
+    fn back(
+        &mut self,
+        p: &mut Program,
+        e: ExprId,
+        g: ExprId,
+        ctx: &mut Vec<Scope>,
+    ) -> Result<(), String> {
         if !self.depends(p, e) {
             return Ok(());
         }
@@ -404,7 +418,10 @@ impl Differ {
             match p.var(v).kind {
                 VarKind::Node => node_var = Some(v),
                 VarKind::Edge(_) => {
-                    if let Scope::Bound(Range::InEdges { of: At::Node(n), .. }) = s {
+                    if let Scope::Bound(Range::InEdges {
+                        of: At::Node(n), ..
+                    }) = s
+                    {
                         let mut m = HashMap::new();
                         m.insert(*n, Repl::DstOf(v));
                         g = p.arena.subst(g, &m);
@@ -432,7 +449,9 @@ impl Differ {
             (Domain::Dense, None, None, Some(e)) => {
                 let c = self.canonical(p, tensor, 1, 0, 0, |p| {
                     let v = p.var(e).clone();
-                    let VarKind::Edge(gid) = v.kind else { unreachable!() };
+                    let VarKind::Edge(gid) = v.kind else {
+                        unreachable!()
+                    };
                     p.add_edge_var(&v.target, &v.source, gid)
                 });
                 sub.insert(e, Repl::Var(c));
@@ -446,7 +465,9 @@ impl Differ {
                 let tname = p.var(targets[0]).name.clone();
                 let c = self.canonical(p, tensor, 2, 0, 0, |p| {
                     let src = p.var(e).source.clone();
-                    let VarKind::Edge(gid) = p.var(e).kind else { unreachable!() };
+                    let VarKind::Edge(gid) = p.var(e).kind else {
+                        unreachable!()
+                    };
                     p.add_edge_var(&tname, &src, gid)
                 });
                 sub.insert(e, Repl::Var(c));
@@ -459,7 +480,9 @@ impl Differ {
                 let sname = p.var(targets[0]).name.clone();
                 let c = self.canonical(p, tensor, 3, 0, 0, |p| {
                     let tgt = p.var(e).target.clone();
-                    let VarKind::Edge(gid) = p.var(e).kind else { unreachable!() };
+                    let VarKind::Edge(gid) = p.var(e).kind else {
+                        unreachable!()
+                    };
                     p.add_edge_var(&tgt, &sname, gid)
                 });
                 sub.insert(e, Repl::Var(c));
@@ -488,13 +511,15 @@ impl Differ {
         for s in ctx {
             let v = s.var();
             if let VarKind::Dense(dim) = p.var(v).kind {
-                if !sub.contains_key(&v) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = sub.entry(v) {
                     let root = p.dim_root(dim);
                     let occ = per_dim.entry(root).or_insert(0);
                     let name = p.var(v).name.clone();
-                    let c = self.canonical(p, tensor, 4, root.0, *occ, |p| p.add_var(name, VarKind::Dense(dim)));
+                    let c = self.canonical(p, tensor, 4, root.0, *occ, |p| {
+                        p.add_var(name, VarKind::Dense(dim))
+                    });
                     *occ += 1;
-                    sub.insert(v, Repl::Var(c));
+                    slot.insert(Repl::Var(c));
                     summed.push(c);
                 }
             }
@@ -573,4 +598,3 @@ fn count_of(p: &mut Program, range: Range) -> ExprId {
         }
     }
 }
-

@@ -39,7 +39,11 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let mut source = None;
     let mut krate = "::gatgrad".to_string();
     for a in &args {
-        let key = a.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+        let key = a
+            .path
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
         let value = match &a.value {
             Expr::Lit(ExprLit {
                 lit: Lit::Str(s), ..
@@ -75,13 +79,16 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             ))
         }
     };
-    let (program, _warnings) = crate::compile_source(&name, &text)
-        .map_err(|f| syn::Error::new_spanned(&attr, format!("gatgrad DSL error\n{}", f.rendered)))?;
+    let (program, _warnings) = crate::compile_source(&name, &text).map_err(|f| {
+        syn::Error::new_spanned(&attr, format!("gatgrad DSL error\n{}", f.rendered))
+    })?;
     let gen = crate::emit::generate(&program, &krate);
-    let items: TokenStream = gen
-        .items
-        .parse()
-        .map_err(|e| syn::Error::new(Span::call_site(), format!("internal: generated code does not parse: {e}")))?;
+    let items: TokenStream = gen.items.parse().map_err(|e| {
+        syn::Error::new(
+            Span::call_site(),
+            format!("internal: generated code does not parse: {e}"),
+        )
+    })?;
     let pr = Printer::new(&program, Style::Text);
     let equations = format!("{}\n{}", pr.forward(), pr.backward());
     let ident = &strukt.ident;

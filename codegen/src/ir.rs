@@ -488,7 +488,12 @@ impl Arena {
             }
             Node::Reduce { range, body, .. } => {
                 let bound = range.var();
-                out.extend(self.free[body.index()].iter().copied().filter(|&v| v != bound));
+                out.extend(
+                    self.free[body.index()]
+                        .iter()
+                        .copied()
+                        .filter(|&v| v != bound),
+                );
                 if let Range::InEdges { of, .. } | Range::OutEdges { of, .. } = range {
                     out.push(of.var());
                 }

@@ -6,8 +6,8 @@
 
 pub mod compile;
 pub mod diff;
-pub mod expand;
 pub mod emit;
+pub mod expand;
 pub mod ir;
 pub mod lower;
 pub mod print;

@@ -527,11 +527,16 @@ impl Lowerer {
                 .unwrap_or(name),
         );
         let raw_graph = self.p.graph(GraphKind::Raw);
-        let loops = matches!(domain, Domain::Edge(g) if self.p.graphs[g.index()] == GraphKind::SelfLoops);
+        let loops =
+            matches!(domain, Domain::Edge(g) if self.p.graphs[g.index()] == GraphKind::SelfLoops);
         let t = self.p.add_tensor(Tensor {
             name: sc.full(name),
             external,
-            domain: if loops { Domain::Edge(raw_graph) } else { domain },
+            domain: if loops {
+                Domain::Edge(raw_graph)
+            } else {
+                domain
+            },
             dims: dims.clone(),
             external_shape,
             role,
@@ -613,10 +618,7 @@ impl Lowerer {
             None => {
                 self.diags.push(
                     Diagnostic::error(name.span, format!("unknown tensor `{}`", name.name))
-                        .with_label(format!(
-                            "not declared or defined above in `{}`",
-                            sc.block
-                        )),
+                        .with_label(format!("not declared or defined above in `{}`", sc.block)),
                 );
                 None
             }
@@ -663,8 +665,10 @@ impl Lowerer {
                     seen.insert(source.name.clone());
                     let e = self.p.add_edge_var(&target.name, &source.name, sc.graph);
                     domain = Domain::Edge(sc.graph);
-                    env.names.push((target.name.clone(), Binding::Node(At::Dst(e))));
-                    env.names.push((source.name.clone(), Binding::Node(At::Src(e))));
+                    env.names
+                        .push((target.name.clone(), Binding::Node(At::Dst(e))));
+                    env.names
+                        .push((source.name.clone(), Binding::Node(At::Src(e))));
                     env.edge = Some(EdgeCtx {
                         var: e,
                         target: target.name.clone(),
@@ -687,7 +691,11 @@ impl Lowerer {
                             usages(&self.p, sc, &v.name, &eq.rhs, &mut all);
                             let node = all.iter().find(|u| **u == Usage::Node).copied();
                             let dense = all.iter().find(|u| **u != Usage::Node).copied();
-                            if k == 0 { node.or(dense) } else { dense.or(node) }
+                            if k == 0 {
+                                node.or(dense)
+                            } else {
+                                dense.or(node)
+                            }
                         }
                     };
                     match usage {
@@ -695,13 +703,17 @@ impl Lowerer {
                             let id = self.p.add_var(&v.name, VarKind::Node);
                             domain = Domain::Node;
                             env.node_ctx = true;
-                            env.names.push((v.name.clone(), Binding::Node(At::Node(id))));
+                            env.names
+                                .push((v.name.clone(), Binding::Node(At::Node(id))));
                             vars.push(id);
                         }
                         Some(Usage::Node) => {
                             self.err(
                                 v.span,
-                                format!("`{}` is used as a node index, so it must come first", v.name),
+                                format!(
+                                    "`{}` is used as a node index, so it must come first",
+                                    v.name
+                                ),
                                 "node index in a dense position",
                             );
                             ok = false;
@@ -782,7 +794,11 @@ impl Lowerer {
                     ast::Binder::InEdges { source, target } => (source.clone(), target.clone()),
                     ast::Binder::Vars(v) if v.len() == 1 => (v[0].clone(), None),
                     _ => {
-                        self.err(*span, "softmax ranges over one source index: `softmax_j`", "");
+                        self.err(
+                            *span,
+                            "softmax ranges over one source index: `softmax_j`",
+                            "",
+                        );
                         sc.define(name, Sym::Poisoned);
                         return;
                     }
@@ -847,11 +863,17 @@ impl Lowerer {
                 if let Some(b) = body {
                     for (li, v) in eq.indices.iter().zip(&vars) {
                         let free = self.p.arena.free_vars(b);
-                        if li.dim.is_none() && !free.contains(v) && !matches!(li.index, ast::Index::Edge { .. }) {
+                        if li.dim.is_none()
+                            && !free.contains(v)
+                            && !matches!(li.index, ast::Index::Edge { .. })
+                        {
                             // Used only under a reduction of the same name: the usage pre-pass saw it.
                             self.err(
                                 li.index.span(),
-                                format!("index `{}` does not occur freely on the right-hand side", self.p.var(*v).name),
+                                format!(
+                                    "index `{}` does not occur freely on the right-hand side",
+                                    self.p.var(*v).name
+                                ),
                                 "every element would be the same",
                             );
                         }
@@ -870,7 +892,11 @@ impl Lowerer {
             ast::Expr::Neg(inner, _) => match &**inner {
                 ast::Expr::Number(v, _) => Some(Scalar::lit(-*v)),
                 _ => {
-                    self.err(e.span(), format!("{what} must be a number or a named constant"), "");
+                    self.err(
+                        e.span(),
+                        format!("{what} must be a number or a named constant"),
+                        "",
+                    );
                     None
                 }
             },
@@ -886,7 +912,11 @@ impl Lowerer {
                 }
             },
             _ => {
-                self.err(e.span(), format!("{what} must be a number or a named constant"), "");
+                self.err(
+                    e.span(),
+                    format!("{what} must be a number or a named constant"),
+                    "",
+                );
                 None
             }
         }
@@ -911,7 +941,11 @@ impl Lowerer {
                     } else {
                         self.err(
                             n.span,
-                            format!("`{}` needs indices: it has {} axes", n.name, tensor.index_names.len()),
+                            format!(
+                                "`{}` needs indices: it has {} axes",
+                                n.name,
+                                tensor.index_names.len()
+                            ),
                             "",
                         );
                         None
@@ -920,7 +954,10 @@ impl Lowerer {
                 Some(Sym::Poisoned) => None,
                 None => {
                     let msg = if env.get(&n.name).is_some() {
-                        format!("`{}` is an index; an index can only be used inside brackets", n.name)
+                        format!(
+                            "`{}` is an index; an index can only be used inside brackets",
+                            n.name
+                        )
                     } else {
                         format!("unknown name `{}`", n.name)
                     };
@@ -994,7 +1031,12 @@ impl Lowerer {
         if !ok_count || args.is_empty() {
             self.err(
                 span,
-                format!("`{}` takes {} argument(s), {} given", func.name, arity, args.len()),
+                format!(
+                    "`{}` takes {} argument(s), {} given",
+                    func.name,
+                    arity,
+                    args.len()
+                ),
                 "",
             );
             return None;
@@ -1002,7 +1044,11 @@ impl Lowerer {
         let x = self.expr(sc, env, &args[0]);
         let arg = if arity == 2 {
             match args.get(1) {
-                Some(a) => Some(self.const_arg(sc, a, &format!("the second argument of `{}`", func.name))?),
+                Some(a) => Some(self.const_arg(
+                    sc,
+                    a,
+                    &format!("the second argument of `{}`", func.name),
+                )?),
                 None => default.map(Scalar::lit),
             }
         } else {
@@ -1025,9 +1071,12 @@ impl Lowerer {
             ast::ReduceOp::Mean => ReduceOp::Mean,
             ast::ReduceOp::Softmax => {
                 self.diags.push(
-                    Diagnostic::error(span, "softmax must be the whole right-hand side of an edge equation")
-                        .with_label("nested softmax")
-                        .with_help("define it on its own: `a[i <- j, h] = softmax_j s[i <- j, h];`"),
+                    Diagnostic::error(
+                        span,
+                        "softmax must be the whole right-hand side of an edge equation",
+                    )
+                    .with_label("nested softmax")
+                    .with_help("define it on its own: `a[i <- j, h] = softmax_j s[i <- j, h];`"),
                 );
                 return None;
             }
@@ -1036,7 +1085,11 @@ impl Lowerer {
             ast::Binder::Vars(names) => {
                 let (first, rest) = names.split_first()?;
                 if env.get(&first.name).is_some() {
-                    self.err(first.span, format!("index `{}` is already bound here", first.name), "choose another name");
+                    self.err(
+                        first.span,
+                        format!("index `{}` is already bound here", first.name),
+                        "choose another name",
+                    );
                     return None;
                 }
                 let usage = usage_of(&self.p, sc, &first.name, body);
@@ -1093,26 +1146,39 @@ impl Lowerer {
                         return None;
                     }
                     Some(Binding::Dense(..)) => {
-                        self.err(target.span, format!("`{}` is a dense index, not a node", target.name), "");
+                        self.err(
+                            target.span,
+                            format!("`{}` is a dense index, not a node", target.name),
+                            "",
+                        );
                         return None;
                     }
                     Some(Binding::Unknown) => return None,
                     None => {
                         self.err(
                             target.span,
-                            format!("free index `{}` is not bound on the left-hand side", target.name),
+                            format!(
+                                "free index `{}` is not bound on the left-hand side",
+                                target.name
+                            ),
                             "",
                         );
                         return None;
                     }
                 };
                 if env.get(&source.name).is_some() {
-                    self.err(source.span, format!("index `{}` is already bound here", source.name), "choose another name");
+                    self.err(
+                        source.span,
+                        format!("index `{}` is already bound here", source.name),
+                        "choose another name",
+                    );
                     return None;
                 }
                 let e = self.p.add_edge_var(&target.name, &source.name, sc.graph);
-                env.names.push((target.name.clone(), Binding::Node(At::Dst(e))));
-                env.names.push((source.name.clone(), Binding::Node(At::Src(e))));
+                env.names
+                    .push((target.name.clone(), Binding::Node(At::Dst(e))));
+                env.names
+                    .push((source.name.clone(), Binding::Node(At::Src(e))));
                 env.edge = Some(EdgeCtx {
                     var: e,
                     target: target.name.clone(),
@@ -1123,7 +1189,11 @@ impl Lowerer {
                 env.edge = None;
                 env.names.pop();
                 env.names.pop();
-                Some(self.p.arena.reduce(rop, Range::InEdges { edge: e, of }, inner?))
+                Some(
+                    self.p
+                        .arena
+                        .reduce(rop, Range::InEdges { edge: e, of }, inner?),
+                )
             }
         }
     }
@@ -1223,7 +1293,10 @@ impl Lowerer {
                     Some(ctx) if ctx.graph != graph => {
                         self.err(
                             *span,
-                            format!("`{}` lives on a different graph (with or without self loops)", name.name),
+                            format!(
+                                "`{}` lives on a different graph (with or without self loops)",
+                                name.name
+                            ),
                             "",
                         );
                         None
@@ -1233,7 +1306,10 @@ impl Lowerer {
                 other => {
                     self.err(
                         other.span(),
-                        format!("`{}` is indexed by edge: write `{}[i <- j, ...]`", name.name, name.name),
+                        format!(
+                            "`{}` is indexed by edge: write `{}[i <- j, ...]`",
+                            name.name, name.name
+                        ),
                         "expected an edge index",
                     );
                     None
@@ -1272,7 +1348,13 @@ impl Lowerer {
                     Some(Binding::Node(_)) => {
                         self.err(
                             v.span,
-                            format!("`{}` is a node index, but axis {} of `{}` is dense ({})", v.name, k + g + 1, name.name, self.dim_name(*d)),
+                            format!(
+                                "`{}` is a node index, but axis {} of `{}` is dense ({})",
+                                v.name,
+                                k + g + 1,
+                                name.name,
+                                self.dim_name(*d)
+                            ),
                             "",
                         );
                         ok = false;
@@ -1352,7 +1434,11 @@ impl Lowerer {
                 Some(ast::ConstValue::Name(n)) => match sc.syms.get(&n.name) {
                     Some(Sym::Const(s)) => *s,
                     _ => {
-                        self.err(n.span, format!("`{}` is not a constant of this model", n.name), "");
+                        self.err(
+                            n.span,
+                            format!("`{}` is not a constant of this model", n.name),
+                            "",
+                        );
                         Scalar::lit(c.default)
                     }
                 },
@@ -1367,7 +1453,10 @@ impl Lowerer {
             if !layer.consts.iter().any(|c| c.name.name == a.name.name) {
                 self.err(
                     a.name.span,
-                    format!("layer `{}` has no constant `{}`", layer.name.name, a.name.name),
+                    format!(
+                        "layer `{}` has no constant `{}`",
+                        layer.name.name, a.name.name
+                    ),
                     "",
                 );
             }
@@ -1377,8 +1466,13 @@ impl Lowerer {
             return;
         };
         let out_t = self.p.tensor(out).clone();
-        let [ast::LhsIndex { index: ast::Index::Var(n), .. }, ast::LhsIndex { index: ast::Index::Var(d), .. }] =
-            &call.indices[..]
+        let [ast::LhsIndex {
+            index: ast::Index::Var(n),
+            ..
+        }, ast::LhsIndex {
+            index: ast::Index::Var(d),
+            ..
+        }] = &call.indices[..]
         else {
             self.err(
                 call.span,
@@ -1436,18 +1530,30 @@ impl Lowerer {
         let (logits, labels, mask) = (ts[0], ts[1], ts[2]);
         let lt = self.p.tensor(logits).clone();
         if lt.domain != Domain::Node || lt.dims.len() != 1 {
-            self.err(loss.args[0].span, "the logits must be a node tensor `[n, k]`", "");
+            self.err(
+                loss.args[0].span,
+                "the logits must be a node tensor `[n, k]`",
+                "",
+            );
             return;
         }
         match self.p.tensor(labels).role {
             Role::Labels { classes } => self.p.unify_dims(classes, lt.dims[0]),
             _ => {
-                self.err(loss.args[1].span, format!("`{}` is not declared as `labels`", loss.args[1].name), "");
+                self.err(
+                    loss.args[1].span,
+                    format!("`{}` is not declared as `labels`", loss.args[1].name),
+                    "",
+                );
                 return;
             }
         }
         if self.p.tensor(mask).role != Role::Mask {
-            self.err(loss.args[2].span, format!("`{}` is not declared as `mask`", loss.args[2].name), "");
+            self.err(
+                loss.args[2].span,
+                format!("`{}` is not declared as `mask`", loss.args[2].name),
+                "",
+            );
             return;
         }
         let t = self.p.add_tensor(Tensor {
@@ -1477,7 +1583,9 @@ impl Lowerer {
 fn usage_of(p: &Program, sc: &Scope, name: &str, e: &ast::Expr) -> Option<Usage> {
     match e {
         ast::Expr::Number(..) | ast::Expr::Name(_) => None,
-        ast::Expr::Access { name: t, indices, .. } => {
+        ast::Expr::Access {
+            name: t, indices, ..
+        } => {
             let Some(Sym::Tensor(t)) = sc.syms.get(&t.name) else {
                 return None;
             };
@@ -1527,7 +1635,10 @@ fn usages(p: &Program, sc: &Scope, name: &str, e: &ast::Expr, out: &mut Vec<Usag
         ast::Expr::Number(..) | ast::Expr::Name(_) => {}
         ast::Expr::Access { .. } => {
             // An access may use the name several times; collect each position.
-            if let ast::Expr::Access { name: t, indices, .. } = e {
+            if let ast::Expr::Access {
+                name: t, indices, ..
+            } = e
+            {
                 if let Some(Sym::Tensor(t)) = sc.syms.get(&t.name) {
                     let tensor = p.tensor(*t);
                     let g = usize::from(tensor.domain != Domain::Dense);
@@ -1560,7 +1671,9 @@ fn usages(p: &Program, sc: &Scope, name: &str, e: &ast::Expr, out: &mut Vec<Usag
         ast::Expr::Reduce { binder, body, .. } => match binder {
             ast::Binder::Vars(v) if v.iter().any(|v| v.name == name) => {}
             ast::Binder::InEdges { source, .. } if source.name == name => {}
-            ast::Binder::InEdges { target: Some(t), .. } if t.name == name => {
+            ast::Binder::InEdges {
+                target: Some(t), ..
+            } if t.name == name => {
                 out.push(Usage::Node);
                 usages(p, sc, name, body, out);
             }
@@ -1574,9 +1687,7 @@ fn mentions_broken(sc: &Scope, e: &ast::Expr) -> bool {
     match e {
         ast::Expr::Number(..) => false,
         ast::Expr::Name(n) => matches!(sc.syms.get(&n.name), None | Some(Sym::Poisoned)),
-        ast::Expr::Access { name, .. } => {
-            !matches!(sc.syms.get(&name.name), Some(Sym::Tensor(_)))
-        }
+        ast::Expr::Access { name, .. } => !matches!(sc.syms.get(&name.name), Some(Sym::Tensor(_))),
         ast::Expr::Binary { lhs, rhs, .. } => mentions_broken(sc, lhs) || mentions_broken(sc, rhs),
         ast::Expr::Neg(a, _) | ast::Expr::Pow { base: a, .. } => mentions_broken(sc, a),
         ast::Expr::Call { args, .. } => args.iter().any(|a| mentions_broken(sc, a)),

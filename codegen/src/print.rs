@@ -91,7 +91,10 @@ impl<'a> Printer<'a> {
                 let v = self.p.var(eq.vars[0]);
                 let body = self.expr_at(*e, MUL, true);
                 if self.latex() {
-                    format!("\\operatorname{{softmax}}_{{{} \\to {}}} {body}", v.source, v.target)
+                    format!(
+                        "\\operatorname{{softmax}}_{{{} \\to {}}} {body}",
+                        v.source, v.target
+                    )
                 } else {
                     format!("softmax_{{{} → {}}} {body}", v.source, v.target)
                 }
@@ -99,8 +102,10 @@ impl<'a> Printer<'a> {
             Rhs::Reshape(t) => {
                 // The same memory: the node index is shared, the dense axes are flattened.
                 let node = eq.vars.first().map(|v| self.var_name(&self.p.var(*v).name));
-                let ours: Vec<String> =
-                    eq.vars[1..].iter().map(|v| self.var_name(&self.p.var(*v).name)).collect();
+                let ours: Vec<String> = eq.vars[1..]
+                    .iter()
+                    .map(|v| self.var_name(&self.p.var(*v).name))
+                    .collect();
                 let theirs: Vec<String> = self.p.tensor(*t).index_names[1..]
                     .iter()
                     .map(|n| self.var_name(n))
@@ -132,11 +137,7 @@ impl<'a> Printer<'a> {
                 labels,
                 mask,
             } => {
-                let (l, y, m) = (
-                    self.name(*logits),
-                    self.name(*labels),
-                    self.name(*mask),
-                );
+                let (l, y, m) = (self.name(*logits), self.name(*labels), self.name(*mask));
                 if self.latex() {
                     format!("-\\frac{{1}}{{|{m}|}} \\sum_{{n \\in {m}}} \\log \\operatorname{{softmax}}({l}_{{n}})_{{{y}_{{n}}}}")
                 } else {
@@ -203,7 +204,11 @@ impl<'a> Printer<'a> {
             At::Edge(e) => {
                 let v = self.p.var(e);
                 if self.latex() {
-                    format!("{} \\leftarrow {}", self.var_name(&v.target), self.var_name(&v.source))
+                    format!(
+                        "{} \\leftarrow {}",
+                        self.var_name(&v.target),
+                        self.var_name(&v.source)
+                    )
                 } else {
                     format!("{} ← {}", v.target, v.source)
                 }
@@ -265,7 +270,11 @@ impl<'a> Printer<'a> {
             .map(|r| match *r {
                 Range::Dense(v) | Range::AllNodes(v) => self.var_name(&self.p.var(v).name),
                 Range::InEdges { edge, of } => {
-                    format!("{}{arrow}{}", self.var_name(&self.p.var(edge).source), self.at(of))
+                    format!(
+                        "{}{arrow}{}",
+                        self.var_name(&self.p.var(edge).source),
+                        self.at(of)
+                    )
                 }
                 Range::OutEdges { edge, of } => format!(
                     "{} : {}{arrow}{}",
@@ -276,7 +285,11 @@ impl<'a> Printer<'a> {
                 Range::AllEdges(e) => {
                     let v = self.p.var(e);
                     let inn = if latex { " \\in E" } else { " ∈ E" };
-                    format!("{}{left}{}{inn}", self.var_name(&v.target), self.var_name(&v.source))
+                    format!(
+                        "{}{left}{}{inn}",
+                        self.var_name(&v.target),
+                        self.var_name(&v.source)
+                    )
                 }
             })
             .collect();
@@ -297,12 +310,19 @@ impl<'a> Printer<'a> {
             Node::MaskCount(t) => (format!("|{}|", self.name(t)), ATOM),
             Node::OneHot { labels, at, class } => {
                 let y = self.indexed(&self.name(labels), &[self.at(at)]);
-                (format!("[{y} = {}]", self.var_name(&self.p.var(class).name)), ATOM)
+                (
+                    format!("[{y} = {}]", self.var_name(&self.p.var(class).name)),
+                    ATOM,
+                )
             }
             Node::Access { tensor, at, dense } => (self.access(tensor, at, &dense), ATOM),
             Node::Add(a, b) | Node::Sub(a, b) => {
                 let inner_tail = tail || prec > ADD;
-                let op = if matches!(ar.get(e), Node::Add(..)) { "+" } else { "-" };
+                let op = if matches!(ar.get(e), Node::Add(..)) {
+                    "+"
+                } else {
+                    "-"
+                };
                 let rp = if op == "-" { MUL } else { ADD };
                 (
                     format!(
@@ -317,21 +337,35 @@ impl<'a> Printer<'a> {
                 let inner_tail = tail || prec > MUL;
                 let op = if latex { " \\cdot " } else { " · " };
                 (
-                    format!("{}{op}{}", self.expr_at(a, MUL, false), self.expr_at(b, MUL, inner_tail)),
+                    format!(
+                        "{}{op}{}",
+                        self.expr_at(a, MUL, false),
+                        self.expr_at(b, MUL, inner_tail)
+                    ),
                     MUL,
                 )
             }
             Node::Div(a, b) => {
                 if latex {
-                    (format!("\\frac{{{}}}{{{}}}", self.expr(a), self.expr(b)), ATOM)
+                    (
+                        format!("\\frac{{{}}}{{{}}}", self.expr(a), self.expr(b)),
+                        ATOM,
+                    )
                 } else {
                     (
-                        format!("{} / {}", self.expr_at(a, MUL, false), self.expr_at(b, UNARY, false)),
+                        format!(
+                            "{} / {}",
+                            self.expr_at(a, MUL, false),
+                            self.expr_at(b, UNARY, false)
+                        ),
                         MUL,
                     )
                 }
             }
-            Node::Neg(a) => (format!("-{}", self.expr_at(a, UNARY, tail || prec > UNARY)), UNARY),
+            Node::Neg(a) => (
+                format!("-{}", self.expr_at(a, UNARY, tail || prec > UNARY)),
+                UNARY,
+            ),
             Node::Pow(a, s) => {
                 let base = self.expr_at(a, ATOM, false);
                 if latex {

@@ -361,6 +361,13 @@ mod tests {
         let s2 = a.reduce(ReduceOp::Sum, Range::Dense(c), ww);
         let merged = a.add(s1, s2);
         let both = a.add(w, ww);
-        assert_eq!(a.get(merged), &Node::Reduce { op: ReduceOp::Sum, range: Range::Dense(c), body: both });
+        assert_eq!(
+            a.get(merged),
+            &Node::Reduce {
+                op: ReduceOp::Sum,
+                range: Range::Dense(c),
+                body: both
+            }
+        );
     }
 }

@@ -134,7 +134,12 @@ impl Source {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset);
         let start = self.line_starts[line - 1];
-        let col = self.text.get(start..offset).map(|s| s.chars().count()).unwrap_or(0) + 1;
+        let col = self
+            .text
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+            + 1;
         (line, col)
     }
     fn line_start(&self, line: usize) -> usize {
@@ -142,8 +147,15 @@ impl Source {
     }
     fn line_text(&self, line: usize) -> &str {
         let start = self.line_start(line);
-        let end = self.line_starts.get(line).map(|e| e - 1).unwrap_or(self.text.len());
-        self.text.get(start..end.max(start)).unwrap_or("").trim_end_matches('\r')
+        let end = self
+            .line_starts
+            .get(line)
+            .map(|e| e - 1)
+            .unwrap_or(self.text.len());
+        self.text
+            .get(start..end.max(start))
+            .unwrap_or("")
+            .trim_end_matches('\r')
     }
 }
 

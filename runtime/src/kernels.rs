@@ -180,7 +180,11 @@ pub fn par_rows<T: Float>(out: &mut [T], width: usize, f: impl Fn(usize, &mut [T
 
 /// `Σ_rows f(row)` into a buffer of `width`, in parallel and deterministically: rows are summed in
 /// fixed chunks, and chunk sums are added in chunk order.
-pub fn par_sum_rows<T: Float>(rows: usize, width: usize, f: impl Fn(usize, &mut [T]) + Sync) -> Vec<T> {
+pub fn par_sum_rows<T: Float>(
+    rows: usize,
+    width: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) -> Vec<T> {
     let chunks = rows.div_ceil(CHUNK);
     let partial: Vec<Vec<T>> = (0..chunks)
         .into_par_iter()
@@ -212,7 +216,9 @@ mod tests {
         let b: Vec<f64> = (0..n * k).map(|x| (x as f64).sin()).collect();
         // C = A · Bᵀ where B is stored [n, k].
         let mut c = vec![0.0; m * n];
-        f64::gemm(m, k, n, 1.0, &a, k as isize, 1, &b, 1, k as isize, 0.0, &mut c, n as isize, 1);
+        f64::gemm(
+            m, k, n, 1.0, &a, k as isize, 1, &b, 1, k as isize, 0.0, &mut c, n as isize, 1,
+        );
         for i in 0..m {
             for j in 0..n {
                 let want: f64 = (0..k).map(|t| a[i * k + t] * b[j * k + t]).sum();
@@ -224,7 +230,10 @@ mod tests {
     #[test]
     fn sums_are_identical_across_thread_counts() {
         let run = |threads| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
             pool.install(|| {
                 par_sum_rows::<f32>(10_000, 3, |r, acc| {
                     for (k, a) in acc.iter_mut().enumerate() {
@@ -439,7 +448,16 @@ const PARTS: usize = 16;
 /// `out[N, o] (+)= X[N, s] · W'` with `X` zero outside `pat` (values read from the dense `x`).
 /// `W` is stored `[o, s]` when `w_os`, else `[s, o]`.
 #[allow(clippy::too_many_arguments)]
-pub fn sparse_nd<T: Float>(pat: &Pattern, x: &[T], s: usize, w: &[T], o: usize, w_os: bool, accumulate: bool, out: &mut [T]) {
+pub fn sparse_nd<T: Float>(
+    pat: &Pattern,
+    x: &[T],
+    s: usize,
+    w: &[T],
+    o: usize,
+    w_os: bool,
+    accumulate: bool,
+    out: &mut [T],
+) {
     let wt: std::borrow::Cow<[T]> = if w_os {
         let mut t = vec![T::ZERO; s * o];
         for a in 0..o {
@@ -469,7 +487,16 @@ pub fn sparse_nd<T: Float>(pat: &Pattern, x: &[T], s: usize, w: &[T], o: usize, 
 /// `sparse_b` says which. Deterministic: rows are split into fixed partitions whose partial
 /// results are added in order.
 #[allow(clippy::too_many_arguments)]
-pub fn sparse_tn<T: Float>(pat: &Pattern, a: &[T], p: usize, b: &[T], q: usize, sparse_b: bool, accumulate: bool, out: &mut [T]) {
+pub fn sparse_tn<T: Float>(
+    pat: &Pattern,
+    a: &[T],
+    p: usize,
+    b: &[T],
+    q: usize,
+    sparse_b: bool,
+    accumulate: bool,
+    out: &mut [T],
+) {
     let rows = pat.rows();
     let per = rows.div_ceil(PARTS).max(1);
     // Accumulate rows of the sparse side's column index: (q × p) when B is sparse, (p × q) when A is.

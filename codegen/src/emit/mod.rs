@@ -37,16 +37,31 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
         counter: Default::default(),
     };
     let mut items = String::new();
-    let _ = writeln!(items, "/// Number of tensor slots `forward` and `backward` index.");
-    let _ = writeln!(items, "pub const NUM_TENSORS: usize = {};", s.program.tensors.len());
+    let _ = writeln!(
+        items,
+        "/// Number of tensor slots `forward` and `backward` index."
+    );
+    let _ = writeln!(
+        items,
+        "pub const NUM_TENSORS: usize = {};",
+        s.program.tensors.len()
+    );
     let header = |name: &str| {
         format!(
             "#[allow(unused_variables, unused_mut, unused_parens, clippy::all)]\npub fn {name}<T: {krate}::__private::Float>(b: &{krate}::__private::Bound, v: &mut [Vec<T>])"
         )
     };
     for (name, eqs, doc) in [
-        ("forward", &s.forward, "Evaluates the forward equations in order."),
-        ("backward", &s.backward, "Evaluates the derivative equations (after `forward`, with the seed set)."),
+        (
+            "forward",
+            &s.forward,
+            "Evaluates the forward equations in order.",
+        ),
+        (
+            "backward",
+            &s.backward,
+            "Evaluates the derivative equations (after `forward`, with the seed set).",
+        ),
     ] {
         let mut calls = String::new();
         for (k, eq) in eqs.iter().enumerate() {
@@ -57,7 +72,10 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
             items.push_str(&g.prelude(std::slice::from_ref(eq)));
             items.push_str(&g.equation(eq));
             items.push_str("}\n");
-            let _ = writeln!(calls, "{krate}::__private::timed(\"{fname}\", || {fname}(b, v));");
+            let _ = writeln!(
+                calls,
+                "{krate}::__private::timed(\"{fname}\", || {fname}(b, v));"
+            );
         }
         let _ = writeln!(items, "/// {doc}");
         let _ = writeln!(items, "{} {{\n{calls}}}", header(name));
@@ -67,9 +85,15 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
     let keep = needed_for_params(&s.program, &s.backward);
     let mut calls = String::new();
     for (k, _) in s.backward.iter().enumerate().filter(|(k, _)| keep[*k]) {
-        let _ = writeln!(calls, "{krate}::__private::timed(\"backward_{k}\", || backward_{k}(b, v));");
+        let _ = writeln!(
+            calls,
+            "{krate}::__private::timed(\"backward_{k}\", || backward_{k}(b, v));"
+        );
     }
-    let _ = writeln!(items, "/// The derivative equations parameter gradients need (no input gradients).");
+    let _ = writeln!(
+        items,
+        "/// The derivative equations parameter gradients need (no input gradients)."
+    );
     let _ = writeln!(items, "{} {{\n{calls}}}", header("backward_params"));
     Generated {
         items,
@@ -131,7 +155,10 @@ impl Gen<'_> {
             }
         }
         for t in masks {
-            let _ = writeln!(s, "let mc{t}: T = T::of(b.mask_count({pv}::TensorId({t})) as f64);");
+            let _ = writeln!(
+                s,
+                "let mc{t}: T = T::of(b.mask_count({pv}::TensorId({t})) as f64);"
+            );
         }
         s
     }
@@ -157,7 +184,10 @@ impl Gen<'_> {
         if dims.is_empty() {
             "1".into()
         } else {
-            dims.iter().map(|d| format!("d{}", d.0)).collect::<Vec<_>>().join(" * ")
+            dims.iter()
+                .map(|d| format!("d{}", d.0))
+                .collect::<Vec<_>>()
+                .join(" * ")
         }
     }
 
@@ -181,7 +211,11 @@ impl Gen<'_> {
         let _ = writeln!(s, "let mut out = ::std::mem::take(&mut v[{lhs}]);");
         // Every equation writes all of its output (a sparse one only its pattern, whose complement
         // stays zero), so a buffer of the right size is reused without clearing.
-        let _ = writeln!(s, "let len = {}; if out.len() != len {{ out.clear(); out.resize(len, T::ZERO); }}", self.len_expr(eq.lhs));
+        let _ = writeln!(
+            s,
+            "let len = {}; if out.len() != len {{ out.clear(); out.resize(len, T::ZERO); }}",
+            self.len_expr(eq.lhs)
+        );
         let _ = writeln!(s, "{{");
         for t in self.reads(eq) {
             let _ = writeln!(s, "let t{0} = &v[{0}][..];", t.0);
@@ -298,7 +332,9 @@ impl Gen<'_> {
             .filter(|v| matches!(self.p.var(*v).kind, VarKind::Dense(_)))
             .collect();
         for (k, v) in dense.iter().enumerate() {
-            let VarKind::Dense(d) = self.p.var(*v).kind else { continue };
+            let VarKind::Dense(d) = self.p.var(*v).kind else {
+                continue;
+            };
             if k + 1 == dense.len() {
                 s.push_str(&self.bind_slices(*v, e));
             }
@@ -322,7 +358,9 @@ impl Gen<'_> {
     /// Binds `let rK = &tT[base..base + d]` for reads in `e` whose last index is the loop variable
     /// `v` and whose other indices are fixed outside the loop.
     fn bind_slices(&self, v: VarId, e: ExprId) -> String {
-        let VarKind::Dense(dv) = self.p.var(v).kind else { return String::new() };
+        let VarKind::Dense(dv) = self.p.var(v).kind else {
+            return String::new();
+        };
         let mut reads = Vec::new();
         collect_reads(self.p, e, v, &mut reads);
         let bound = self.bound.borrow().clone();
@@ -331,7 +369,9 @@ impl Gen<'_> {
             if self.slices.borrow().contains_key(&r) {
                 continue;
             }
-            let Node::Access { tensor, at, dense } = self.p.arena.get(r).clone() else { continue };
+            let Node::Access { tensor, at, dense } = self.p.arena.get(r).clone() else {
+                continue;
+            };
             let outside = at.map(|a| bound.contains(&a.var())).unwrap_or(true)
                 && dense[..dense.len() - 1].iter().all(|x| bound.contains(x));
             if !outside {
@@ -352,14 +392,18 @@ impl Gen<'_> {
                 "let base{n} = ({off}) * d{}; let r{n} = &t{}[base{n}..base{n} + d{}];",
                 dv.0, tensor.0, dv.0
             );
-            self.slices.borrow_mut().insert(r, format!("r{n}[{}]", var(v)));
+            self.slices
+                .borrow_mut()
+                .insert(r, format!("r{n}[{}]", var(v)));
         }
         s
     }
 
     fn unbind_slices(&self, v: VarId) {
         let suffix = format!("[{}]", var(v));
-        self.slices.borrow_mut().retain(|_, s| !s.ends_with(&suffix));
+        self.slices
+            .borrow_mut()
+            .retain(|_, s| !s.ends_with(&suffix));
     }
 
     /// Row-major offset of dense variables (within a row).
@@ -381,7 +425,11 @@ impl Gen<'_> {
                     VarKind::Edge(g) => g.0,
                     _ => 0,
                 };
-                let arr = if matches!(at, At::Src(_)) { "src" } else { "dst" };
+                let arr = if matches!(at, At::Src(_)) {
+                    "src"
+                } else {
+                    "dst"
+                };
                 format!("({arr}{g}[{}] as usize)", var(e))
             }
         }
@@ -409,7 +457,9 @@ impl Gen<'_> {
     fn range_loop(&self, range: Range, body: &str) -> String {
         match range {
             Range::Dense(v) => {
-                let VarKind::Dense(d) = self.p.var(v).kind else { return String::new() };
+                let VarKind::Dense(d) = self.p.var(v).kind else {
+                    return String::new();
+                };
                 format!("for {} in 0..d{} {{ {body} }}", var(v), d.0)
             }
             Range::InEdges { edge, of } | Range::OutEdges { edge, of } => {
@@ -417,7 +467,11 @@ impl Gen<'_> {
                     VarKind::Edge(g) => g.0,
                     _ => 0,
                 };
-                let list = if matches!(range, Range::InEdges { .. }) { "in_edges" } else { "out_edges" };
+                let list = if matches!(range, Range::InEdges { .. }) {
+                    "in_edges"
+                } else {
+                    "out_edges"
+                };
                 format!(
                     "for &ee in g{g}.{list}({}) {{ let {} = ee as usize; {body} }}",
                     self.node_pos(of),
@@ -579,10 +633,26 @@ impl Gen<'_> {
         let (ssz, osz) = (self.size(&s_vars), self.size(o));
         let mut code = String::new();
         for (k, term) in terms.iter().enumerate() {
-            let Node::Mul(a, b) = *p.arena.get(*term) else { return None };
-            let (x, w) = if self.is_node_read(a, n, &s_vars) { (a, b) } else { (b, a) };
-            let (Node::Access { tensor: xt, at: Some(At::Node(xn)), dense: xd }, Node::Access { tensor: wt, at: None, dense: wd }) =
-                (p.arena.get(x).clone(), p.arena.get(w).clone())
+            let Node::Mul(a, b) = *p.arena.get(*term) else {
+                return None;
+            };
+            let (x, w) = if self.is_node_read(a, n, &s_vars) {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            let (
+                Node::Access {
+                    tensor: xt,
+                    at: Some(At::Node(xn)),
+                    dense: xd,
+                },
+                Node::Access {
+                    tensor: wt,
+                    at: None,
+                    dense: wd,
+                },
+            ) = (p.arena.get(x).clone(), p.arena.get(w).clone())
             else {
                 return None;
             };
@@ -607,7 +677,9 @@ impl Gen<'_> {
             );
         }
         if let Some(bias) = bias {
-            let Node::Access { tensor: bt, .. } = p.arena.get(bias) else { return None };
+            let Node::Access { tensor: bt, .. } = p.arena.get(bias) else {
+                return None;
+            };
             let _ = writeln!(
                 code,
                 "{pv}::par_rows(&mut out, {osz}, |_, row| {{ for (r, bv) in row.iter_mut().zip(t{}.iter()) {{ *r += *bv; }} }});",
@@ -624,9 +696,21 @@ impl Gen<'_> {
         flatten_add(p, body, &mut terms);
         let mut code = String::new();
         for (k, term) in terms.iter().enumerate() {
-            let Node::Mul(a, b) = *p.arena.get(*term) else { return None };
-            let (Node::Access { tensor: at_, at: Some(At::Node(an)), dense: ad }, Node::Access { tensor: bt, at: Some(At::Node(bn)), dense: bd }) =
-                (p.arena.get(a).clone(), p.arena.get(b).clone())
+            let Node::Mul(a, b) = *p.arena.get(*term) else {
+                return None;
+            };
+            let (
+                Node::Access {
+                    tensor: at_,
+                    at: Some(At::Node(an)),
+                    dense: ad,
+                },
+                Node::Access {
+                    tensor: bt,
+                    at: Some(At::Node(bn)),
+                    dense: bd,
+                },
+            ) = (p.arena.get(a).clone(), p.arena.get(b).clone())
             else {
                 return None;
             };
@@ -728,7 +812,8 @@ fn needed_for_params(p: &Program, backward: &[Equation]) -> Vec<bool> {
 }
 
 fn has_reduce(p: &Program, e: ExprId) -> bool {
-    matches!(p.arena.get(e), Node::Reduce { .. }) || p.arena.children(e).into_iter().any(|c| has_reduce(p, c))
+    matches!(p.arena.get(e), Node::Reduce { .. })
+        || p.arena.children(e).into_iter().any(|c| has_reduce(p, c))
 }
 
 fn collect_mask_counts(p: &Program, e: ExprId, out: &mut std::collections::BTreeSet<u32>) {

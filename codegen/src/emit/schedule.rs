@@ -264,7 +264,9 @@ fn hoist_one(
     let mut dims = Vec::new();
     for v in &used {
         let info = p.var(*v).clone();
-        let VarKind::Dense(d) = info.kind else { continue };
+        let VarKind::Dense(d) = info.kind else {
+            continue;
+        };
         let nv = p.add_var(&info.name, info.kind);
         map.insert(*v, nv);
         vars.push(nv);
@@ -295,7 +297,13 @@ fn hoist_one(
 }
 
 /// Rewrites `Dst(ev)` / `Src(ev)` to the node variable `n` and dense variables through `map`.
-fn rewrite_endpoint(p: &mut Program, e: ExprId, ev: VarId, n: VarId, map: &HashMap<VarId, VarId>) -> ExprId {
+fn rewrite_endpoint(
+    p: &mut Program,
+    e: ExprId,
+    ev: VarId,
+    n: VarId,
+    map: &HashMap<VarId, VarId>,
+) -> ExprId {
     let fix = |at: At| -> At {
         match at {
             At::Dst(v) | At::Src(v) if v == ev => At::Node(n),

@@ -19,7 +19,10 @@ use std::collections::HashMap;
 fn rel_err(got: &[f64], want: &[f64]) -> f64 {
     assert_eq!(got.len(), want.len());
     let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    got.iter().zip(want).fold(0.0f64, |m, (a, b)| m.max((a - b).abs())) / scale
+    got.iter()
+        .zip(want)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+        / scale
 }
 
 /// Random graph on `n` nodes where the last two nodes have no in-edges, with a repeated edge and
@@ -41,7 +44,9 @@ fn with_dropout(p: &Program, data: &mut Data, seed: u64) {
     for (k, t) in p.tensors.iter().enumerate() {
         if let Role::Dropout { .. } = t.role {
             let len: usize = probe.shape(TensorId(k as u32)).iter().product();
-            let m = (0..len).map(|_| if rng.gen_bool(0.6) { 2.5 } else { 0.0 }).collect();
+            let m = (0..len)
+                .map(|_| if rng.gen_bool(0.6) { 2.5 } else { 0.0 })
+                .collect();
             data.dropout.insert(t.name.clone(), m);
         }
     }
@@ -122,12 +127,17 @@ fn gat_plus_equals_interpreter() {
 
 fn pyg_case<G: Generated>(case: &str) {
     let p = G::program();
-    let path = format!("{}/tests/reference/{case}.safetensors", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/reference/{case}.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let file = TensorFile::load(&path).unwrap();
     let data = gatgrad::cases::read_data(&p, &file, &HashMap::new(), &HashMap::new()).unwrap();
     let mut s: Session<f64> = Session::new(p.clone(), &data, G::NUM_TENSORS).unwrap();
     s.forward::<G>();
-    let seed = file.has("grad_out").then(|| file.f64("grad_out").unwrap().data);
+    let seed = file
+        .has("grad_out")
+        .then(|| file.f64("grad_out").unwrap().data);
     s.backward::<G>(seed.as_deref());
     let mut pairs = vec![("out".to_string(), p.output)];
     pairs.extend(p.loss.map(|l| ("loss".to_string(), l)));
@@ -162,9 +172,13 @@ fn same_bits_with_one_and_two_threads() {
     });
     let data = random_data(&p, &g, &dims, 11);
     let run = |threads: usize| -> Vec<Vec<u32>> {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
-            let mut s: Session<f32> = Session::new(p.clone(), &data, GatV2TwoLayer::NUM_TENSORS).unwrap();
+            let mut s: Session<f32> =
+                Session::new(p.clone(), &data, GatV2TwoLayer::NUM_TENSORS).unwrap();
             s.forward::<GatV2TwoLayer>();
             s.backward::<GatV2TwoLayer>(None);
             p.grads

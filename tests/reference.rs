@@ -22,9 +22,14 @@ fn check_case(model: &str, case: &str) {
     let dir = std::env::temp_dir().join(format!("gatgrad-ref-{case}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("out.safetensors");
-    let input = root().join("tests/reference").join(format!("{case}.safetensors"));
+    let input = root()
+        .join("tests/reference")
+        .join(format!("{case}.safetensors"));
     let status = Command::new(env!("CARGO_BIN_EXE_gatgrad"))
-        .args(["grad", &root().join("models").join(model).display().to_string()])
+        .args([
+            "grad",
+            &root().join("models").join(model).display().to_string(),
+        ])
         .args(["--inputs", &input.display().to_string()])
         .args(["--out", &out.display().to_string()])
         .output()
@@ -43,7 +48,8 @@ fn compare(reference: &Path, ours: &Path, case: &str) {
     let got = TensorFile::load(ours).unwrap();
     let mut checked = 0;
     for name in want.names() {
-        let compared = name == "out" || name == "loss" || name == "alpha" || name.starts_with("grad.");
+        let compared =
+            name == "out" || name == "loss" || name == "alpha" || name.starts_with("grad.");
         if !compared || name == "grad_out" {
             continue;
         }

@@ -15,7 +15,10 @@ fn run(threads: usize, epochs: usize) -> gatgrad::train::TrainResult {
         seed: 3,
         ..Default::default()
     };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     pool.install(|| train::<GatV2TwoLayer>(&ds, &cfg, |_| {}).unwrap())
 }
 
@@ -38,8 +41,17 @@ fn a_short_run_learns() {
     let r = run(2, 40);
     let first = r.history.first().unwrap();
     let last = r.history.last().unwrap();
-    assert!(last.loss < first.loss * 0.8, "loss {} -> {}", first.loss, last.loss);
-    assert!(r.best_val_acc > 0.6, "validation accuracy {}", r.best_val_acc);
+    assert!(
+        last.loss < first.loss * 0.8,
+        "loss {} -> {}",
+        first.loss,
+        last.loss
+    );
+    assert!(
+        r.best_val_acc > 0.6,
+        "validation accuracy {}",
+        r.best_val_acc
+    );
 }
 
 #[test]
@@ -69,18 +81,43 @@ fn sparse_input_matches_dense() {
         indptr.push(indices.len());
     }
     let x_id = p.find_tensor("x").unwrap();
-    let mut dense: Session<f64> = Session::new(p.clone(), &data, GatV2TwoLayer::NUM_TENSORS).unwrap();
-    let mut sparse: Session<f64> = Session::new(p.clone(), &data, GatV2TwoLayer::NUM_TENSORS).unwrap();
-    sparse.bound.set_sparse(&p, x_id, Pattern { indptr, indices, cols: 50 });
-    assert!(sparse.bound.sparse.len() >= 2, "dropout of x should inherit the pattern");
+    let mut dense: Session<f64> =
+        Session::new(p.clone(), &data, GatV2TwoLayer::NUM_TENSORS).unwrap();
+    let mut sparse: Session<f64> =
+        Session::new(p.clone(), &data, GatV2TwoLayer::NUM_TENSORS).unwrap();
+    sparse.bound.set_sparse(
+        &p,
+        x_id,
+        Pattern {
+            indptr,
+            indices,
+            cols: 50,
+        },
+    );
+    assert!(
+        sparse.bound.sparse.len() >= 2,
+        "dropout of x should inherit the pattern"
+    );
     for s in [&mut dense, &mut sparse] {
         s.forward::<GatV2TwoLayer>();
         GatV2TwoLayer::backward_params(&s.bound, &mut s.values);
     }
-    for (_, gt) in p.grads.iter().filter(|(l, _)| p.tensor(*l).role == gatgrad::codegen::ir::Role::Param) {
+    for (_, gt) in p
+        .grads
+        .iter()
+        .filter(|(l, _)| p.tensor(*l).role == gatgrad::codegen::ir::Role::Param)
+    {
         let (a, b) = (dense.value(*gt), sparse.value(*gt));
         let scale = a.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-        let err = a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale;
-        assert!(err < 1e-12, "`{}`: sparse path differs by {err:e}", p.tensor(*gt).name);
+        let err = a
+            .iter()
+            .zip(b)
+            .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+            / scale;
+        assert!(
+            err < 1e-12,
+            "`{}`: sparse path differs by {err:e}",
+            p.tensor(*gt).name
+        );
     }
 }

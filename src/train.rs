@@ -346,6 +346,7 @@ pub fn train<G: Generated>(
         history: Vec::new(),
     };
     let mut since_best = 0usize;
+    let (mut max_acc, mut min_loss) = (f64::NEG_INFINITY, f64::INFINITY);
     let profiling = std::env::var_os("GATGRAD_PROFILE").is_some();
     crate::exec::set_profiling(profiling);
     let start = Instant::now();
@@ -416,8 +417,20 @@ pub fn train<G: Generated>(
             s.values[gt.index()] = g;
         }
         // Evaluation forward (no dropout).
-        for (m, _, _) in &drops {
-            s.values[m.index()].iter_mut().for_each(|v| *v = 1.0);
+        for (m, _, masked) in &drops {
+            let pattern = masked.and_then(|t| s.bound.sparse.get(&t).cloned());
+            let vals = &mut s.values[m.index()];
+            match pattern {
+                // Only the pattern's entries of a sparse tensor's mask are ever read.
+                Some(pat) => {
+                    for r in 0..pat.rows() {
+                        for &c in pat.row(r) {
+                            vals[r * pat.cols + c as usize] = 1.0;
+                        }
+                    }
+                }
+                None => vals.iter_mut().for_each(|v| *v = 1.0),
+            }
         }
         s.forward::<G>();
         let logits = s.value(p.output);
@@ -432,6 +445,12 @@ pub fn train<G: Generated>(
         };
         on_epoch(&stats);
         result.epochs = epoch;
+        // Patience as in the GAT paper: training goes on while either the validation accuracy or
+        // the validation loss reaches a new best; the reported model is the one with the best
+        // validation accuracy (ties: lower validation loss).
+        let progress = stats.val_acc >= max_acc || stats.val_loss <= min_loss;
+        max_acc = max_acc.max(stats.val_acc);
+        min_loss = min_loss.min(stats.val_loss);
         let improved =
             stats.val_acc > best.0 || (stats.val_acc == best.0 && stats.val_loss < best.1);
         if improved {
@@ -442,6 +461,8 @@ pub fn train<G: Generated>(
                 .iter()
                 .map(|(t, name, shape)| (name.clone(), shape.clone(), s.value(*t).to_vec()))
                 .collect();
+        }
+        if progress {
             since_best = 0;
         } else {
             since_best += 1;

@@ -282,6 +282,33 @@ impl Gen<'_> {
                             lhs = eq.lhs.0
                         )
                     }
+                    Domain::Node if self.neighbourhood_terms(eq, e).is_some() => {
+                        // Edges outside, features inside (SpMM order): each neighbour's row is read
+                        // once, contiguously, instead of once per output feature.
+                        let (reduces, rest) = self.neighbourhood_terms(eq, e).unwrap_or_default();
+                        let width = self.width_expr(eq.lhs);
+                        let dense = &eq.vars[1..];
+                        let mut s = format!("{pv}::par_rows(&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(eq.vars[0]));
+                        self.bound.borrow_mut().push(eq.vars[0]);
+                        let init = match rest.first() {
+                            Some(&first) => self.dense_loops(dense, first, &|g: &Self| {
+                                let sum: Vec<String> = rest.iter().map(|t| g.ex(*t)).collect();
+                                format!("row[{}] = {};", g.local_offset(dense), sum.join(" + "))
+                            }),
+                            None => "row.iter_mut().for_each(|x| *x = T::ZERO);\n".to_string(),
+                        };
+                        s.push_str(&init);
+                        for (range, body) in reduces {
+                            self.bound.borrow_mut().push(range.var());
+                            let inner = self.dense_loops(dense, body, &|g: &Self| format!("row[{}] += {};", g.local_offset(dense), g.ex(body)));
+                            self.bound.borrow_mut().retain(|v| *v != range.var());
+                            s.push_str(&self.range_loop(range, &inner));
+                            s.push('\n');
+                        }
+                        self.bound.borrow_mut().clear();
+                        s.push_str("});\n");
+                        s
+                    }
                     Domain::Node | Domain::Edge(_) => {
                         let width = self.width_expr(eq.lhs);
                         let driver = match t.domain {
@@ -320,6 +347,44 @@ impl Gen<'_> {
                 }
             }
         }
+    }
+
+    /// Splits the right-hand side of a node equation into sums over the in- or out-edges of its node
+    /// and the remaining terms; `None` if there is no such sum.
+    #[allow(clippy::type_complexity)]
+    fn neighbourhood_terms(
+        &self,
+        eq: &Equation,
+        e: ExprId,
+    ) -> Option<(Vec<(Range, ExprId)>, Vec<ExprId>)> {
+        let p = self.p;
+        if eq.vars.len() < 2 {
+            return None;
+        }
+        let mut terms = Vec::new();
+        flatten_add(p, e, &mut terms);
+        let mut reduces = Vec::new();
+        let mut rest = Vec::new();
+        for t in terms {
+            match *p.arena.get(t) {
+                Node::Reduce {
+                    op: ReduceOp::Sum,
+                    range:
+                        range @ (Range::InEdges {
+                            of: At::Node(n), ..
+                        }
+                        | Range::OutEdges {
+                            of: At::Node(n), ..
+                        }),
+                    body,
+                } if n == eq.vars[0] => reduces.push((range, body)),
+                _ => rest.push(t),
+            }
+        }
+        if reduces.is_empty() {
+            return None;
+        }
+        Some((reduces, rest))
     }
 
     /// Nested loops over dense variables around the code `inner` makes; reads along the innermost

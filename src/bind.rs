@@ -192,7 +192,21 @@ fn solve(
                 u.dedup();
                 u
             };
-            let prod: usize = c.dims.iter().filter_map(|d| known.get(d)).product();
+            let Some(prod) = c
+                .dims
+                .iter()
+                .filter_map(|d| known.get(d))
+                .try_fold(1usize, |a, &b| a.checked_mul(b))
+            else {
+                return Err(DataError::new(format!(
+                    "dimension sizes too large: the product for `{}` overflows",
+                    if c.tensor.is_empty() {
+                        "a layer output"
+                    } else {
+                        &c.tensor
+                    }
+                )));
+            };
             match (target, unknown.len()) {
                 (Some(v), 0) if prod != v => {
                     let dims: Vec<String> = c
@@ -281,7 +295,47 @@ fn solve(
             }
         }
     }
+    check_sizes(p, &out, data.num_nodes, num_edges)?;
     Ok(out)
+}
+
+/// Largest tensor (in elements) a program may allocate: far beyond any graph this runs on, small
+/// enough that a mistyped `--dim` is an error, not an allocation failure.
+pub const MAX_ELEMENTS: usize = 1 << 34;
+
+fn check_sizes(
+    p: &Program,
+    dims: &[usize],
+    n: usize,
+    num_edges: &[usize],
+) -> Result<(), DataError> {
+    for t in &p.tensors {
+        let lead = match t.domain {
+            Domain::Dense => 1,
+            Domain::Node => n,
+            Domain::Edge(g) => num_edges.get(g.index()).copied().unwrap_or(0),
+        };
+        let size = t
+            .dims
+            .iter()
+            .try_fold(lead, |a, d| a.checked_mul(dims[d.index()]));
+        match size {
+            Some(s) if s <= MAX_ELEMENTS => {}
+            _ => {
+                let names: Vec<String> = t
+                    .dims
+                    .iter()
+                    .map(|d| format!("{}={}", p.dims[d.index()].name, dims[d.index()]))
+                    .collect();
+                return Err(DataError::new(format!(
+                    "tensor `{}` would be too large ({}): check --dim and the input shapes",
+                    t.name,
+                    names.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn describe(p: &Program, lead: Option<usize>, groups: &[Vec<DimId>]) -> String {

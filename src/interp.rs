@@ -44,14 +44,24 @@ impl<'p, T: Real> Interpreter<'p, T> {
     /// Binds data to a program, checking every tensor.
     pub fn new(p: &'p Program, data: &Data) -> Result<Self, DataError> {
         let bound = Bound::new(p, data)?;
-        let values = bound
-            .initial
-            .iter()
-            .map(|v| {
-                v.as_ref()
-                    .map(|v| v.iter().map(|x| T::from_f64(*x)).collect())
-            })
-            .collect();
+        let mut values = Vec::with_capacity(bound.initial.len());
+        for (k, v) in bound.initial.iter().enumerate() {
+            let Some(v) = v else {
+                values.push(None);
+                continue;
+            };
+            let conv: Vec<T> = v.iter().map(|x| T::from_f64(*x)).collect();
+            if let Some(bad) = conv.iter().position(|x| !x.to_f64().is_finite()) {
+                return Err(DataError::tensor(
+                    &crate::bind::file_name(p.tensor(TensorId(k as u32))),
+                    format!(
+                        "value {} at position {bad} does not fit the chosen precision",
+                        v[bad]
+                    ),
+                ));
+            }
+            values.push(Some(conv));
+        }
         Ok(Interpreter { p, bound, values })
     }
 

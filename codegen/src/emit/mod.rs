@@ -35,6 +35,7 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
         bound: Default::default(),
         slices: Default::default(),
         counter: Default::default(),
+        out_slice: Default::default(),
     };
     let mut items = String::new();
     let _ = writeln!(
@@ -110,6 +111,8 @@ struct Gen<'a> {
     /// Reads served from a row slice bound before the innermost loop: access → `r7[i5]`.
     slices: std::cell::RefCell<std::collections::HashMap<ExprId, String>>,
     counter: std::cell::Cell<usize>,
+    /// The innermost loop variable along which the output slice `orow` is bound.
+    out_slice: std::cell::Cell<Option<VarId>>,
 }
 
 fn var(v: VarId) -> String {
@@ -262,7 +265,7 @@ impl Gen<'_> {
                 let width = self.width_expr(eq.lhs);
                 let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{pv}::par_edges_by_target(g{}, &mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", g.0, var(e));
                 self.bound.borrow_mut().push(e);
-                s.push_str(&self.dense_loops(&eq.vars[1..], body, &|g: &Self| format!("row[{}] = {};", g.local_offset(&eq.vars[1..]), g.ex(body))));
+                s.push_str(&self.dense_loops(&eq.vars[1..], body, "row", &|g: &Self| format!("{} = {};", g.out_ref("row", &eq.vars[1..]), g.ex(body))));
                 self.bound.borrow_mut().clear();
                 let _ = write!(s, "}});\n{pv}::softmax_by_target(g{}, &scores, {width}, &mut out);\n", g.0);
                 s
@@ -291,16 +294,16 @@ impl Gen<'_> {
                         let mut s = format!("{pv}::par_rows(&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(eq.vars[0]));
                         self.bound.borrow_mut().push(eq.vars[0]);
                         let init = match rest.first() {
-                            Some(&first) => self.dense_loops(dense, first, &|g: &Self| {
+                            Some(&first) => self.dense_loops(dense, first, "row", &|g: &Self| {
                                 let sum: Vec<String> = rest.iter().map(|t| g.ex(*t)).collect();
-                                format!("row[{}] = {};", g.local_offset(dense), sum.join(" + "))
+                                format!("{} = {};", g.out_ref("row", dense), sum.join(" + "))
                             }),
                             None => "row.iter_mut().for_each(|x| *x = T::ZERO);\n".to_string(),
                         };
                         s.push_str(&init);
                         for (range, body) in reduces {
                             self.bound.borrow_mut().push(range.var());
-                            let inner = self.dense_loops(dense, body, &|g: &Self| format!("row[{}] += {};", g.local_offset(dense), g.ex(body)));
+                            let inner = self.dense_loops(dense, body, "row", &|g: &Self| format!("{} += {};", g.out_ref("row", dense), g.ex(body)));
                             self.bound.borrow_mut().retain(|v| *v != range.var());
                             s.push_str(&self.range_loop(range, &inner));
                             s.push('\n');
@@ -317,7 +320,7 @@ impl Gen<'_> {
                         };
                         let mut s = format!("{pv}::{driver}&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(eq.vars[0]));
                         self.bound.borrow_mut().push(eq.vars[0]);
-                        s.push_str(&self.dense_loops(&eq.vars[1..], e, &|g: &Self| format!("row[{}] = {};", g.local_offset(&eq.vars[1..]), g.ex(e))));
+                        s.push_str(&self.dense_loops(&eq.vars[1..], e, "row", &|g: &Self| format!("{} = {};", g.out_ref("row", &eq.vars[1..]), g.ex(e))));
                         self.bound.borrow_mut().clear();
                         s.push_str("});\n");
                         s
@@ -336,12 +339,12 @@ impl Gen<'_> {
                             let width = self.width_expr(eq.lhs);
                             let mut s = format!("let acc = {pv}::{driver}{width}, |row_id, acc| {{\nlet {} = row_id;\n", var(r));
                             self.bound.borrow_mut().push(r);
-                            s.push_str(&self.dense_loops(&eq.vars, body, &|g: &Self| format!("acc[{}] += {};", g.local_offset(&eq.vars), g.ex(body))));
+                            s.push_str(&self.dense_loops(&eq.vars, body, "acc", &|g: &Self| format!("{} += {};", g.out_ref("acc", &eq.vars), g.ex(body))));
                             self.bound.borrow_mut().clear();
                             s.push_str("});\nout.copy_from_slice(&acc);\n");
                             s
                         } else {
-                            self.dense_loops(&eq.vars, e, &|g: &Self| format!("out[{}] = {};", g.local_offset(&eq.vars), g.ex(e)))
+                            self.dense_loops(&eq.vars, e, "out", &|g: &Self| format!("{} = {};", g.out_ref("out", &eq.vars), g.ex(e)))
                         }
                     }
                 }
@@ -389,7 +392,13 @@ impl Gen<'_> {
 
     /// Nested loops over dense variables around the code `inner` makes; reads along the innermost
     /// variable become row slices bound before the innermost loop.
-    fn dense_loops(&self, vars: &[VarId], e: ExprId, inner: &dyn Fn(&Self) -> String) -> String {
+    fn dense_loops(
+        &self,
+        vars: &[VarId],
+        e: ExprId,
+        target: &str,
+        inner: &dyn Fn(&Self) -> String,
+    ) -> String {
         let mut s = String::new();
         let dense: Vec<VarId> = vars
             .iter()
@@ -402,14 +411,22 @@ impl Gen<'_> {
             };
             if k + 1 == dense.len() {
                 s.push_str(&self.bind_slices(*v, e));
+                // The output row along the innermost axis, so that indexing needs no bound checks.
+                let prefix = self.local_offset(&dense[..k]);
+                let _ = writeln!(
+                    s,
+                    "let ob = ({prefix}) * d{0}; let orow = &mut {target}[ob..ob + d{0}];",
+                    d.0
+                );
+                self.out_slice.set(Some(*v));
             }
             self.bound.borrow_mut().push(*v);
             let _ = writeln!(s, "for {} in 0..d{} {{", var(*v), d.0);
         }
-        if dense.is_empty() {
-            s.push_str(&inner(self));
-        } else {
-            s.push_str(&inner(self));
+        let body = inner(self);
+        self.out_slice.set(None);
+        s.push_str(&body);
+        if !dense.is_empty() {
             s.push('\n');
         }
         for v in &dense {
@@ -469,6 +486,15 @@ impl Gen<'_> {
         self.slices
             .borrow_mut()
             .retain(|_, s| !s.ends_with(&suffix));
+    }
+
+    /// The output element for dense variables `vars` of `target` (`row`, `acc` or `out`): the
+    /// innermost output slice when one is bound.
+    fn out_ref(&self, target: &str, vars: &[VarId]) -> String {
+        match (self.out_slice.get(), vars.last()) {
+            (Some(v), Some(last)) if v == *last => format!("orow[{}]", var(v)),
+            _ => format!("{target}[{}]", self.local_offset(vars)),
+        }
     }
 
     /// Row-major offset of dense variables (within a row).

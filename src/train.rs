@@ -71,7 +71,8 @@ pub struct EpochStats {
     pub test_acc: f64,
     /// Validation loss (evaluation mode).
     pub val_loss: f64,
-    /// Per parameter (PyG name): gradient L2 norm and its ratio to the parameter norm.
+    /// Per parameter (PyG name): gradient L2 norm and its ratio to the parameter norm (NaN, written
+    /// as `null` in logs, when the parameter is exactly zero).
     pub grads: Vec<(String, f64, f64)>,
 }
 
@@ -402,7 +403,9 @@ pub fn train<G: Generated>(
                 .map(|v| (*v as f64).powi(2))
                 .sum::<f64>()
                 .sqrt();
-            grad_stats.push((name.clone(), gn, gn / pn.max(1e-30)));
+            // The ratio is undefined for a parameter that is exactly zero (biases at the start).
+            let ratio = if pn > 0.0 { gn / pn } else { f64::NAN };
+            grad_stats.push((name.clone(), gn, ratio));
             let (m, v) = (&mut adam_m[k], &mut adam_v[k]);
             let c1 = 1.0 - b1.powi(t);
             let c2 = 1.0 - b2.powi(t);

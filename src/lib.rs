@@ -9,6 +9,7 @@ pub mod bind;
 pub mod bound;
 pub mod cases;
 pub mod compile;
+pub mod diagnose;
 pub mod interp;
 pub mod report;
 pub mod synth;

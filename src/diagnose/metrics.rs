@@ -160,22 +160,19 @@ pub fn l2_norm<T: Float>(x: &[T]) -> f64 {
 }
 
 /// `grad_norm / param_norm`: the relative size of a gradient step before the learning rate.
-/// A zero parameter norm gives 0 for a zero gradient and +∞ otherwise.
+/// NaN ("undefined") when the parameter norm is exactly zero (e.g. a zero-initialised bias),
+/// the convention of `gatgrad train`'s gradient log.
 pub fn ratio(grad_norm: f64, param_norm: f64) -> f64 {
     if param_norm == 0.0 {
-        if grad_norm == 0.0 {
-            0.0
-        } else {
-            f64::INFINITY
-        }
+        f64::NAN
     } else {
         grad_norm / param_norm
     }
 }
 
 /// `‖after − before‖ / ‖before‖`: how far one optimiser step moved a parameter, relative to
-/// its size (≈ 1e-3 is the usual healthy order of magnitude). Follows [`ratio`] for a zero
-/// `before`. Panics if the slices differ in length.
+/// its size (≈ 1e-3 is the usual healthy order of magnitude); NaN for a zero `before`, as
+/// [`ratio`]. Panics if the slices differ in length.
 pub fn update_ratio<T: Float>(before: &[T], after: &[T]) -> f64 {
     assert_eq!(
         before.len(),
@@ -529,7 +526,11 @@ mod tests {
         assert_eq!(mean_max_attention(&g, &alpha, 1), vec![0.75]);
         // f32 input agrees to f32 precision.
         let alpha32: Vec<f32> = alpha.iter().map(|&a| a as f32).collect();
-        assert!(close(normalized_entropy(&g, &alpha32, 1)[0], expected, 1e-6));
+        assert!(close(
+            normalized_entropy(&g, &alpha32, 1)[0],
+            expected,
+            1e-6
+        ));
     }
 
     #[test]
@@ -568,8 +569,9 @@ mod tests {
         assert_eq!(l2_norm(&[1.0, f64::INFINITY]), f64::INFINITY);
 
         assert_eq!(ratio(1.0, 4.0), 0.25);
-        assert_eq!(ratio(0.0, 0.0), 0.0);
-        assert_eq!(ratio(1.0, 0.0), f64::INFINITY);
+        assert!(ratio(0.0, 0.0).is_nan());
+        assert!(ratio(1.0, 0.0).is_nan());
+        assert!(update_ratio(&[0.0f64], &[1.0]).is_nan());
 
         // ‖(3, 4)‖ / ‖(6, 8)‖ = 0.5.
         assert_eq!(update_ratio(&[6.0f64, 8.0], &[9.0, 12.0]), 0.5);
@@ -712,11 +714,20 @@ mod tests {
                 (FlagKind::NonFiniteGradient, "e"),
             ]
         );
-        assert!(f[0].explanation.contains("5.000e-11"), "{}", f[0].explanation);
+        assert!(
+            f[0].explanation.contains("5.000e-11"),
+            "{}",
+            f[0].explanation
+        );
         assert!(f[3].explanation.contains("epoch 1"), "{}", f[3].explanation);
         for flag in &f {
             assert!(flag.explanation.ends_with('.'));
-            assert_eq!(flag.explanation.matches(". ").count(), 0, "{}", flag.explanation);
+            assert_eq!(
+                flag.explanation.matches(". ").count(),
+                0,
+                "{}",
+                flag.explanation
+            );
         }
     }
 
@@ -759,9 +770,11 @@ mod tests {
             .map(|(k, s)| (k, s.to_string()))
             .collect::<Vec<_>>()
         };
-        let stalled = [("loss".to_string())];
         let flat: Vec<f64> = vec![1.0; 21];
-        assert_eq!(check(&flat), vec![(FlagKind::StalledLoss, stalled[0].clone())]);
+        assert_eq!(
+            check(&flat),
+            vec![(FlagKind::StalledLoss, "loss".to_string())]
+        );
         // 20 epochs only: not enough history.
         assert!(check(&flat[..20]).is_empty());
         // Relative change 0.0005 over the window: stalled; 0.002: not.

@@ -739,10 +739,14 @@ impl Lowerer {
                                         ),
                                     )
                                     .with_label("unused index")
-                                    .with_help(format!(
-                                        "remove it, or give its dimension: `{}: D`",
-                                        v.name
-                                    )),
+                                    .with_help(if k == 0 {
+                                        format!(
+                                            "read a node tensor at `{0}` on the right (e.g. `x[{0}, f]`), remove it, or give a dense dimension: `{0}: D`",
+                                            v.name
+                                        )
+                                    } else {
+                                        format!("remove it, or give its dimension: `{}: D`", v.name)
+                                    }),
                                 );
                             }
                             env.names.push((v.name.clone(), Binding::Unknown));

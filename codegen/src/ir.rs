@@ -696,6 +696,16 @@ impl Program {
             Scalar::Named(id) => values[id.index()],
         }
     }
+    /// Appends every tensor read by expression `e` (with repetitions) to `out`.
+    pub fn tensors_read(&self, e: ExprId, out: &mut Vec<TensorId>) {
+        if let Node::Access { tensor, .. } = self.arena.get(e) {
+            out.push(*tensor);
+        }
+        for c in self.arena.children(e) {
+            self.tensors_read(c, out);
+        }
+    }
+
     /// The equation defining a tensor.
     pub fn definition(&self, t: TensorId) -> Option<&Equation> {
         self.equations.iter().find(|e| e.lhs == t)

@@ -573,26 +573,7 @@ impl Lowerer {
 
     /// Fresh variables for every axis of a tensor, named after its index names.
     fn vars_for(&mut self, t: TensorId) -> Vec<VarId> {
-        let tensor = self.p.tensor(t).clone();
-        let mut vars = Vec::new();
-        let mut names = tensor.index_names.iter();
-        match tensor.domain {
-            Domain::Dense => {}
-            Domain::Node => {
-                let n = names.next().cloned().unwrap_or_else(|| "n".into());
-                vars.push(self.p.add_var(n, VarKind::Node));
-            }
-            Domain::Edge(g) => {
-                let n = names.next().cloned().unwrap_or_else(|| "i <- j".into());
-                let (t, s) = n.split_once(" <- ").unwrap_or(("i", "j"));
-                vars.push(self.p.add_edge_var(t, s, g));
-            }
-        }
-        for (k, d) in tensor.dims.iter().enumerate() {
-            let n = names.next().cloned().unwrap_or_else(|| format!("d{k}"));
-            vars.push(self.p.add_var(n, VarKind::Dense(*d)));
-        }
-        vars
+        crate::diff::fresh_vars(&mut self.p, t)
     }
 
     fn lookup_tensor(&mut self, sc: &Scope, name: &ast::Ident) -> Option<Option<TensorId>> {

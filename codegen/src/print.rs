@@ -66,7 +66,7 @@ impl<'a> Printer<'a> {
             }
             keep[k] = true;
             match eq.rhs {
-                Rhs::Expr(e) | Rhs::Softmax(e) => collect_tensors(self.p, e, &mut needed),
+                Rhs::Expr(e) | Rhs::Softmax(e) => self.p.tensors_read(e, &mut needed),
                 Rhs::Reshape(t) | Rhs::LoopFill(t) | Rhs::LoopFillAdjoint(t) => needed.push(t),
                 Rhs::CrossEntropy { logits, .. } => needed.push(logits),
             }
@@ -431,15 +431,6 @@ impl<'a> Printer<'a> {
         } else {
             s
         }
-    }
-}
-
-fn collect_tensors(p: &Program, e: ExprId, out: &mut Vec<TensorId>) {
-    if let Node::Access { tensor, .. } = p.arena.get(e) {
-        out.push(*tensor);
-    }
-    for c in p.arena.children(e) {
-        collect_tensors(p, c, out);
     }
 }
 

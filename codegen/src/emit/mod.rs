@@ -197,7 +197,7 @@ impl Gen<'_> {
     fn reads(&self, eq: &Equation) -> Vec<TensorId> {
         let mut out = Vec::new();
         match eq.rhs {
-            Rhs::Expr(e) | Rhs::Softmax(e) => collect_tensors(self.p, e, &mut out),
+            Rhs::Expr(e) | Rhs::Softmax(e) => self.p.tensors_read(e, &mut out),
             Rhs::Reshape(t) | Rhs::LoopFill(t) | Rhs::LoopFillAdjoint(t) => out.push(t),
             Rhs::CrossEntropy { logits, .. } => out.push(logits),
         }
@@ -844,15 +844,6 @@ fn flatten_add(p: &Program, e: ExprId, out: &mut Vec<ExprId>) {
     }
 }
 
-fn collect_tensors(p: &Program, e: ExprId, out: &mut Vec<TensorId>) {
-    if let Node::Access { tensor, .. } = p.arena.get(e) {
-        out.push(*tensor);
-    }
-    for c in p.arena.children(e) {
-        collect_tensors(p, c, out);
-    }
-}
-
 fn collect_labels(p: &Program, e: ExprId, out: &mut std::collections::BTreeSet<u32>) {
     if let Node::OneHot { labels, .. } = p.arena.get(e) {
         out.insert(labels.0);
@@ -894,7 +885,7 @@ fn needed_for_params(p: &Program, backward: &[Equation]) -> Vec<bool> {
         }
         keep[k] = true;
         match eq.rhs {
-            Rhs::Expr(e) | Rhs::Softmax(e) => collect_tensors(p, e, &mut needed),
+            Rhs::Expr(e) | Rhs::Softmax(e) => p.tensors_read(e, &mut needed),
             Rhs::Reshape(t) | Rhs::LoopFill(t) | Rhs::LoopFillAdjoint(t) => needed.push(t),
             Rhs::CrossEntropy { logits, .. } => needed.push(logits),
         }

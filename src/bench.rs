@@ -97,8 +97,6 @@ fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64
         crate::exec::set_profiling(true);
         s.forward::<G>();
         s.backward::<G>(Some(&seed));
-        let eqs = p.equations.len();
-        let _ = eqs;
         for (name, secs) in crate::exec::profile() {
             eprintln!("{name:>14} {:8.1} ms", secs * 1e3);
         }

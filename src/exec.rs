@@ -103,28 +103,12 @@ pub fn cross_entropy<T: Float>(
     labels: TensorId,
     mask: TensorId,
 ) -> T {
-    let ys = &b.labels[&labels];
-    let m = &b.masks[&mask];
-    let mut total = 0.0f64;
-    let mut count = 0usize;
-    for (n, row) in logits.chunks(k).enumerate() {
-        if !m[n] {
-            continue;
-        }
-        let mx = row
-            .iter()
-            .map(|v| v.to_f64())
-            .fold(f64::NEG_INFINITY, f64::max);
-        let lse = mx
-            + row
-                .iter()
-                .map(|v| (v.to_f64() - mx).exp())
-                .sum::<f64>()
-                .ln();
-        total += lse - row[ys[n]].to_f64();
-        count += 1;
-    }
-    T::of(total / count.max(1) as f64)
+    T::of(gatgrad_runtime::kernels::masked_cross_entropy(
+        logits,
+        k,
+        &b.labels[&labels],
+        &b.masks[&mask],
+    ))
 }
 
 static PROFILING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

@@ -154,20 +154,13 @@ impl<'p, T: Real> Interpreter<'p, T> {
             } => {
                 let x = self.f64s(*logits);
                 let k = self.shape(*logits)[1];
-                let ys = &self.bound.labels[labels];
-                let m = &self.bound.masks[mask];
-                let mut total = 0.0;
-                let mut count = 0usize;
-                for (n, row) in x.chunks(k).enumerate() {
-                    if !m[n] {
-                        continue;
-                    }
-                    let mx = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                    let lse = mx + row.iter().map(|v| (v - mx).exp()).sum::<f64>().ln();
-                    total += lse - row[ys[n]];
-                    count += 1;
-                }
-                vec![T::from_f64(total / count as f64)]
+                let loss = gatgrad_runtime::kernels::masked_cross_entropy(
+                    &x,
+                    k,
+                    &self.bound.labels[labels],
+                    &self.bound.masks[mask],
+                );
+                vec![T::from_f64(loss)]
             }
         }
     }

@@ -174,21 +174,6 @@ fn accuracy(logits: &[f32], k: usize, y: &[usize], mask: &[bool]) -> f64 {
     right as f64 / total.max(1) as f64
 }
 
-fn masked_loss(logits: &[f32], k: usize, y: &[usize], mask: &[bool]) -> f64 {
-    let mut total = 0.0;
-    let mut count = 0usize;
-    for (n, row) in logits.chunks(k).enumerate() {
-        if !mask[n] {
-            continue;
-        }
-        let mx = row.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v)) as f64;
-        let lse = mx + row.iter().map(|v| (*v as f64 - mx).exp()).sum::<f64>().ln();
-        total += lse - row[y[n]] as f64;
-        count += 1;
-    }
-    total / count.max(1) as f64
-}
-
 /// Trains `G` (a model with `input x[n, f]`, labels, a train mask and a loss) on `ds`.
 /// `on_epoch` sees every epoch's statistics (for progress bars and logs).
 pub fn train<G: Generated>(
@@ -319,7 +304,18 @@ pub fn train<G: Generated>(
             Role::Dropout { p: pr } => {
                 let prob = p.scalar_value(pr, &s.bound.consts);
                 let id = TensorId(id as u32);
-                let masked = p.equations.iter().find(|e| reads(&p, e, id)).map(|e| e.lhs);
+                let masked = p
+                    .equations
+                    .iter()
+                    .find(|e| match e.rhs {
+                        Rhs::Expr(x) | Rhs::Softmax(x) => {
+                            let mut read = Vec::new();
+                            p.tensors_read(x, &mut read);
+                            read.contains(&id)
+                        }
+                        _ => false,
+                    })
+                    .map(|e| e.lhs);
                 Some((id, prob, masked))
             }
             _ => None,
@@ -357,29 +353,13 @@ pub fn train<G: Generated>(
             let keep = 1.0 / (1.0 - prob);
             let stream = (epoch as u64) << 8 | stream as u64;
             let pattern = masked.and_then(|t| s.bound.sparse.get(&t).cloned());
-            let vals = &mut s.values[m.index()];
-            match pattern {
-                Some(pat) => {
-                    let width = pat.cols;
-                    for r in 0..pat.rows() {
-                        for &c in pat.row(r) {
-                            let k = r * width + c as usize;
-                            vals[k] = if uniform(cfg.seed, stream, k as u64) < *prob {
-                                0.0
-                            } else {
-                                keep as f32
-                            };
-                        }
-                    }
+            fill_mask(&mut s.values[m.index()], pattern.as_deref(), |k| {
+                if uniform(cfg.seed, stream, k as u64) < *prob {
+                    0.0
+                } else {
+                    keep as f32
                 }
-                None => vals.par_iter_mut().enumerate().for_each(|(k, v)| {
-                    *v = if uniform(cfg.seed, stream, k as u64) < *prob {
-                        0.0
-                    } else {
-                        keep as f32
-                    };
-                }),
-            }
+            });
         }
         s.forward::<G>();
         let loss = s.value(loss_t)[0] as f64;
@@ -422,18 +402,7 @@ pub fn train<G: Generated>(
         // Evaluation forward (no dropout).
         for (m, _, masked) in &drops {
             let pattern = masked.and_then(|t| s.bound.sparse.get(&t).cloned());
-            let vals = &mut s.values[m.index()];
-            match pattern {
-                // Only the pattern's entries of a sparse tensor's mask are ever read.
-                Some(pat) => {
-                    for r in 0..pat.rows() {
-                        for &c in pat.row(r) {
-                            vals[r * pat.cols + c as usize] = 1.0;
-                        }
-                    }
-                }
-                None => vals.iter_mut().for_each(|v| *v = 1.0),
-            }
+            fill_mask(&mut s.values[m.index()], pattern.as_deref(), |_| 1.0);
         }
         s.forward::<G>();
         let logits = s.value(p.output);
@@ -443,7 +412,12 @@ pub fn train<G: Generated>(
             train_acc: accuracy(logits, k, &ds.y, &ds.train_mask),
             val_acc: accuracy(logits, k, &ds.y, &ds.val_mask),
             test_acc: accuracy(logits, k, &ds.y, &ds.test_mask),
-            val_loss: masked_loss(logits, k, &ds.y, &ds.val_mask),
+            val_loss: gatgrad_runtime::kernels::masked_cross_entropy(
+                logits,
+                k,
+                &ds.y,
+                &ds.val_mask,
+            ),
             grads: grad_stats,
         };
         on_epoch(&stats);
@@ -488,13 +462,21 @@ pub fn train<G: Generated>(
     Ok(result)
 }
 
-fn reads(p: &Program, eq: &Equation, t: TensorId) -> bool {
-    fn walk(p: &Program, e: ExprId, t: TensorId) -> bool {
-        matches!(p.arena.get(e), Node::Access { tensor, .. } if *tensor == t)
-            || p.arena.children(e).into_iter().any(|c| walk(p, c, t))
-    }
-    match eq.rhs {
-        Rhs::Expr(e) | Rhs::Softmax(e) => walk(p, e, t),
-        _ => false,
+/// Sets every entry `k` of a dropout mask to `value(k)`; for the mask of a sparse tensor only the
+/// pattern's entries, the only ones ever read.
+fn fill_mask(vals: &mut [f32], pattern: Option<&Pattern>, value: impl Fn(usize) -> f32 + Sync) {
+    match pattern {
+        Some(pat) => {
+            for r in 0..pat.rows() {
+                for &c in pat.row(r) {
+                    let k = r * pat.cols + c as usize;
+                    vals[k] = value(k);
+                }
+            }
+        }
+        None => vals
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(k, v)| *v = value(k)),
     }
 }

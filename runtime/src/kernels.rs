@@ -614,3 +614,28 @@ pub fn par_sum_edges_by_target<T: Float>(
     }
     out
 }
+
+/// Mean cross-entropy `log Σ_k e^{x_k} − x_{y}` of `logits` (rows of `k`) over the rows where `mask`
+/// is set, accumulated in f64 (0 when the mask is empty).
+pub fn masked_cross_entropy<T: Float>(logits: &[T], k: usize, y: &[usize], mask: &[bool]) -> f64 {
+    let mut total = 0.0f64;
+    let mut count = 0usize;
+    for (n, row) in logits.chunks(k).enumerate() {
+        if !mask[n] {
+            continue;
+        }
+        let mx = row
+            .iter()
+            .map(|v| v.to_f64())
+            .fold(f64::NEG_INFINITY, f64::max);
+        let lse = mx
+            + row
+                .iter()
+                .map(|v| (v.to_f64() - mx).exp())
+                .sum::<f64>()
+                .ln();
+        total += lse - row[y[n]].to_f64();
+        count += 1;
+    }
+    total / count.max(1) as f64
+}

@@ -10,6 +10,7 @@ pub mod bound;
 pub mod cases;
 pub mod compile;
 pub mod diagnose;
+pub mod dropout;
 pub mod interp;
 pub mod report;
 pub mod synth;

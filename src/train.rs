@@ -4,13 +4,13 @@
 //! accuracy, and per-parameter gradient-flow statistics.
 
 use crate::bind::{file_name, Data};
+use crate::dropout;
 use crate::exec::{Generated, Session};
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::kernels::Pattern;
 use gatgrad_runtime::{Dataset, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -91,18 +91,6 @@ pub struct TrainResult {
     pub best_params: Vec<(String, Vec<usize>, Vec<f32>)>,
     /// Every epoch's statistics.
     pub history: Vec<EpochStats>,
-}
-
-/// A counter-based random number in [0, 1): the same for a given key whatever the thread count.
-fn uniform(seed: u64, stream: u64, k: u64) -> f64 {
-    let mut z = seed
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(stream.wrapping_mul(0xD1B5_4A32_D192_ED03))
-        .wrapping_add(k.wrapping_mul(0x94D0_49BB_1331_11EB));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Sizes of the model's dimensions for a dataset and the hidden sizes in `cfg`.
@@ -350,16 +338,15 @@ pub fn train<G: Generated>(
     for epoch in 1..=cfg.epochs {
         // Training step.
         for (stream, (m, prob, masked)) in drops.iter().enumerate() {
-            let keep = 1.0 / (1.0 - prob);
-            let stream = (epoch as u64) << 8 | stream as u64;
             let pattern = masked.and_then(|t| s.bound.sparse.get(&t).cloned());
-            fill_mask(&mut s.values[m.index()], pattern.as_deref(), |k| {
-                if uniform(cfg.seed, stream, k as u64) < *prob {
-                    0.0
-                } else {
-                    keep as f32
-                }
-            });
+            let stream = (epoch as u64) << 8 | stream as u64;
+            dropout::fill_train(
+                &mut s.values[m.index()],
+                pattern.as_deref(),
+                *prob,
+                cfg.seed,
+                stream,
+            );
         }
         s.forward::<G>();
         let loss = s.value(loss_t)[0] as f64;
@@ -402,7 +389,7 @@ pub fn train<G: Generated>(
         // Evaluation forward (no dropout).
         for (m, _, masked) in &drops {
             let pattern = masked.and_then(|t| s.bound.sparse.get(&t).cloned());
-            fill_mask(&mut s.values[m.index()], pattern.as_deref(), |_| 1.0);
+            dropout::fill_eval(&mut s.values[m.index()], pattern.as_deref());
         }
         s.forward::<G>();
         let logits = s.value(p.output);
@@ -460,23 +447,4 @@ pub fn train<G: Generated>(
         crate::exec::set_profiling(false);
     }
     Ok(result)
-}
-
-/// Sets every entry `k` of a dropout mask to `value(k)`; for the mask of a sparse tensor only the
-/// pattern's entries, the only ones ever read.
-fn fill_mask(vals: &mut [f32], pattern: Option<&Pattern>, value: impl Fn(usize) -> f32 + Sync) {
-    match pattern {
-        Some(pat) => {
-            for r in 0..pat.rows() {
-                for &c in pat.row(r) {
-                    let k = r * pat.cols + c as usize;
-                    vals[k] = value(k);
-                }
-            }
-        }
-        None => vals
-            .par_iter_mut()
-            .enumerate()
-            .for_each(|(k, v)| *v = value(k)),
-    }
 }

@@ -1,0 +1,54 @@
+//! Dropout masks of the training loop: entries `0` or `1 / (1 - p)` drawn from a counter-based
+//! hash, so a mask depends only on (seed, epoch, mask, position), never on the thread count.
+
+use gatgrad_runtime::kernels::Pattern;
+use rayon::prelude::*;
+
+/// A counter-based random number in [0, 1): the same for a given key whatever the thread count.
+pub fn uniform(seed: u64, stream: u64, k: u64) -> f64 {
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(stream.wrapping_mul(0xD1B5_4A32_D192_ED03))
+        .wrapping_add(k.wrapping_mul(0x94D0_49BB_1331_11EB));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Draws a training mask: each entry is dropped with probability `p` (keyed by `seed`,
+/// `stream` and its position), kept ones are scaled by `1 / (1 - p)`.
+pub fn fill_train(vals: &mut [f32], pattern: Option<&Pattern>, p: f64, seed: u64, stream: u64) {
+    let keep = (1.0 / (1.0 - p)) as f32;
+    fill_mask(vals, pattern, |k| {
+        if uniform(seed, stream, k as u64) < p {
+            0.0
+        } else {
+            keep
+        }
+    });
+}
+
+/// The evaluation mask: all ones.
+pub fn fill_eval(vals: &mut [f32], pattern: Option<&Pattern>) {
+    fill_mask(vals, pattern, |_| 1.0);
+}
+
+/// Sets every entry `k` of a dropout mask to `value(k)`; for the mask of a sparse tensor only the
+/// pattern's entries, the only ones ever read.
+fn fill_mask(vals: &mut [f32], pattern: Option<&Pattern>, value: impl Fn(usize) -> f32 + Sync) {
+    match pattern {
+        Some(pat) => {
+            for r in 0..pat.rows() {
+                for &c in pat.row(r) {
+                    let k = r * pat.cols + c as usize;
+                    vals[k] = value(k);
+                }
+            }
+        }
+        None => vals
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(k, v)| *v = value(k)),
+    }
+}

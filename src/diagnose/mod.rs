@@ -44,3 +44,4 @@
 
 pub mod metrics;
 pub mod synthetic;
+pub mod record;

@@ -3,6 +3,7 @@
 
 use crate::bind::Data;
 use crate::bound::Bound;
+use crate::eval::{set_env, Evaluator};
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::{DataError, Graph};
 
@@ -119,11 +120,12 @@ impl<'p, T: Real> Interpreter<'p, T> {
         let len: usize = shape.iter().product();
         match &eq.rhs {
             Rhs::Expr(e) => {
+                let ev = Evaluator::new(self.p, &self.bound, self.values.as_slice());
                 let mut env = vec![0usize; self.p.vars.len()];
                 let mut out = Vec::with_capacity(len);
                 for flat in 0..len {
                     set_env(&mut env, &eq.vars, &shape, flat);
-                    out.push(T::from_f64(self.eval(*e, &mut env)));
+                    out.push(T::from_f64(ev.eval(*e, &mut env)));
                 }
                 out
             }
@@ -179,11 +181,12 @@ impl<'p, T: Real> Interpreter<'p, T> {
             return vec![T::default(); len];
         };
         let graph = &self.bound.graphs[g.index()];
+        let ev = Evaluator::new(self.p, &self.bound, self.values.as_slice());
         let mut env = vec![0usize; self.p.vars.len()];
         let mut scores = vec![0.0f64; len];
         for (flat, s) in scores.iter_mut().enumerate() {
             set_env(&mut env, &eq.vars, shape, flat);
-            *s = self.eval(body, &mut env);
+            *s = ev.eval(body, &mut env);
         }
         let mut out = vec![T::default(); len];
         for i in 0..graph.num_nodes() {
@@ -205,140 +208,5 @@ impl<'p, T: Real> Interpreter<'p, T> {
             }
         }
         out
-    }
-
-    fn node_of(&self, at: At, env: &[usize]) -> usize {
-        match at {
-            At::Node(v) => env[v.index()],
-            At::Src(e) => self.edge_graph(e).src(env[e.index()]),
-            At::Dst(e) => self.edge_graph(e).dst(env[e.index()]),
-            At::Edge(e) => env[e.index()],
-        }
-    }
-
-    fn edge_graph(&self, e: VarId) -> &Graph {
-        match self.p.var(e).kind {
-            VarKind::Edge(g) => &self.bound.graphs[g.index()],
-            _ => &self.bound.raw,
-        }
-    }
-
-    fn scalar(&self, s: Scalar) -> f64 {
-        self.p.scalar_value(s, &self.bound.consts)
-    }
-
-    /// Evaluates one element of an expression under the variable values in `env`.
-    fn eval(&self, e: ExprId, env: &mut [usize]) -> f64 {
-        match self.p.arena.get(e) {
-            Node::Const(s) => self.scalar(*s),
-            Node::DimSize(d) => self.bound.dims[d.index()] as f64,
-            Node::MaskCount(t) => self.bound.masks[t].iter().filter(|b| **b).count() as f64,
-            Node::OneHot { labels, at, class } => {
-                let n = self.node_of(*at, env);
-                (self.bound.labels[labels][n] == env[class.index()]) as u8 as f64
-            }
-            Node::Access { tensor, at, dense } => {
-                let tensor_ = self.p.tensor(*tensor);
-                let mut offset = 0usize;
-                if let Some(at) = at {
-                    offset = self.node_of(*at, env);
-                }
-                for (d, v) in tensor_.dims.iter().zip(dense) {
-                    offset = offset * self.bound.dims[d.index()] + env[v.index()];
-                }
-                match &self.values[tensor.index()] {
-                    Some(v) => v[offset].to_f64(),
-                    None => panic!("tensor `{}` read before it was computed", tensor_.name),
-                }
-            }
-            Node::Add(a, b) => self.eval(*a, env) + self.eval(*b, env),
-            Node::Sub(a, b) => self.eval(*a, env) - self.eval(*b, env),
-            Node::Mul(a, b) => self.eval(*a, env) * self.eval(*b, env),
-            Node::Div(a, b) => self.eval(*a, env) / self.eval(*b, env),
-            Node::Neg(a) => -self.eval(*a, env),
-            Node::Pow(a, s) => {
-                let x = self.eval(*a, env);
-                let k = self.scalar(*s);
-                if k == 2.0 {
-                    x * x
-                } else {
-                    x.powf(k)
-                }
-            }
-            Node::Call(f, a, arg) => {
-                let x = self.eval(*a, env);
-                let y = arg.map(|s| self.scalar(s)).unwrap_or(0.0);
-                f.eval(x, y)
-            }
-            Node::Reduce { op, range, body } => self.reduce(*op, *range, *body, env),
-        }
-    }
-
-    fn reduce(&self, op: ReduceOp, range: Range, body: ExprId, env: &mut [usize]) -> f64 {
-        let var = range.var().index();
-        let saved = env[var];
-        let items: Vec<usize> = match range {
-            Range::Dense(v) => match self.p.var(v).kind {
-                VarKind::Dense(d) => (0..self.bound.dims[d.index()]).collect(),
-                _ => vec![],
-            },
-            Range::InEdges { edge, of } => {
-                let n = self.node_of(of, env);
-                self.edge_graph(edge)
-                    .in_edges(n)
-                    .iter()
-                    .map(|e| *e as usize)
-                    .collect()
-            }
-            Range::OutEdges { edge, of } => {
-                let n = self.node_of(of, env);
-                self.edge_graph(edge)
-                    .out_edges(n)
-                    .iter()
-                    .map(|e| *e as usize)
-                    .collect()
-            }
-            Range::AllNodes(_) => (0..self.bound.raw.num_nodes()).collect(),
-            Range::AllEdges(e) => (0..self.edge_graph(e).num_edges()).collect(),
-        };
-        let out = match op {
-            ReduceOp::Sum | ReduceOp::Mean => {
-                let mut acc = 0.0;
-                for &k in &items {
-                    env[var] = k;
-                    acc += self.eval(body, env);
-                }
-                if op == ReduceOp::Mean {
-                    if items.is_empty() {
-                        0.0
-                    } else {
-                        acc / items.len() as f64
-                    }
-                } else {
-                    acc
-                }
-            }
-            ReduceOp::LogSumExp => {
-                let vals: Vec<f64> = items
-                    .iter()
-                    .map(|&k| {
-                        env[var] = k;
-                        self.eval(body, env)
-                    })
-                    .collect();
-                let mx = vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                mx + vals.iter().map(|v| (v - mx).exp()).sum::<f64>().ln()
-            }
-        };
-        env[var] = saved;
-        out
-    }
-}
-
-/// Sets the variables of a left-hand side from a flat row-major position.
-fn set_env(env: &mut [usize], vars: &[VarId], shape: &[usize], mut flat: usize) {
-    for (v, s) in vars.iter().zip(shape).rev() {
-        env[v.index()] = flat % s;
-        flat /= s;
     }
 }

@@ -11,6 +11,7 @@ pub mod cases;
 pub mod compile;
 pub mod diagnose;
 pub mod dropout;
+pub mod eval;
 pub mod interp;
 pub mod report;
 pub mod synth;

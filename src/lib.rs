@@ -16,6 +16,7 @@ pub mod interp;
 pub mod report;
 pub mod synth;
 pub mod train;
+pub mod trainable;
 
 pub use gatgrad_codegen as codegen;
 pub use gatgrad_grammar as grammar;

@@ -1,9 +1,8 @@
 //! Training from the command line: choosing the compiled model, the progress bar, the per-epoch
 //! gradient log and the closing gradient-flow table.
 
-use crate::exec::Generated;
-use crate::train::{train, EpochStats, TrainConfig, TrainResult};
-use crate::zoo::{GatTwoLayer, GatV2TwoLayer};
+use crate::train::{EpochStats, TrainConfig, TrainResult};
+use crate::trainable::Trainable;
 use gatgrad_runtime::Dataset;
 use std::io::Write;
 use std::path::Path;
@@ -43,7 +42,10 @@ pub fn train_with_progress(
             let grads: serde_json::Map<String, serde_json::Value> = s
                 .grads
                 .iter()
-                .map(|(n, g, r)| (n.clone(), serde_json::json!({"grad_norm": g, "ratio": r})))
+                .map(|g| {
+                    let stats = serde_json::json!({"grad_norm": g.grad_norm, "ratio": g.ratio});
+                    (g.name.clone(), stats)
+                })
                 .collect();
             let line = serde_json::json!({
                 "epoch": s.epoch, "loss": s.loss, "train_acc": s.train_acc,
@@ -54,16 +56,8 @@ pub fn train_with_progress(
             }
         }
     };
-    let result = if source == GatV2TwoLayer::SOURCE {
-        train::<GatV2TwoLayer>(ds, cfg, &mut on_epoch)
-    } else if source == GatTwoLayer::SOURCE {
-        train::<GatTwoLayer>(ds, cfg, &mut on_epoch)
-    } else {
-        Err("`gatgrad train` runs generated code compiled into gatgrad, and this file is not one of \
-             the compiled models (models/gatv2_two_layer.gat, models/gat_two_layer.gat). For your \
-             own model, use #[derive_gradients] in your crate and gatgrad::train::train."
-            .to_string())
-    };
+    let result = Trainable::resolve(source)
+        .and_then(|t| t.train(ds, cfg, &mut crate::train::Callback(&mut on_epoch)));
     bar.finish_and_clear();
     if let Some(e) = log_err {
         return Err(format!("cannot write the gradient log: {e}"));
@@ -84,8 +78,8 @@ pub fn gradient_table(r: &TrainResult) -> String {
         "{:<24} {:>11} {:>11} {:>11} {:>11}  flags\n",
         "parameter", "first", "last", "min", "max"
     );
-    for (k, (name, _, _)) in first.grads.iter().enumerate() {
-        let norms: Vec<f64> = r.history.iter().map(|e| e.grads[k].1).collect();
+    for (k, name) in first.grads.iter().map(|g| &g.name).enumerate() {
+        let norms: Vec<f64> = r.history.iter().map(|e| e.grads[k].grad_norm).collect();
         let (f, l) = (norms[0], norms[norms.len() - 1]);
         let min = norms.iter().cloned().fold(f64::INFINITY, f64::min);
         let max = norms.iter().cloned().fold(0.0f64, f64::max);

@@ -71,9 +71,62 @@ pub struct EpochStats {
     pub test_acc: f64,
     /// Validation loss (evaluation mode).
     pub val_loss: f64,
-    /// Per parameter (PyG name): gradient L2 norm and its ratio to the parameter norm (NaN, written
-    /// as `null` in logs, when the parameter is exactly zero).
-    pub grads: Vec<(String, f64, f64)>,
+    /// Per parameter, in declaration order.
+    pub grads: Vec<ParamStats>,
+}
+
+/// One parameter's gradient and update in one epoch. Ratios are NaN (written as `null` in logs)
+/// when the parameter was exactly zero before the update.
+#[derive(Clone, Debug)]
+pub struct ParamStats {
+    /// PyG name.
+    pub name: String,
+    /// L2 norm of the loss gradient (without weight decay).
+    pub grad_norm: f64,
+    /// Gradient norm / parameter norm.
+    pub ratio: f64,
+    /// Norm of the update / parameter norm before it.
+    pub update_ratio: f64,
+    /// Fraction of gradient entries that are exactly zero.
+    pub zero_fraction: f64,
+}
+
+/// Looks inside a training run (what `gatgrad diagnose` measures). Every method defaults to
+/// doing nothing.
+pub trait Observer {
+    /// After the training step's forward and backward, before the update: `s` holds the
+    /// forward tensors (with this epoch's dropout masks) and the parameter gradients.
+    fn after_backward(&mut self, _epoch: usize, _s: &Session<f32>) {}
+    /// After each epoch, with its statistics.
+    fn on_epoch(&mut self, _stats: &EpochStats) {}
+    /// Once, after the last epoch, with the final parameters and evaluation-mode masks in place.
+    fn at_end(&mut self, _run: &mut FinalState) {}
+}
+
+/// The state of a finished run, with the compiled passes to re-run it (e.g. with another loss
+/// mask). Whatever an observer changes here is not used by training any more.
+pub struct FinalState<'a> {
+    /// The session after the last epoch's evaluation forward.
+    pub session: &'a mut Session<f32>,
+    /// The generated forward.
+    pub forward: fn(&crate::bound::Bound, &mut [Vec<f32>]),
+    /// The generated backward (every gradient, not only the parameters').
+    pub backward: fn(&crate::bound::Bound, &mut [Vec<f32>]),
+    /// The loss tensor.
+    pub loss: TensorId,
+    /// The labels tensor.
+    pub labels: TensorId,
+    /// The training-mask tensor the loss averages over.
+    pub mask: TensorId,
+}
+
+/// An [`Observer`] that only sees each epoch's statistics.
+pub struct Callback<F>(pub F);
+
+impl<F: FnMut(&EpochStats)> Observer for Callback<F> {
+    fn on_epoch(&mut self, stats: &EpochStats) {
+        (self.0)(stats)
+    }
 }
 
 /// The result of a run.
@@ -167,7 +220,16 @@ fn accuracy(logits: &[f32], k: usize, y: &[usize], mask: &[bool]) -> f64 {
 pub fn train<G: Generated>(
     ds: &Dataset,
     cfg: &TrainConfig,
-    mut on_epoch: impl FnMut(&EpochStats),
+    on_epoch: impl FnMut(&EpochStats),
+) -> Result<TrainResult, String> {
+    train_observed::<G>(ds, cfg, &mut Callback(on_epoch))
+}
+
+/// [`train`], with an [`Observer`] that sees inside each epoch.
+pub fn train_observed<G: Generated>(
+    ds: &Dataset,
+    cfg: &TrainConfig,
+    observer: &mut dyn Observer,
 ) -> Result<TrainResult, String> {
     let p = G::program();
     let loss_t = p
@@ -356,6 +418,7 @@ pub fn train<G: Generated>(
             ));
         }
         G::backward_params(&s.bound, &mut s.values);
+        observer.after_backward(epoch, &s);
         let t = epoch as i32;
         let mut grad_stats = Vec::new();
         for (k, (pt, name, _)) in params.iter().enumerate() {
@@ -364,26 +427,30 @@ pub fn train<G: Generated>(
             };
             let g = std::mem::take(&mut s.values[gt.index()]);
             let theta = &mut s.values[pt.index()];
-            let gn = g.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
-            let pn = theta
-                .iter()
-                .map(|v| (*v as f64).powi(2))
-                .sum::<f64>()
-                .sqrt();
-            // The ratio is undefined for a parameter that is exactly zero (biases at the start).
-            let ratio = if pn > 0.0 { gn / pn } else { f64::NAN };
-            grad_stats.push((name.clone(), gn, ratio));
+            let gn = crate::diagnose::metrics::l2_norm(&g);
+            let pn = crate::diagnose::metrics::l2_norm(theta);
             let (m, v) = (&mut adam_m[k], &mut adam_v[k]);
             let c1 = 1.0 - b1.powi(t);
             let c2 = 1.0 - b2.powi(t);
+            let (mut step2, mut zeros) = (0.0f64, 0usize);
             for i in 0..theta.len() {
                 let gi = g[i] as f64 + cfg.weight_decay * theta[i] as f64;
                 m[i] = (b1 * m[i] as f64 + (1.0 - b1) * gi) as f32;
                 v[i] = (b2 * v[i] as f64 + (1.0 - b2) * gi * gi) as f32;
                 let mh = m[i] as f64 / c1;
                 let vh = v[i] as f64 / c2;
-                theta[i] = (theta[i] as f64 - cfg.lr * mh / (vh.sqrt() + eps)) as f32;
+                let new = (theta[i] as f64 - cfg.lr * mh / (vh.sqrt() + eps)) as f32;
+                step2 += (new as f64 - theta[i] as f64).powi(2);
+                zeros += usize::from(g[i] == 0.0);
+                theta[i] = new;
             }
+            grad_stats.push(ParamStats {
+                name: name.clone(),
+                grad_norm: gn,
+                ratio: crate::diagnose::metrics::ratio(gn, pn),
+                update_ratio: crate::diagnose::metrics::ratio(step2.sqrt(), pn),
+                zero_fraction: zeros as f64 / g.len().max(1) as f64,
+            });
             s.values[gt.index()] = g;
         }
         // Evaluation forward (no dropout).
@@ -407,7 +474,7 @@ pub fn train<G: Generated>(
             ),
             grads: grad_stats,
         };
-        on_epoch(&stats);
+        observer.on_epoch(&stats);
         result.epochs = epoch;
         // Patience as in the GAT paper: training goes on while either the validation accuracy or
         // the validation loss reaches a new best; the reported model is the one with the best
@@ -437,6 +504,14 @@ pub fn train<G: Generated>(
         }
     }
     result.seconds_per_epoch = start.elapsed().as_secs_f64() / result.epochs.max(1) as f64;
+    observer.at_end(&mut FinalState {
+        session: &mut s,
+        forward: G::forward::<f32>,
+        backward: G::backward::<f32>,
+        loss: loss_t,
+        labels: labels_t,
+        mask: mask_t,
+    });
     if profiling {
         for (name, secs) in crate::exec::profile() {
             eprintln!(

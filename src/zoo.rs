@@ -37,3 +37,7 @@ pub struct GatPlus;
 /// `models/gat_two_layer.gat`: two GATConv layers, the original GAT training setup.
 #[derive_gradients(file = "models/gat_two_layer.gat", krate = "crate")]
 pub struct GatTwoLayer;
+
+/// `models/gat_plus_two_layer.gat`: two GAT+ layers, the GATv2 training setup with softplus scores.
+#[derive_gradients(file = "models/gat_plus_two_layer.gat", krate = "crate")]
+pub struct GatPlusTwoLayer;

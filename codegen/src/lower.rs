@@ -227,13 +227,15 @@ impl Lowerer {
         let mut output = None;
         for stmt in &block.stmts {
             match stmt {
-                ast::Stmt::Dims(names) => {
-                    for n in names {
+                ast::Stmt::Dims(decls) => {
+                    for decl in decls {
+                        let n = &decl.name;
                         if sc.syms.contains_key(&n.name) {
                             self.err(n.span, format!("`{}` is already defined", n.name), "");
                             continue;
                         }
                         let d = self.p.add_dim(sc.full(&n.name));
+                        self.p.dim_defaults[d.index()] = decl.default;
                         sc.define(&n.name, Sym::Dim(d));
                     }
                 }

@@ -72,11 +72,20 @@ pub struct ConstDecl {
     pub span: Span,
 }
 
+/// A dimension in a `dims` list, with the size to use when the data cannot fix it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DimDecl {
+    /// Its name.
+    pub name: Ident,
+    /// `= 1`: the default size (a positive whole number).
+    pub default: Option<usize>,
+}
+
 /// One statement of a block.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stmt {
-    /// `dims F, H, C;`
-    Dims(Vec<Ident>),
+    /// `dims F, H = 1, C;`
+    Dims(Vec<DimDecl>),
     /// `self_loops;` — remove existing self loops, then append one loop per node after the original
     /// edges (PyG's `remove_self_loops` + `add_self_loops`, edge features of loops filled with the mean
     /// of the target's incoming edge features).

@@ -382,7 +382,7 @@ fn want(rule: Rule) -> Option<Want> {
         Rule::axis | Rule::edge_axis | Rule::typed_axis => Want::Axis,
         Rule::layer_args | Rule::layer_arg | Rule::const_arg => Want::LayerArg,
         Rule::const_value => Want::ConstValue,
-        Rule::dim_name => Want::Dim,
+        Rule::dim_name | Rule::dim_decl => Want::Dim,
         Rule::dim_product => Want::DimProduct,
         Rule::one => Want::One,
         Rule::kw_node => Want::Node,
@@ -1255,6 +1255,26 @@ impl Build<'_> {
         }
     }
 
+    /// `H` or `H = 1`; the default must be a positive whole number.
+    fn dim_decl(&mut self, p: &P<'_>) -> Option<DimDecl> {
+        let name = self.ident(&child(p, Rule::dim_name)?);
+        let default = match child(p, Rule::number) {
+            None => None,
+            Some(n) => match n.as_str().parse::<usize>() {
+                Ok(v) if v > 0 => Some(v),
+                _ => {
+                    self.diags.push(
+                        Diagnostic::error(self.span(&n), "invalid default size")
+                            .with_label("not a positive whole number")
+                            .with_help(format!("write e.g. `{} = 1`", name.name)),
+                    );
+                    None
+                }
+            },
+        };
+        Some(DimDecl { name, default })
+    }
+
     fn idents(&self, p: &P<'_>, rule: Rule) -> Vec<Ident> {
         children(p, rule).map(|c| self.ident(&c)).collect()
     }
@@ -1297,7 +1317,11 @@ impl Build<'_> {
         let inner = p.into_inner().next()?;
         let span = self.span(&inner);
         Some(match inner.as_rule() {
-            Rule::dims_stmt => Stmt::Dims(self.idents(&inner, Rule::dim_name)),
+            Rule::dims_stmt => Stmt::Dims(
+                children(&inner, Rule::dim_decl)
+                    .filter_map(|d| self.dim_decl(&d))
+                    .collect(),
+            ),
             Rule::self_loops_stmt => Stmt::SelfLoops(span),
             Rule::output_stmt => Stmt::Output(self.ident(&child(&inner, Rule::name)?)),
             Rule::attention_stmt => Stmt::Attention(self.ident(&child(&inner, Rule::name)?)),

@@ -173,8 +173,10 @@ fn example_tree_shape() {
 
     match &layer.stmts[0] {
         Stmt::Dims(d) => assert_eq!(
-            d.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
-            ["F", "H", "C"]
+            d.iter()
+                .map(|i| (i.name.name.as_str(), i.default))
+                .collect::<Vec<_>>(),
+            [("F", None), ("H", None), ("C", None)]
         ),
         other => panic!("{other:?}"),
     }
@@ -916,4 +918,25 @@ fn documented_examples_parse() {
         }
     }
     assert!(blocks >= 2, "{blocks} examples found");
+}
+
+#[test]
+fn dims_take_default_sizes() {
+    let f = ok("layer l() { dims F, H = 4, C = 1; input x[n: node, f: F]; y[n] = sum_f x[n, f]; output y; }");
+    match &f.blocks[0].stmts[0] {
+        Stmt::Dims(d) => assert_eq!(
+            d.iter()
+                .map(|i| (i.name.name.as_str(), i.default))
+                .collect::<Vec<_>>(),
+            [("F", None), ("H", Some(4)), ("C", Some(1))]
+        ),
+        other => panic!("{other:?}"),
+    }
+    for bad in ["0", "1.5", "1e3"] {
+        let src = format!("layer l() {{ dims H = {bad}; }}");
+        let d = errors(&src);
+        let shown = render(&src, &d);
+        assert!(shown.contains("invalid default size"), "{shown}");
+        assert!(shown.contains("1:22"), "{shown}");
+    }
 }

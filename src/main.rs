@@ -81,6 +81,63 @@ enum Command {
         #[arg(long, value_enum, default_value = "f64")]
         dtype: Dtype,
     },
+    /// Train several attention variants on the same data and seeds and report where they learn.
+    ///
+    /// Each MODEL is a compiled two-layer model or the single layer of one (models/gatv2.gat,
+    /// models/gat.gat, models/gat_plus.gat are trained in the GAT paper's two-layer setup). Every
+    /// epoch records the loss and accuracies; per parameter the gradient norm, its ratio to the
+    /// parameter norm, the update ratio and the fraction of zero gradients; per attention layer
+    /// and head the normalised attention entropy (1 = uniform), the mean largest attention
+    /// weight, the fraction of score pre-activations in the nonlinearity's flat or negative
+    /// region, and the share of gradient reaching the attention parameters. At the end, the
+    /// in-edges of the explained nodes are ranked by attention and by gradient saliency
+    /// |α · ∂L/∂α|. Writes DIR/report.html (self-contained), DIR/metrics.jsonl,
+    /// DIR/summary.json and DIR/edge_importance.csv, and prints a summary with flags (vanishing,
+    /// exploding or non-finite gradients, uniform attention, stalled loss).
+    ///
+    /// Example: gatgrad diagnose models/gatv2.gat models/gat_plus.gat --dataset cora --seeds 3
+    /// --report out/
+    Diagnose {
+        /// The models (`.gat`).
+        #[arg(required = true)]
+        models: Vec<PathBuf>,
+        /// `cora`, `citeseer`, a safetensors file (data/README.md), or a synthetic task:
+        /// `dictlookup:k=K[,train=G,test=G,seed=S]` (Brody et al.'s DictionaryLookup) or
+        /// `sparse:nodes=N,degree=D,seed=S`.
+        #[arg(long, default_value = "cora")]
+        dataset: String,
+        /// Seeds 0..K for every model.
+        #[arg(long, default_value_t = 3)]
+        seeds: usize,
+        /// Epochs per run (every epoch is run: no early stopping).
+        #[arg(long, default_value_t = 200)]
+        epochs: usize,
+        /// Where to write the report (created if missing).
+        #[arg(long)]
+        report: PathBuf,
+        /// Nodes whose in-edges to rank, e.g. `--explain 12,305` (default: the 3 test nodes whose
+        /// true class gets the lowest probability).
+        #[arg(long, value_delimiter = ',')]
+        explain: Option<Vec<usize>>,
+        /// Adam learning rate.
+        #[arg(long, default_value_t = 0.005)]
+        lr: f64,
+        /// L2 weight decay.
+        #[arg(long, default_value_t = 5e-4)]
+        weight_decay: f64,
+        /// Dropout on inputs, hidden features and attention (default: the model's, 0.6).
+        #[arg(long)]
+        dropout: Option<f64>,
+        /// Attention heads of the hidden layer.
+        #[arg(long, default_value_t = 8)]
+        heads: usize,
+        /// Channels per head of the hidden layer.
+        #[arg(long, default_value_t = 8)]
+        hidden: usize,
+        /// Threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Train a model (full batch) on a citation graph and report test accuracy and gradient flow.
     ///
     /// Runs the generated code of a model compiled into gatgrad (models/gatv2_two_layer.gat,
@@ -197,8 +254,23 @@ fn compile(path: &std::path::Path) -> Result<gatgrad::Compiled, (u8, String)> {
     Ok(c)
 }
 
+/// A rayon pool with `threads` threads (default: all cores).
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, (u8, String)> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        pool = pool.num_threads(t);
+    }
+    pool.build().map_err(|e| (2, e.to_string()))
+}
+
 fn load_dataset(name: &str) -> Result<gatgrad::runtime::Dataset, (u8, String)> {
     let builtin = gatgrad::runtime::Dataset::BUILTIN.contains(&name.to_lowercase().as_str());
+    let synthetic = ["dictlookup", "sparse"]
+        .iter()
+        .any(|k| name == *k || name.starts_with(&format!("{k}:")));
+    if synthetic {
+        return gatgrad::diagnose::synthetic::parse_spec(name).map_err(|e| (2, e));
+    }
     if builtin {
         gatgrad::runtime::Dataset::builtin(name)
     } else if std::path::Path::new(name).exists() {
@@ -207,7 +279,8 @@ fn load_dataset(name: &str) -> Result<gatgrad::runtime::Dataset, (u8, String)> {
         return Err((
             2,
             format!(
-                "unknown dataset `{name}`: use cora, citeseer, or the path of a safetensors file"
+                "unknown dataset `{name}`: use cora, citeseer, dictlookup:k=K, \
+                 sparse:nodes=N,degree=D, or the path of a safetensors file"
             ),
         ));
     }
@@ -353,11 +426,7 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 init,
                 ..Default::default()
             };
-            let mut pool = rayon::ThreadPoolBuilder::new();
-            if let Some(t) = threads {
-                pool = pool.num_threads(t);
-            }
-            let pool = pool.build().map_err(|e| (2, e.to_string()))?;
+            let pool = thread_pool(threads)?;
             let name = model
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
@@ -391,6 +460,81 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 "seconds_per_epoch": result.seconds_per_epoch,
             });
             println!("{line}");
+        }
+        Command::Diagnose {
+            models,
+            dataset,
+            seeds,
+            epochs,
+            report,
+            explain,
+            lr,
+            weight_decay,
+            dropout,
+            heads,
+            hidden,
+            threads,
+        } => {
+            use gatgrad::diagnose::{output, run};
+            if seeds == 0 || epochs == 0 || heads == 0 || hidden == 0 {
+                return Err((
+                    2,
+                    "--seeds, --epochs, --heads and --hidden must be at least 1".into(),
+                ));
+            }
+            let mut files = Vec::new();
+            for m in &models {
+                let source = std::fs::read_to_string(m)
+                    .map_err(|e| (2, format!("cannot read `{}`: {e}", m.display())))?;
+                compile(m)?;
+                files.push(run::ModelFile {
+                    path: m.display().to_string(),
+                    source,
+                });
+            }
+            let ds = load_dataset(&dataset)?;
+            std::fs::create_dir_all(&report)
+                .map_err(|e| (2, format!("cannot create `{}`: {e}", report.display())))?;
+            let cfg = run::DiagnoseConfig {
+                seeds,
+                explain,
+                train: gatgrad::train::TrainConfig {
+                    epochs,
+                    lr,
+                    weight_decay,
+                    dropout,
+                    heads,
+                    hidden,
+                    patience: usize::MAX,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let pool = thread_pool(threads)?;
+            let bar = indicatif::ProgressBar::new((files.len() * seeds * epochs) as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} epochs {elapsed} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let d = pool
+                .install(|| {
+                    run::diagnose(&files, &ds, &dataset, &cfg, |p| {
+                        bar.inc(1);
+                        bar.set_message(format!(
+                            "{} seed {} · loss {:.4} train {:.3} val {:.3}",
+                            p.model, p.seed, p.stats.loss, p.stats.train_acc, p.stats.val_acc
+                        ));
+                    })
+                })
+                .map_err(|e| (2, e))?;
+            bar.finish_and_clear();
+            output::write_data(&d, &report).map_err(|e| (2, e))?;
+            gatgrad::diagnose::report::write_html(&d, &report.join("report.html"))
+                .map_err(|e| (2, e))?;
+            print!("{}", output::terminal_summary(&d));
+            println!("report: {}", report.join("report.html").display());
         }
         Command::GenGraph {
             nodes,
@@ -460,11 +604,7 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 (None, Some(n), Some(e)) => gatgrad::runtime::random_graph(n, e, 0),
                 _ => return Err((2, "give --graph FILE or --nodes N --edges E".into())),
             };
-            let mut pool = rayon::ThreadPoolBuilder::new();
-            if let Some(t) = threads {
-                pool = pool.num_threads(t);
-            }
-            let pool = pool.build().map_err(|e| (2, e.to_string()))?;
+            let pool = thread_pool(threads)?;
             let threads_used = pool.current_num_threads();
             let cfg = gatgrad::bench::BenchConfig {
                 features,

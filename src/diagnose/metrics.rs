@@ -345,6 +345,8 @@ pub const STALL_WINDOW: usize = 20;
 pub const STALLED_LOSS: f64 = 1e-3;
 /// A loss below this has converged rather than stalled and is never flagged.
 pub const CONVERGED_LOSS: f64 = 1e-6;
+/// Final training accuracy below which the model counts as unable to fit its training data.
+pub const UNDERFIT_ACCURACY: f64 = 0.9;
 
 /// What a [`Flag`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -360,6 +362,8 @@ pub enum FlagKind {
     UniformAttention,
     /// The loss changed by less than [`STALLED_LOSS`] (relative) over [`STALL_WINDOW`] epochs.
     StalledLoss,
+    /// The final training accuracy is below [`UNDERFIT_ACCURACY`].
+    Underfitting,
 }
 
 /// One finding: what, about which parameter/layer (`"loss"` for the loss), and a one-sentence
@@ -383,10 +387,12 @@ pub struct Observations<'a> {
     pub entropy: Vec<(&'a str, &'a [f64])>,
     /// The training loss per epoch, oldest first.
     pub losses: &'a [f64],
+    /// The final training accuracy (evaluation mode), if known.
+    pub train_acc: Option<f64>,
 }
 
 /// Checks `obs` against the thresholds above, in the order gradients (per parameter:
-/// non-finite, else exploding, else vanishing), attention (per layer), loss.
+/// non-finite, else exploding, else vanishing), attention (per layer), loss, training accuracy.
 pub fn flags(obs: &Observations) -> Vec<Flag> {
     let mut out = Vec::new();
     let flag = |kind, subject: &str, explanation: String| Flag {
@@ -466,6 +472,20 @@ pub fn flags(obs: &Observations) -> Vec<Flag> {
                 ));
             }
         }
+    }
+    if let Some(acc) = obs.train_acc.filter(|a| *a < UNDERFIT_ACCURACY) {
+        out.push(flag(
+            FlagKind::Underfitting,
+            "train_acc",
+            format!(
+                "The final training accuracy is {:.1} % (below {:.0} %), so the model cannot fit \
+                 its own training data: with attention, a sign that it cannot select the \
+                 neighbours the labels depend on (static attention ranks neighbours the same for \
+                 every query).",
+                100.0 * acc,
+                100.0 * UNDERFIT_ACCURACY
+            ),
+        ));
     }
     out
 }
@@ -679,6 +699,7 @@ mod tests {
             grad_norms: vec![("conv1.att", &norms)],
             entropy: vec![("conv1", &entropy)],
             losses: &losses,
+            train_acc: Some(UNDERFIT_ACCURACY),
         };
         assert!(flags(&obs).is_empty(), "{:?}", flags(&obs));
         assert!(flags(&Observations::default()).is_empty());
@@ -792,5 +813,19 @@ mod tests {
         let mut nan = vec![1.0; 25];
         nan[24] = f64::NAN;
         assert!(check(&nan).is_empty());
+    }
+
+    #[test]
+    fn underfitting_is_flagged_below_the_threshold_only() {
+        let at = |acc: f64| {
+            flags(&Observations {
+                train_acc: Some(acc),
+                ..Default::default()
+            })
+        };
+        assert_eq!(kinds(&at(0.415)), [(FlagKind::Underfitting, "train_acc")]);
+        assert!(at(0.415)[0].explanation.contains("41.5 %"));
+        assert!(at(UNDERFIT_ACCURACY).is_empty());
+        assert!(at(1.0).is_empty());
     }
 }

@@ -42,6 +42,11 @@
 //! [`Dataset`](gatgrad_runtime::Dataset), so training and every metric above apply unchanged,
 //! and the right answer is known: the attention should be one-hot on the matching neighbour.
 
+pub mod charts;
+pub mod layers;
 pub mod metrics;
-pub mod synthetic;
+pub mod output;
 pub mod record;
+pub mod report;
+pub mod run;
+pub mod synthetic;

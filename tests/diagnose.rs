@@ -232,3 +232,86 @@ fn bad_settings_are_errors() {
     let e = diagnose(&agnn, &ds, "sparse", &DiagnoseConfig::default(), |_| {}).unwrap_err();
     assert!(e.starts_with("models/agnn.gat: "), "{e}");
 }
+
+/// The saliency of the output layer's edges, computed by hand from the final tensors: for the
+/// explained node `i`'s own cross-entropy, `∂L/∂α[e, h] = (1/H) Σ_c (p_c − [y_i = c]) · xl[j, h, c]`.
+#[test]
+fn output_layer_saliency_matches_a_hand_computation() {
+    struct Check {
+        ds: gatgrad::runtime::Dataset,
+        checked: usize,
+    }
+    impl gatgrad::train::Observer for Check {
+        fn at_end(&mut self, run: &mut gatgrad::train::FinalState) {
+            let s = &*run.session;
+            let p = s.program.clone();
+            let layers = attention_layers(&p);
+            let heads: Vec<usize> = layers
+                .iter()
+                .map(|l| s.value(l.alpha).len() / s.bound.graphs[l.graph.index()].num_edges())
+                .collect();
+            let conv2 = &layers[1];
+            let graph = s.bound.graphs[conv2.graph.index()].clone();
+            let k = self.ds.num_classes;
+            let node = (0..self.ds.num_nodes)
+                .find(|n| self.ds.test_mask[*n] && graph.in_edges(*n).len() >= 3)
+                .unwrap();
+            let logits = &s.value(p.output)[node * k..(node + 1) * k];
+            let mx = logits.iter().fold(f32::MIN, |m, v| m.max(*v)) as f64;
+            let z: f64 = logits.iter().map(|v| (*v as f64 - mx).exp()).sum();
+            let g: Vec<f64> = (0..k)
+                .map(|c| {
+                    let y = f64::from(u8::from(self.ds.y[node] == c));
+                    (logits[c] as f64 - mx).exp() / z - y
+                })
+                .collect();
+            let xl_id = p.tensors.iter().position(|t| t.name == "conv2.xl").unwrap();
+            let xl = &s.values[xl_id];
+            let alpha = s.value(conv2.alpha);
+            let h = heads[1];
+            let want: Vec<(usize, f64)> = graph
+                .in_edges(node)
+                .iter()
+                .map(|&e| {
+                    let (e, j) = (e as usize, graph.src(e as usize));
+                    let sal: f64 = (0..h)
+                        .map(|hh| {
+                            let d: f64 = (0..k)
+                                .map(|c| g[c] * xl[(j * h + hh) * k + c] as f64)
+                                .sum::<f64>()
+                                / h as f64;
+                            (alpha[e * h + hh] as f64 * d).abs()
+                        })
+                        .sum();
+                    (e, sal)
+                })
+                .collect();
+            let got =
+                gatgrad::diagnose::run::explain(&self.ds, Some(&[node]), 0, &layers, &heads, run);
+            let x = got.iter().find(|x| x.layer == "conv2").unwrap();
+            assert_eq!(x.node, node);
+            for (e, sal) in want {
+                let edge = x.edges.iter().find(|x| x.edge == e).unwrap();
+                assert!(
+                    (edge.saliency - sal).abs() <= 1e-4 * sal.max(1e-3),
+                    "edge {e}: {} vs {sal}",
+                    edge.saliency
+                );
+                assert!(sal > 0.0, "a test that cannot fail");
+                self.checked += 1;
+            }
+        }
+    }
+    let ds = parse_spec("sparse:nodes=120,degree=4,seed=5").unwrap();
+    let cfg = TrainConfig {
+        epochs: 3,
+        heads: 2,
+        hidden: 4,
+        out_heads: 2,
+        ..TrainConfig::default()
+    };
+    let mut check = Check { ds, checked: 0 };
+    let ds = check.ds.clone();
+    gatgrad::train::train_observed::<GatV2TwoLayer>(&ds, &cfg, &mut check).unwrap();
+    assert!(check.checked >= 3);
+}

@@ -346,7 +346,14 @@ impl<P: FnMut(Progress)> Observer for RunObserver<'_, P> {
     }
 
     fn at_end(&mut self, run: &mut FinalState) {
-        self.run.explanations = explain(self.ds, self.cfg, &self.layers, &self.heads, run);
+        self.run.explanations = explain(
+            self.ds,
+            self.cfg.explain.as_deref(),
+            self.cfg.explain_worst,
+            &self.layers,
+            &self.heads,
+            run,
+        );
     }
 }
 
@@ -357,12 +364,14 @@ fn probability(row: &[f32], c: usize) -> f64 {
     (row[c] as f64 - mx).exp() / z
 }
 
-/// Edge importance for the chosen nodes (default: the test nodes whose true class gets the
+/// Edge importance for the chosen nodes (`None`: the `worst` test nodes whose true class gets the
 /// lowest probability): per node, a forward and a full backward with the loss restricted to that
-/// node, then its in-edges in every attention layer ranked by α and by `|α · ∂L/∂α|`.
-fn explain(
+/// node, then its in-edges in every attention layer (with `heads[k]` heads) ranked by α and by
+/// `|α · ∂L/∂α|`.
+pub fn explain(
     ds: &Dataset,
-    cfg: &DiagnoseConfig,
+    chosen: Option<&[usize]>,
+    worst: usize,
     layers: &[AttentionLayer],
     heads: &[usize],
     run: &mut FinalState,
@@ -379,21 +388,31 @@ fn explain(
         let row = &logits[n * k..(n + 1) * k];
         (0..k).fold(0, |b, c| if row[c] > row[b] { c } else { b })
     };
-    let nodes: Vec<usize> = match &cfg.explain {
-        Some(v) => v.clone(),
+    let nodes: Vec<usize> = match chosen {
+        Some(v) => v.to_vec(),
         None => {
             let mut test: Vec<usize> = (0..ds.num_nodes).filter(|n| ds.test_mask[*n]).collect();
             test.sort_by(|a, b| p_true(*a).total_cmp(&p_true(*b)).then(a.cmp(b)));
-            test.truncate(cfg.explain_worst);
+            test.truncate(worst);
             test
         }
     };
-    let original = s.bound.masks.get(&run.mask).cloned();
+    // The loss mask is read twice: as a node set (its count) and as a 0/1 tensor (the adjoint of
+    // the logits); both must select the explained node only.
+    let original = (
+        s.bound.masks.get(&run.mask).cloned(),
+        s.values[run.mask.index()].clone(),
+    );
     let mut out = Vec::new();
     for &node in &nodes {
         let mut mask = vec![false; ds.num_nodes];
         mask[node] = true;
         s.bound.masks.insert(run.mask, mask);
+        let values = &mut s.values[run.mask.index()];
+        values.iter_mut().for_each(|v| *v = 0.0);
+        if let Some(v) = values.get_mut(node) {
+            *v = 1.0;
+        }
         (run.forward)(&s.bound, &mut s.values);
         (run.backward)(&s.bound, &mut s.values);
         for (layer, &h) in layers.iter().zip(heads) {
@@ -432,9 +451,10 @@ fn explain(
             });
         }
     }
-    if let Some(m) = original {
+    if let Some(m) = original.0 {
         s.bound.masks.insert(run.mask, m);
     }
+    s.values[run.mask.index()] = original.1;
     out
 }
 

@@ -141,17 +141,26 @@ impl<'a, V: Values + ?Sized> Evaluator<'a, V> {
             return f64::NAN;
         };
         // Bind the definition's variables to this element, evaluate, and restore them.
-        let indices: Vec<usize> = position
-            .into_iter()
-            .chain(dense.iter().map(|v| env[v.index()]))
-            .collect();
-        let saved: Vec<usize> = vars.iter().map(|v| env[v.index()]).collect();
-        for (v, k) in vars.iter().zip(&indices) {
-            env[v.index()] = *k;
+        const MAX_AXES: usize = 8;
+        if vars.len() > MAX_AXES || dense.len() + usize::from(position.is_some()) != vars.len() {
+            return f64::NAN;
+        }
+        let mut indices = [0usize; MAX_AXES];
+        for (slot, k) in indices.iter_mut().zip(
+            position
+                .into_iter()
+                .chain(dense.iter().map(|v| env[v.index()])),
+        ) {
+            *slot = k;
+        }
+        let mut saved = [0usize; MAX_AXES];
+        for (k, v) in vars.iter().enumerate() {
+            saved[k] = env[v.index()];
+            env[v.index()] = indices[k];
         }
         let x = self.eval(*body, env);
-        for (v, k) in vars.iter().zip(saved) {
-            env[v.index()] = k;
+        for (k, v) in vars.iter().enumerate() {
+            env[v.index()] = saved[k];
         }
         x
     }

@@ -141,14 +141,16 @@ enum Command {
     /// Train a model (full batch) on a citation graph and report test accuracy and gradient flow.
     ///
     /// Runs the generated code of a model compiled into gatgrad (models/gatv2_two_layer.gat,
-    /// models/gat_two_layer.gat): GAT setup with 8 heads × 8 hidden, dropout 0.6, Adam, early
+    /// models/gat_two_layer.gat, models/gat_plus_two_layer.gat, or the single-layer file of one of
+    /// them: models/gatv2.gat, models/gat.gat, models/gat_plus.gat): GAT setup with 8 heads × 8
+    /// hidden, dropout 0.6, Adam, early
     /// stopping on validation accuracy (patience 100). Prints a progress bar, a table of gradient
     /// norms per parameter, and one JSON line with the result.
     Train {
         /// The model (`.gat`) — one of the compiled zoo models.
         model: PathBuf,
-        /// `cora`, `citeseer` (embedded), or a safetensors file in the same format
-        /// (see data/README.md).
+        /// `cora`, `citeseer` (embedded), a safetensors file in the same format
+        /// (see data/README.md), or a synthetic task (`dictlookup:k=K`, `sparse:nodes=N,degree=D`).
         #[arg(long, default_value = "cora")]
         dataset: String,
         /// Maximum number of epochs.

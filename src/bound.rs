@@ -4,8 +4,10 @@
 
 use crate::bind::{file_name, solve_dims, Data};
 use gatgrad_codegen::ir::*;
+use gatgrad_runtime::pattern::{Columns, Pattern};
 use gatgrad_runtime::{DataError, Graph, SelfLoopMap};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Everything but the computed tensors.
 pub struct Bound {
@@ -25,9 +27,12 @@ pub struct Bound {
     pub consts: Vec<f64>,
     /// Given tensors (inputs, parameters, dropout masks, node masks as 0/1), by tensor id.
     pub initial: Vec<Option<Vec<f64>>>,
-    /// Node tensors known to be zero outside a pattern (a bag-of-words input and what is derived
-    /// from it element-wise), used by generated code for sparse × dense products.
-    pub sparse: HashMap<TensorId, std::sync::Arc<gatgrad_runtime::kernels::Pattern>>,
+    /// Node tensors known to be zero outside a pattern (a bag-of-words input, its dropout mask and
+    /// what is derived from it element-wise): generated code stores them compactly and multiplies
+    /// them sparse × dense (see [`gatgrad_runtime::pattern`]).
+    pub sparse: HashMap<TensorId, Arc<Pattern>>,
+    /// The same patterns indexed by column (set together with [`Bound::sparse`]).
+    pub columns: HashMap<TensorId, Arc<Columns>>,
 }
 
 impl Bound {
@@ -72,6 +77,7 @@ impl Bound {
             consts,
             initial: vec![None; p.tensors.len()],
             sparse: HashMap::new(),
+            columns: HashMap::new(),
         };
         for (k, t) in p.tensors.iter().enumerate() {
             let id = TensorId(k as u32);
@@ -136,35 +142,44 @@ impl Bound {
     }
 
     /// Declares input `t` zero outside `pattern`, and every tensor defined as `t[n, f] · (...)`
-    /// (dropout of it, for instance) as well.
-    pub fn set_sparse(
-        &mut self,
-        p: &Program,
-        t: TensorId,
-        pattern: gatgrad_runtime::kernels::Pattern,
-    ) {
-        let pattern = std::sync::Arc::new(pattern);
-        self.sparse.insert(t, pattern.clone());
+    /// (dropout of it, for instance) as well. A dropout mask multiplying such a tensor shares its
+    /// pattern (its other entries are never read), so the mask and the product can be stored
+    /// compactly (see [`gatgrad_runtime::pattern`]).
+    pub fn set_sparse(&mut self, p: &Program, t: TensorId, pattern: Pattern) {
+        let pattern = Arc::new(pattern.canonical());
+        let columns = Arc::new(Columns::new(&pattern));
+        let mut marked = vec![t];
         for eq in &p.equations {
             let Rhs::Expr(e) = eq.rhs else { continue };
             let Node::Mul(a, b) = *p.arena.get(e) else {
                 continue;
             };
-            let reads_sparse = |x: ExprId| match p.arena.get(x) {
+            // The tensor an operand reads at the equation's own `[n, f]`, if any.
+            let elementwise = |x: ExprId| match p.arena.get(x) {
                 Node::Access {
                     tensor,
                     at: Some(At::Node(n)),
                     dense,
-                } => {
-                    self.sparse.contains_key(tensor)
-                        && Some(n) == eq.vars.first()
-                        && dense[..] == eq.vars[1..]
-                }
-                _ => false,
+                } if Some(n) == eq.vars.first() && dense[..] == eq.vars[1..] => Some(*tensor),
+                _ => None,
             };
-            if reads_sparse(a) || reads_sparse(b) {
-                self.sparse.insert(eq.lhs, pattern.clone());
+            let (ta, tb) = (elementwise(a), elementwise(b));
+            let sparse = |x: Option<TensorId>| {
+                x.is_some_and(|x| marked.contains(&x) || self.sparse.contains_key(&x))
+            };
+            if !(sparse(ta) || sparse(tb)) {
+                continue;
             }
+            marked.push(eq.lhs);
+            for mask in [ta, tb].into_iter().flatten() {
+                if matches!(p.tensor(mask).role, Role::Dropout { .. }) {
+                    marked.push(mask);
+                }
+            }
+        }
+        for m in marked {
+            self.sparse.insert(m, pattern.clone());
+            self.columns.insert(m, columns.clone());
         }
     }
 

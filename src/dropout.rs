@@ -1,5 +1,7 @@
 //! Dropout masks of the training loop: entries `0` or `1 / (1 - p)` drawn from a counter-based
 //! hash, so a mask depends only on (seed, epoch, mask, position), never on the thread count.
+//! The mask of a tensor with a known zero pattern is stored compactly (one value per pattern
+//! entry, see [`gatgrad_runtime::pattern`]); its values are keyed by their dense position.
 
 use gatgrad_runtime::kernels::Pattern;
 use rayon::prelude::*;
@@ -18,7 +20,7 @@ pub fn uniform(seed: u64, stream: u64, k: u64) -> f64 {
 
 /// Draws a training mask: each entry is dropped with probability `p` (keyed by `seed`,
 /// `stream` and its position), kept ones are scaled by `1 / (1 - p)`.
-pub fn fill_train(vals: &mut [f32], pattern: Option<&Pattern>, p: f64, seed: u64, stream: u64) {
+pub fn fill_train(vals: &mut Vec<f32>, pattern: Option<&Pattern>, p: f64, seed: u64, stream: u64) {
     let keep = (1.0 / (1.0 - p)) as f32;
     fill_mask(vals, pattern, |k| {
         if uniform(seed, stream, k as u64) < p {
@@ -30,21 +32,17 @@ pub fn fill_train(vals: &mut [f32], pattern: Option<&Pattern>, p: f64, seed: u64
 }
 
 /// The evaluation mask: all ones.
-pub fn fill_eval(vals: &mut [f32], pattern: Option<&Pattern>) {
+pub fn fill_eval(vals: &mut Vec<f32>, pattern: Option<&Pattern>) {
     fill_mask(vals, pattern, |_| 1.0);
 }
 
 /// Sets every entry `k` of a dropout mask to `value(k)`; for the mask of a sparse tensor only the
-/// pattern's entries, the only ones ever read.
-fn fill_mask(vals: &mut [f32], pattern: Option<&Pattern>, value: impl Fn(usize) -> f32 + Sync) {
+/// pattern's entries, the only ones ever read, stored compactly.
+fn fill_mask(vals: &mut Vec<f32>, pattern: Option<&Pattern>, value: impl Fn(usize) -> f32 + Sync) {
     match pattern {
         Some(pat) => {
-            for r in 0..pat.rows() {
-                for &c in pat.row(r) {
-                    let k = r * pat.cols + c as usize;
-                    vals[k] = value(k);
-                }
-            }
+            vals.resize(pat.nnz(), 0.0);
+            gatgrad_runtime::pattern::par_entries(pat, vals, |r, c, _| value(r * pat.cols + c));
         }
         None => vals
             .par_iter_mut()

@@ -3,9 +3,12 @@
 
 use crate::bind::Data;
 use crate::bound::Bound;
-use gatgrad_codegen::ir::{Program, TensorId};
+use gatgrad_codegen::ir::{Program, Role, TensorId};
 use gatgrad_runtime::kernels::Float;
+use gatgrad_runtime::pattern::{self, Pattern};
 use gatgrad_runtime::DataError;
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// A generated layer or model: its program and its compiled `forward` / `backward`.
 pub trait Generated {
@@ -58,8 +61,14 @@ impl<T: Float> Session<T> {
         })
     }
 
-    /// Runs `G::forward`.
+    /// Runs `G::forward`. Inputs with a zero pattern are first stored compactly (once).
     pub fn forward<G: Generated>(&mut self) {
+        for (t, pat) in &self.bound.sparse {
+            let v = &mut self.values[t.index()];
+            if self.program.tensor(*t).role == Role::Input && v.len() != pat.nnz() {
+                *v = pattern::compact(pat, v).into_owned();
+            }
+        }
         G::forward(&self.bound, &mut self.values);
     }
 
@@ -71,9 +80,15 @@ impl<T: Float> Session<T> {
         G::backward(&self.bound, &mut self.values);
     }
 
-    /// A tensor's values.
+    /// A tensor's values as stored (compactly for a tensor with a zero pattern, see
+    /// [`gatgrad_runtime::pattern`]).
     pub fn value(&self, t: TensorId) -> &[T] {
         &self.values[t.index()]
+    }
+
+    /// A tensor's values in the dense layout, whichever layout it is stored in.
+    pub fn dense_value(&self, t: TensorId) -> Cow<'_, [T]> {
+        dense_view(&self.bound, t, &self.values[t.index()])
     }
 }
 
@@ -144,8 +159,22 @@ pub fn timed(name: &'static str, f: impl FnOnce()) {
     }
 }
 
+/// The number of values tensor `t` stores: the entries of its pattern when it has one and is
+/// computed over it (compact layout), else `dense` (see [`gatgrad_runtime::pattern`]).
+pub fn stored_len(b: &Bound, t: TensorId, dense: usize) -> usize {
+    b.sparse.get(&t).map_or(dense, |pat| pat.nnz())
+}
+
+/// Tensor `t` in the dense layout, whichever layout it is stored in.
+pub fn dense_view<'a, T: Float>(b: &Bound, t: TensorId, values: &'a [T]) -> Cow<'a, [T]> {
+    match b.sparse.get(&t) {
+        Some(pat) => pattern::expand(pat, values),
+        None => Cow::Borrowed(values),
+    }
+}
+
 /// `out[N, o] (+)= X[N, s] · W'` (`W` stored `[o, s]` when `w_os`): sparse × dense when `X` has a
-/// known zero pattern, GEMM otherwise.
+/// known zero pattern (in either layout), GEMM otherwise.
 #[allow(clippy::too_many_arguments)]
 pub fn node_matmul<T: Float>(
     b: &Bound,
@@ -161,7 +190,10 @@ pub fn node_matmul<T: Float>(
     let n = b.raw.num_nodes();
     let beta = if accumulate { T::ONE } else { T::ZERO };
     match b.sparse.get(&xid) {
-        Some(pat) => gatgrad_runtime::kernels::sparse_nd(pat, x, s, w, o, w_os, accumulate, out),
+        Some(pat) => {
+            assert_eq!(pat.cols, s, "node_matmul: pattern width");
+            pattern::sparse_nd(pat, &pattern::compact(pat, x), w, o, w_os, accumulate, out)
+        }
         None if w_os => T::gemm(
             n,
             s,
@@ -212,10 +244,19 @@ pub fn node_t_matmul<T: Float>(
 ) {
     let n = b.raw.num_nodes();
     let beta = if accumulate { T::ONE } else { T::ZERO };
+    let columns = |t: TensorId, pat: &Pattern| {
+        b.columns
+            .get(&t)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(pattern::Columns::new(pat)))
+    };
     if let Some(pat) = b.sparse.get(&bid) {
-        gatgrad_runtime::kernels::sparse_tn(pat, a, p, bv, q, true, accumulate, out)
+        let (a, bv) = (dense_view(b, aid, a), pattern::compact(pat, bv));
+        let cols = columns(bid, pat);
+        pattern::sparse_tn(pat, &cols, &bv, &a, p, true, accumulate, out)
     } else if let Some(pat) = b.sparse.get(&aid) {
-        gatgrad_runtime::kernels::sparse_tn(pat, a, p, bv, q, false, accumulate, out)
+        let (a, cols) = (pattern::compact(pat, a), columns(aid, pat));
+        pattern::sparse_tn(pat, &cols, &a, bv, q, false, accumulate, out)
     } else {
         T::gemm(
             p,

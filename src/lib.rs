@@ -32,12 +32,16 @@ pub mod zoo;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bound::Bound;
-    pub use crate::exec::{cross_entropy, loop_fill, node_matmul, node_t_matmul, timed, Generated};
+    pub use crate::exec::{
+        cross_entropy, dense_view, loop_fill, node_matmul, node_t_matmul, stored_len, timed,
+        Generated,
+    };
     pub use gatgrad_codegen::ir::TensorId;
     pub use gatgrad_runtime::kernels::{
         f, par_edges_by_target, par_rows, par_sum_edges_by_target, par_sum_rows, softmax_by_target,
         Float,
     };
+    pub use gatgrad_runtime::pattern::{compact, par_entries};
 }
 
 // Lets the `#[derive_gradients]` output (which names `::gatgrad`) compile inside this crate too.

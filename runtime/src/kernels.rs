@@ -4,6 +4,8 @@
 
 use rayon::prelude::*;
 
+pub use crate::pattern::Pattern;
+
 /// The element types generated code runs on (`f32`, `f64`).
 pub trait Float:
     Copy
@@ -253,7 +255,8 @@ mod tests {
 
 /// Per-target softmax of edge scores, PyG style: per target and column the maximum is subtracted
 /// and 1e-16 is added to the denominator. `scores` and `out` are `[E, width]` by edge id; each
-/// target writes only its own in-edges, so targets run in parallel.
+/// target writes only its own in-edges, so targets run in parallel (in fixed chunks). Edge rows
+/// are read whole; per column, maxima and sums run over the in-edges in CSR order.
 pub fn softmax_by_target<T: Float>(
     graph: &crate::Graph,
     scores: &[T],
@@ -263,22 +266,38 @@ pub fn softmax_by_target<T: Float>(
     assert_eq!(scores.len(), graph.num_edges() * width);
     assert_eq!(out.len(), scores.len());
     let out = SharedSlice::new(out);
-    (0..graph.num_nodes()).into_par_iter().for_each(|i| {
-        let edges = graph.in_edges(i);
-        for d in 0..width {
-            let mut mx = T::of(f64::NEG_INFINITY);
+    let n = graph.num_nodes();
+    (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
+        let mut mx = vec![T::ZERO; width];
+        let mut denom = vec![T::ZERO; width];
+        for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+            let edges = graph.in_edges(i);
+            mx.iter_mut().for_each(|m| *m = T::of(f64::NEG_INFINITY));
             for &e in edges {
-                mx = mx.max(scores[e as usize * width + d]);
+                let row = &scores[e as usize * width..(e as usize + 1) * width];
+                for (m, &x) in mx.iter_mut().zip(row) {
+                    *m = m.max(x);
+                }
             }
-            let mut denom = T::ZERO;
+            denom.iter_mut().for_each(|d| *d = T::ZERO);
             for &e in edges {
-                denom += (scores[e as usize * width + d] - mx).exp();
+                let e = e as usize;
+                // SAFETY: edge `e` is an in-edge of exactly one target, so no other task writes it.
+                let orow = unsafe { out.slice_mut(e * width, width) };
+                let row = &scores[e * width..(e + 1) * width];
+                for (((o, &x), &m), d) in orow.iter_mut().zip(row).zip(&mx).zip(denom.iter_mut()) {
+                    *o = (x - m).exp();
+                    *d += *o;
+                }
             }
-            denom += T::of(1e-16);
+            denom.iter_mut().for_each(|d| *d += T::of(1e-16));
             for &e in edges {
-                let k = e as usize * width + d;
-                // SAFETY: edge `e` is an in-edge of exactly one target, so no other task writes `k`.
-                unsafe { out.write(k, (scores[k] - mx).exp() / denom) };
+                let e = e as usize;
+                // SAFETY: as above.
+                let orow = unsafe { out.slice_mut(e * width, width) };
+                for (o, &d) in orow.iter_mut().zip(&denom) {
+                    *o = *o / d;
+                }
             }
         }
     });
@@ -320,14 +339,11 @@ impl<'a, T> SharedSlice<'a, T> {
 pub mod f {
     use super::Float;
 
-    /// leaky_relu(x, slope)
+    /// leaky_relu(x, slope), as `x · (1 or slope)`: the same bits as a branch (`x · 1 = x`), but a
+    /// select the compiler need not turn into an unpredictable jump.
     #[inline(always)]
     pub fn leaky_relu<T: Float>(x: T, slope: T) -> T {
-        if x > T::ZERO {
-            x
-        } else {
-            slope * x
-        }
+        x * if x > T::ZERO { T::ONE } else { slope }
     }
     /// 1 if x > 0 else slope
     #[inline(always)]
@@ -415,136 +431,6 @@ pub mod f {
             T::ONE
         } else {
             T::ZERO
-        }
-    }
-}
-
-/// The positions of a node tensor `[N, cols]` that may be non-zero (CSR without values); every
-/// other entry is known to be zero. Bag-of-words features are ~1% dense.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Pattern {
-    /// Row pointers, `N + 1` entries.
-    pub indptr: Vec<usize>,
-    /// Column of each possibly non-zero entry.
-    pub indices: Vec<u32>,
-    /// Number of columns.
-    pub cols: usize,
-}
-
-impl Pattern {
-    /// Columns of row `r`.
-    pub fn row(&self, r: usize) -> &[u32] {
-        &self.indices[self.indptr[r]..self.indptr[r + 1]]
-    }
-    /// Number of rows.
-    pub fn rows(&self) -> usize {
-        self.indptr.len().saturating_sub(1)
-    }
-}
-
-/// Row partitions of the sparse transposed products; fixed so results do not depend on threads.
-const PARTS: usize = 16;
-
-/// `out[N, o] (+)= X[N, s] · W'` with `X` zero outside `pat` (values read from the dense `x`).
-/// `W` is stored `[o, s]` when `w_os`, else `[s, o]`.
-#[allow(clippy::too_many_arguments)]
-pub fn sparse_nd<T: Float>(
-    pat: &Pattern,
-    x: &[T],
-    s: usize,
-    w: &[T],
-    o: usize,
-    w_os: bool,
-    accumulate: bool,
-    out: &mut [T],
-) {
-    let wt: std::borrow::Cow<[T]> = if w_os {
-        let mut t = vec![T::ZERO; s * o];
-        for a in 0..o {
-            for b in 0..s {
-                t[b * o + a] = w[a * s + b];
-            }
-        }
-        t.into()
-    } else {
-        w.into()
-    };
-    par_rows(out, o, |n, row| {
-        if !accumulate {
-            row.iter_mut().for_each(|r| *r = T::ZERO);
-        }
-        for &f in pat.row(n) {
-            let f = f as usize;
-            let v = x[n * s + f];
-            for (r, wv) in row.iter_mut().zip(&wt[f * o..(f + 1) * o]) {
-                *r += v * *wv;
-            }
-        }
-    });
-}
-
-/// `out[p, q] (+)= Σ_n A[n, p] · B[n, q]` where one operand is zero outside `pat`:
-/// `sparse_b` says which. Deterministic: rows are split into fixed partitions whose partial
-/// results are added in order.
-#[allow(clippy::too_many_arguments)]
-pub fn sparse_tn<T: Float>(
-    pat: &Pattern,
-    a: &[T],
-    p: usize,
-    b: &[T],
-    q: usize,
-    sparse_b: bool,
-    accumulate: bool,
-    out: &mut [T],
-) {
-    let rows = pat.rows();
-    let per = rows.div_ceil(PARTS).max(1);
-    // Accumulate rows of the sparse side's column index: (q × p) when B is sparse, (p × q) when A is.
-    let partial: Vec<Vec<T>> = (0..PARTS)
-        .into_par_iter()
-        .map(|part| {
-            let mut acc = vec![T::ZERO; p * q];
-            for n in part * per..((part + 1) * per).min(rows) {
-                for &c in pat.row(n) {
-                    let c = c as usize;
-                    if sparse_b {
-                        let v = b[n * q + c];
-                        let dst = &mut acc[c * p..(c + 1) * p];
-                        for (d, av) in dst.iter_mut().zip(&a[n * p..(n + 1) * p]) {
-                            *d += v * *av;
-                        }
-                    } else {
-                        let v = a[n * p + c];
-                        let dst = &mut acc[c * q..(c + 1) * q];
-                        for (d, bv) in dst.iter_mut().zip(&b[n * q..(n + 1) * q]) {
-                            *d += v * *bv;
-                        }
-                    }
-                }
-            }
-            acc
-        })
-        .collect();
-    if !accumulate {
-        out.iter_mut().for_each(|o| *o = T::ZERO);
-    }
-    let mut parts = partial.into_iter();
-    let Some(mut sum) = parts.next() else { return };
-    for part in parts {
-        for (s, v) in sum.iter_mut().zip(part) {
-            *s += v;
-        }
-    }
-    if sparse_b {
-        // `sum` is (q × p): transpose into `out` (p × q).
-        for c in 0..q {
-            for r in 0..p {
-                out[r * q + c] += sum[c * p + r];
-            }
-        }
-    } else {
-        for (o, v) in out.iter_mut().zip(sum) {
-            *o += v;
         }
     }
 }

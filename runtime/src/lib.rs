@@ -28,6 +28,7 @@ pub mod dataset;
 pub mod error;
 pub mod graph;
 pub mod kernels;
+pub mod pattern;
 pub mod sparse;
 pub mod tensor_file;
 

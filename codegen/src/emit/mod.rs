@@ -36,7 +36,10 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
         slices: Default::default(),
         counter: Default::default(),
         out_slice: Default::default(),
+        compactable: Default::default(),
     };
+    let compactable = g.compactable();
+    let g = Gen { compactable, ..g };
     let mut items = String::new();
     let _ = writeln!(
         items,
@@ -113,6 +116,9 @@ struct Gen<'a> {
     counter: std::cell::Cell<usize>,
     /// The innermost loop variable along which the output slice `orow` is bound.
     out_slice: std::cell::Cell<Option<VarId>>,
+    /// Tensors that may be stored in the compact layout of a zero pattern set at run time
+    /// (`gatgrad_runtime::pattern`): inputs, dropout masks and element-wise results of shape `[N, F]`.
+    compactable: std::collections::HashSet<TensorId>,
 }
 
 fn var(v: VarId) -> String {
@@ -209,24 +215,87 @@ impl Gen<'_> {
 
     fn equation(&self, eq: &Equation) -> String {
         let lhs = eq.lhs.0;
+        let pv = self.pv();
         let mut s = String::new();
         let _ = writeln!(s, "{{");
         let _ = writeln!(s, "let mut out = ::std::mem::take(&mut v[{lhs}]);");
-        // Every equation writes all of its output (a sparse one only its pattern, whose complement
-        // stays zero), so a buffer of the right size is reused without clearing.
+        // Every equation writes all of its output (a sparse one only its pattern, stored
+        // compactly), so a buffer of the right size is reused without clearing.
+        let mut len = self.len_expr(eq.lhs);
+        if self.elementwise(eq).is_some() {
+            len = format!("{pv}::stored_len(b, {pv}::TensorId({lhs}), {len})");
+        }
         let _ = writeln!(
             s,
-            "let len = {}; if out.len() != len {{ out.clear(); out.resize(len, T::ZERO); }}",
-            self.len_expr(eq.lhs)
+            "let len = {len}; if out.len() != len {{ out.clear(); out.resize(len, T::ZERO); }}"
         );
         let _ = writeln!(s, "{{");
         for t in self.reads(eq) {
             let _ = writeln!(s, "let t{0} = &v[{0}][..];", t.0);
         }
+        // GEMMs and element-wise equations read either layout of a pattern tensor; the others
+        // read dense views.
+        let raw = self.elementwise(eq).is_some()
+            || matches!(eq.rhs, Rhs::Expr(e) if self.gemm(eq, e).is_some());
+        if !raw {
+            s.push_str(&self.dense_views(eq));
+        }
         s.push_str(&self.body(eq));
         let _ = writeln!(s, "}}");
         let _ = writeln!(s, "v[{lhs}] = out;");
         let _ = writeln!(s, "}}");
+        s
+    }
+
+    /// The right-hand side of a node equation `T[n, f] = ...` without reductions, visited entry by
+    /// entry (and only over the pattern when `T` has one).
+    fn elementwise(&self, eq: &Equation) -> Option<ExprId> {
+        match eq.rhs {
+            Rhs::Expr(e)
+                if self.p.tensor(eq.lhs).domain == Domain::Node
+                    && eq.vars.len() == 2
+                    && !has_reduce(self.p, e) =>
+            {
+                Some(e)
+            }
+            _ => None,
+        }
+    }
+
+    /// The tensors that may be stored compactly (see the `compactable` field).
+    fn compactable(&self) -> std::collections::HashSet<TensorId> {
+        let p = self.p;
+        let mut out: std::collections::HashSet<TensorId> = p
+            .equations
+            .iter()
+            .chain(&p.backward)
+            .filter(|eq| self.elementwise(eq).is_some())
+            .map(|eq| eq.lhs)
+            .collect();
+        for (k, t) in p.tensors.iter().enumerate() {
+            if t.domain == Domain::Node
+                && t.dims.len() == 1
+                && matches!(t.role, Role::Input | Role::Dropout { .. })
+            {
+                out.insert(TensorId(k as u32));
+            }
+        }
+        out
+    }
+
+    /// Shadows the compactable tensors an equation reads by their dense layout.
+    fn dense_views(&self, eq: &Equation) -> String {
+        let pv = self.pv();
+        let mut s = String::new();
+        for t in self.reads(eq) {
+            if self.compactable.contains(&t) {
+                let _ = writeln!(
+                    s,
+                    "let t{0}_dense = {pv}::dense_view(b, {pv}::TensorId({0}), t{0}); let t{0} = &t{0}_dense[..];",
+                    t.0
+                );
+            }
+        }
         s
     }
 
@@ -263,6 +332,20 @@ impl Gen<'_> {
                     return "compile_error!(\"softmax on a non-edge tensor\");\n".into();
                 };
                 let width = self.width_expr(eq.lhs);
+                // Scores already stored edge by edge are normalised in place of a copy.
+                if let Node::Access {
+                    tensor,
+                    at: Some(At::Edge(x)),
+                    dense,
+                } = p.arena.get(body)
+                {
+                    if *x == e && dense[..] == eq.vars[1..] {
+                        return format!(
+                            "{pv}::softmax_by_target(g{}, t{}, {width}, &mut out);\n",
+                            g.0, tensor.0
+                        );
+                    }
+                }
                 let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{pv}::par_edges_by_target(g{}, &mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", g.0, var(e));
                 self.bound.borrow_mut().push(e);
                 s.push_str(&self.dense_loops(&eq.vars[1..], body, "row", &|g: &Self| format!("{} = {};", g.out_ref("row", &eq.vars[1..]), g.ex(body))));
@@ -275,16 +358,7 @@ impl Gen<'_> {
                     return code;
                 }
                 match t.domain {
-                    Domain::Node if eq.vars.len() == 2 && !has_reduce(p, e) => {
-                        // Element-wise over a possibly sparse input: visit only its pattern.
-                        let width = self.width_expr(eq.lhs);
-                        let (n, f) = (var(eq.vars[0]), var(eq.vars[1]));
-                        let ex = self.ex(e);
-                        format!(
-                            "match b.sparse.get(&{pv}::TensorId({lhs})) {{\nSome(pat) => {pv}::par_rows(&mut out, {width}, |row_id, row| {{ let {n} = row_id; for &col in pat.row(row_id) {{ let {f} = col as usize; row[{f}] = {ex}; }} }}),\nNone => {pv}::par_rows(&mut out, {width}, |row_id, row| {{ let {n} = row_id; for {f} in 0..{width} {{ row[{f}] = {ex}; }} }}),\n}}\n",
-                            lhs = eq.lhs.0
-                        )
-                    }
+                    Domain::Node if self.elementwise(eq).is_some() => self.entrywise(eq, e),
                     Domain::Node if self.neighbourhood_terms(eq, e).is_some() => {
                         // Edges outside, features inside (SpMM order): each neighbour's row is read
                         // once, contiguously, instead of once per output feature.
@@ -350,6 +424,53 @@ impl Gen<'_> {
                 }
             }
         }
+    }
+
+    /// `T[n, f] = e` entry by entry. When `T` has a zero pattern, only its entries are computed and
+    /// stored compactly, reading `[n, f]` operands through their compact layout; otherwise every
+    /// entry, reading dense views.
+    fn entrywise(&self, eq: &Equation, e: ExprId) -> String {
+        let pv = self.pv();
+        let width = self.width_expr(eq.lhs);
+        let (n, f) = (var(eq.vars[0]), var(eq.vars[1]));
+        let mut reads = Vec::new();
+        collect_accesses(self.p, e, &mut reads);
+        let mut views = String::new();
+        let (mut compact, mut other) = (Vec::new(), Vec::new());
+        for r in reads {
+            let Node::Access { tensor, at, dense } = self.p.arena.get(r) else {
+                continue;
+            };
+            if *at != Some(At::Node(eq.vars[0])) || dense[..] != eq.vars[1..] {
+                other.push(*tensor);
+                continue;
+            }
+            self.slices
+                .borrow_mut()
+                .insert(r, format!("c{}[k]", tensor.0));
+            if !compact.contains(tensor) {
+                compact.push(*tensor);
+                let _ = writeln!(views, "let c{0} = {pv}::compact(pat, t{0});", tensor.0);
+            }
+        }
+        // Other reads of a compactable tensor (rare) see its dense layout.
+        for t in other {
+            if self.compactable.contains(&t) && !views.contains(&format!("let t{}_dense", t.0)) {
+                let _ = writeln!(
+                    views,
+                    "let t{0}_dense = {pv}::dense_view(b, {pv}::TensorId({0}), t{0}); let t{0} = &t{0}_dense[..];",
+                    t.0
+                );
+            }
+        }
+        let sparse = self.ex(e);
+        self.slices.borrow_mut().clear();
+        let dense = self.ex(e);
+        format!(
+            "match b.sparse.get(&{pv}::TensorId({lhs})) {{\nSome(pat) => {{ {views}{pv}::par_entries(pat, &mut out, |{n}, {f}, k| {sparse}); }}\nNone => {{ {dviews}{pv}::par_rows(&mut out, {width}, |row_id, row| {{ let {n} = row_id; for {f} in 0..{width} {{ row[{f}] = {dense}; }} }}); }}\n}}\n",
+            lhs = eq.lhs.0,
+            dviews = self.dense_views(eq),
+        )
     }
 
     /// Splits the right-hand side of a node equation into sums over the in- or out-edges of its node
@@ -850,6 +971,18 @@ fn collect_labels(p: &Program, e: ExprId, out: &mut std::collections::BTreeSet<u
     }
     for c in p.arena.children(e) {
         collect_labels(p, c, out);
+    }
+}
+
+/// Every tensor read in `e`.
+fn collect_accesses(p: &Program, e: ExprId, out: &mut Vec<ExprId>) {
+    if let Node::Access { .. } = p.arena.get(e) {
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    for c in p.arena.children(e) {
+        collect_accesses(p, c, out);
     }
 }
 

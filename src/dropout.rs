@@ -6,8 +6,11 @@
 use gatgrad_runtime::kernels::Pattern;
 use rayon::prelude::*;
 
-/// A counter-based random number in [0, 1): the same for a given key whatever the thread count.
-pub fn uniform(seed: u64, stream: u64, k: u64) -> f64 {
+/// Entries per parallel task of a dense mask.
+const CHUNK: usize = 8192;
+
+/// 53 random bits from a counter-based hash of (seed, stream, position).
+fn bits(seed: u64, stream: u64, k: u64) -> u64 {
     let mut z = seed
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .wrapping_add(stream.wrapping_mul(0xD1B5_4A32_D192_ED03))
@@ -15,15 +18,23 @@ pub fn uniform(seed: u64, stream: u64, k: u64) -> f64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
+    z >> 11
+}
+
+/// A counter-based random number in [0, 1): the same for a given key whatever the thread count.
+pub fn uniform(seed: u64, stream: u64, k: u64) -> f64 {
+    bits(seed, stream, k) as f64 / (1u64 << 53) as f64
 }
 
 /// Draws a training mask: each entry is dropped with probability `p` (keyed by `seed`,
-/// `stream` and its position), kept ones are scaled by `1 / (1 - p)`.
+/// `stream` and its position: dropped when [`uniform`] `< p`), kept ones are scaled by
+/// `1 / (1 - p)`.
 pub fn fill_train(vals: &mut Vec<f32>, pattern: Option<&Pattern>, p: f64, seed: u64, stream: u64) {
     let keep = (1.0 / (1.0 - p)) as f32;
+    // `uniform < p` is `bits < p · 2^53` (both sides exact), i.e. `bits < ceil(p · 2^53)`.
+    let threshold = (p * (1u64 << 53) as f64).ceil() as u64;
     fill_mask(vals, pattern, |k| {
-        if uniform(seed, stream, k as u64) < p {
+        if bits(seed, stream, k as u64) < threshold {
             0.0
         } else {
             keep
@@ -45,8 +56,30 @@ fn fill_mask(vals: &mut Vec<f32>, pattern: Option<&Pattern>, value: impl Fn(usiz
             gatgrad_runtime::pattern::par_entries(pat, vals, |r, c, _| value(r * pat.cols + c));
         }
         None => vals
-            .par_iter_mut()
+            .par_chunks_mut(CHUNK)
             .enumerate()
-            .for_each(|(k, v)| *v = value(k)),
+            .for_each(|(c, chunk)| {
+                for (i, v) in chunk.iter_mut().enumerate() {
+                    *v = value(c * CHUNK + i);
+                }
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The integer threshold drops exactly the entries whose `uniform` is below `p`.
+    #[test]
+    fn threshold_agrees_with_uniform() {
+        for p in [0.0, 0.1, 0.5, 0.6, 0.999] {
+            let mut vals = vec![0.0f32; 20_000];
+            fill_train(&mut vals, None, p, 7, 3);
+            for (k, v) in vals.iter().enumerate() {
+                let dropped = uniform(7, 3, k as u64) < p;
+                assert_eq!(*v == 0.0, dropped, "p = {p}, k = {k}");
+            }
+        }
     }
 }

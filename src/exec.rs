@@ -142,7 +142,7 @@ pub fn profile() -> Vec<(&'static str, f64)> {
     PROFILE.lock().map(|p| p.clone()).unwrap_or_default()
 }
 
-/// Runs one generated equation, timing it when profiling is on.
+/// Runs one generated equation (or a phase of training), timing it when profiling is on.
 #[inline]
 pub fn timed(name: &'static str, f: impl FnOnce()) {
     if !PROFILING.load(std::sync::atomic::Ordering::Relaxed) {
@@ -150,11 +150,18 @@ pub fn timed(name: &'static str, f: impl FnOnce()) {
     }
     let t = std::time::Instant::now();
     f();
-    let dt = t.elapsed().as_secs_f64();
+    record(name, t.elapsed().as_secs_f64());
+}
+
+/// Adds `secs` to the time recorded for `name`, when profiling is on.
+pub fn record(name: &'static str, secs: f64) {
+    if !PROFILING.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     if let Ok(mut p) = PROFILE.lock() {
         match p.iter_mut().find(|(n, _)| *n == name) {
-            Some(e) => e.1 += dt,
-            None => p.push((name, dt)),
+            Some(e) => e.1 += secs,
+            None => p.push((name, secs)),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! [`bind`] (dimension solving against data), [`interp`] (the reference interpreter) and
 //! [`cases`] (reading and writing tensor files in the PyG reference layout).
 
+pub mod adam;
 pub mod bench;
 pub mod bind;
 pub mod bound;

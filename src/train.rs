@@ -3,9 +3,10 @@
 //! weight decay added to the gradient as `torch.optim.Adam` does, early stopping on validation
 //! accuracy, and per-parameter gradient-flow statistics.
 
+use crate::adam::Adam;
 use crate::bind::{file_name, Data};
 use crate::dropout;
-use crate::exec::{Generated, Session};
+use crate::exec::{timed, Generated, Session};
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::kernels::Pattern;
 use gatgrad_runtime::{Dataset, Tensor};
@@ -377,12 +378,11 @@ pub fn train_observed<G: Generated>(
         .filter(|(l, _)| p.tensor(*l).role == Role::Param)
         .copied()
         .collect();
-    let mut adam_m: Vec<Vec<f32>> = params
-        .iter()
-        .map(|(t, _, _)| vec![0.0; s.value(*t).len()])
-        .collect();
-    let mut adam_v = adam_m.clone();
-    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+    let mut adam = Adam::new(
+        cfg.lr,
+        cfg.weight_decay,
+        params.iter().map(|(t, _, _)| s.value(*t).len()),
+    );
     let mut best = (f64::NEG_INFINITY, f64::INFINITY);
     let mut result = TrainResult {
         epochs: 0,
@@ -399,17 +399,19 @@ pub fn train_observed<G: Generated>(
     let start = Instant::now();
     for epoch in 1..=cfg.epochs {
         // Training step.
-        for (stream, (m, prob, masked)) in drops.iter().enumerate() {
-            let pattern = masked.and_then(|t| s.bound.sparse.get(&t).cloned());
-            let stream = (epoch as u64) << 8 | stream as u64;
-            dropout::fill_train(
-                &mut s.values[m.index()],
-                pattern.as_deref(),
-                *prob,
-                cfg.seed,
-                stream,
-            );
-        }
+        timed("train: dropout masks", || {
+            for (stream, (m, prob, masked)) in drops.iter().enumerate() {
+                let pattern = masked.and_then(|t| s.bound.sparse.get(&t).cloned());
+                let stream = (epoch as u64) << 8 | stream as u64;
+                dropout::fill_train(
+                    &mut s.values[m.index()],
+                    pattern.as_deref(),
+                    *prob,
+                    cfg.seed,
+                    stream,
+                );
+            }
+        });
         s.forward::<G>();
         let loss = s.value(loss_t)[0] as f64;
         if !loss.is_finite() {
@@ -426,30 +428,16 @@ pub fn train_observed<G: Generated>(
                 continue;
             };
             let g = std::mem::take(&mut s.values[gt.index()]);
-            let theta = &mut s.values[pt.index()];
-            let gn = crate::diagnose::metrics::l2_norm(&g);
-            let pn = crate::diagnose::metrics::l2_norm(theta);
-            let (m, v) = (&mut adam_m[k], &mut adam_v[k]);
-            let c1 = 1.0 - b1.powi(t);
-            let c2 = 1.0 - b2.powi(t);
-            let (mut step2, mut zeros) = (0.0f64, 0usize);
-            for i in 0..theta.len() {
-                let gi = g[i] as f64 + cfg.weight_decay * theta[i] as f64;
-                m[i] = (b1 * m[i] as f64 + (1.0 - b1) * gi) as f32;
-                v[i] = (b2 * v[i] as f64 + (1.0 - b2) * gi * gi) as f32;
-                let mh = m[i] as f64 / c1;
-                let vh = v[i] as f64 / c2;
-                let new = (theta[i] as f64 - cfg.lr * mh / (vh.sqrt() + eps)) as f32;
-                step2 += (new as f64 - theta[i] as f64).powi(2);
-                zeros += usize::from(g[i] == 0.0);
-                theta[i] = new;
-            }
+            let mut step = Default::default();
+            timed("train: adam", || {
+                step = adam.step(k, t, &mut s.values[pt.index()], &g);
+            });
             grad_stats.push(ParamStats {
                 name: name.clone(),
-                grad_norm: gn,
-                ratio: crate::diagnose::metrics::ratio(gn, pn),
-                update_ratio: crate::diagnose::metrics::ratio(step2.sqrt(), pn),
-                zero_fraction: zeros as f64 / g.len().max(1) as f64,
+                grad_norm: step.grad_norm,
+                ratio: crate::diagnose::metrics::ratio(step.grad_norm, step.param_norm),
+                update_ratio: crate::diagnose::metrics::ratio(step.step_norm, step.param_norm),
+                zero_fraction: step.zeros as f64 / g.len().max(1) as f64,
             });
             s.values[gt.index()] = g;
         }
@@ -460,6 +448,7 @@ pub fn train_observed<G: Generated>(
         }
         s.forward::<G>();
         let logits = s.value(p.output);
+        let start_metrics = Instant::now();
         let stats = EpochStats {
             epoch,
             loss,
@@ -475,6 +464,10 @@ pub fn train_observed<G: Generated>(
             grads: grad_stats,
         };
         observer.on_epoch(&stats);
+        crate::exec::record(
+            "train: metrics + observer",
+            start_metrics.elapsed().as_secs_f64(),
+        );
         result.epochs = epoch;
         // Patience as in the GAT paper: training goes on while either the validation accuracy or
         // the validation loss reaches a new best; the reported model is the one with the best
@@ -515,7 +508,7 @@ pub fn train_observed<G: Generated>(
     if profiling {
         for (name, secs) in crate::exec::profile() {
             eprintln!(
-                "{name:>14} {:8.3} ms/epoch",
+                "{name:>28} {:8.3} ms/epoch",
                 secs * 1e3 / result.epochs.max(1) as f64
             );
         }

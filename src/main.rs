@@ -93,7 +93,8 @@ enum Command {
     /// in-edges of the explained nodes are ranked by attention and by gradient saliency
     /// |α · ∂L/∂α|. Writes DIR/report.html (self-contained), DIR/metrics.jsonl,
     /// DIR/summary.json and DIR/edge_importance.csv, and prints a summary with flags (vanishing,
-    /// exploding or non-finite gradients, uniform attention, stalled loss).
+    /// exploding or non-finite gradients, uniform attention, stalled loss,
+    /// underfitting; thresholds in the report).
     ///
     /// Example: gatgrad diagnose models/gatv2.gat models/gat_plus.gat --dataset cora --seeds 3
     /// --report out/

@@ -33,7 +33,7 @@ pub struct ScoreNonlinearity {
     pub func: Func,
     /// Its argument.
     pub arg: ExprId,
-    /// The tensor whose definition contains the call, and that definition's variables.
+    /// The tensor whose definition contains the call.
     pub owner: TensorId,
     /// Its left-hand-side variables.
     pub vars: Vec<VarId>,

@@ -250,11 +250,26 @@ fn main() -> ExitCode {
 }
 
 fn compile(path: &std::path::Path) -> Result<gatgrad::Compiled, (u8, String)> {
-    let c = gatgrad::compile_file(path).map_err(|m| (1, m))?;
+    gatgrad::compile_file(path).map(warned).map_err(|m| (1, m))
+}
+
+/// Reads a model to train (exit status 2 if it cannot be read), checks it (1 on errors) and
+/// returns its text.
+fn read_model(path: &std::path::Path) -> Result<String, (u8, String)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| (2, format!("cannot read `{}`: {e}", path.display())))?;
+    gatgrad::compile(&path.display().to_string(), &text)
+        .map(warned)
+        .map_err(|e| (1, e.rendered))?;
+    Ok(text)
+}
+
+/// Prints a compilation's warnings.
+fn warned(c: gatgrad::Compiled) -> gatgrad::Compiled {
     if !c.warnings.is_empty() {
         eprint!("{}", c.warnings);
     }
-    Ok(c)
+    c
 }
 
 /// A rayon pool with `threads` threads (default: all cores).
@@ -401,9 +416,7 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             log,
             threads,
         } => {
-            let text = std::fs::read_to_string(&model)
-                .map_err(|e| (2, format!("cannot read `{}`: {e}", model.display())))?;
-            compile(&model)?;
+            let text = read_model(&model)?;
             let ds = load_dataset(&dataset)?;
             let init = match init {
                 Some(path) => {
@@ -487,9 +500,7 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             }
             let mut files = Vec::new();
             for m in &models {
-                let source = std::fs::read_to_string(m)
-                    .map_err(|e| (2, format!("cannot read `{}`: {e}", m.display())))?;
-                compile(m)?;
+                let source = read_model(m)?;
                 files.push(run::ModelFile {
                     path: m.display().to_string(),
                     source,

@@ -7,10 +7,11 @@ use gatgrad_runtime::Dataset;
 use std::io::Write;
 use std::path::Path;
 
-/// Gradient norm below which a gradient counts as vanished.
-pub const VANISHED: f64 = 1e-10;
-/// Growth over the first epoch's norm above which a gradient counts as exploded.
-pub const EXPLODED: f64 = 1e4;
+/// Gradient norm below which a gradient counts as vanished (the diagnose threshold).
+pub const VANISHED: f64 = crate::diagnose::metrics::VANISHING_GRADIENT;
+/// Growth over the first epoch's norm above which a gradient counts as exploded (the diagnose
+/// threshold).
+pub const EXPLODED: f64 = crate::diagnose::metrics::EXPLODING_GROWTH;
 
 /// Trains the compiled model whose source is `source`, with a progress bar on stderr and, if
 /// `log` is given, one JSON line per epoch.

@@ -113,10 +113,6 @@ pub struct FinalState<'a> {
     pub forward: fn(&crate::bound::Bound, &mut [Vec<f32>]),
     /// The generated backward (every gradient, not only the parameters').
     pub backward: fn(&crate::bound::Bound, &mut [Vec<f32>]),
-    /// The loss tensor.
-    pub loss: TensorId,
-    /// The labels tensor.
-    pub labels: TensorId,
     /// The training-mask tensor the loss averages over.
     pub mask: TensorId,
 }
@@ -501,8 +497,6 @@ pub fn train_observed<G: Generated>(
         session: &mut s,
         forward: G::forward::<f32>,
         backward: G::backward::<f32>,
-        loss: loss_t,
-        labels: labels_t,
         mask: mask_t,
     });
     if profiling {

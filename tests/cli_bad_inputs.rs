@@ -50,15 +50,7 @@ fn load_all(case: &str) -> Tensors {
         .into_iter()
         .map(|name| {
             let shape = file.shape(name).unwrap().to_vec();
-            let data = match file.dtype(name).unwrap().as_str() {
-                "F64" => TensorData::F64(file.f64(name).unwrap().data),
-                "F32" => TensorData::F32(file.f32(name).unwrap().data),
-                "I64" | "I32" => TensorData::I64(file.i64(name).unwrap().data),
-                "U8" | "BOOL" => {
-                    TensorData::U8(file.mask(name).unwrap().into_iter().map(u8::from).collect())
-                }
-                other => panic!("unexpected dtype {other} for `{name}` in {case}"),
-            };
+            let data = file.data(name).unwrap();
             (name.to_string(), shape, data)
         })
         .collect()

@@ -479,26 +479,11 @@ pub fn par_sum_edges_by_target<T: Float>(
     width: usize,
     f: impl Fn(usize, &mut [T]) + Sync,
 ) -> Vec<T> {
-    let n = g.num_nodes();
-    let partial: Vec<Vec<T>> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            let mut acc = vec![T::ZERO; width];
-            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                for &e in g.in_edges(i) {
-                    f(e as usize, &mut acc);
-                }
-            }
-            acc
-        })
-        .collect();
-    let mut out = vec![T::ZERO; width];
-    for p in partial {
-        for (o, v) in out.iter_mut().zip(p) {
-            *o += v;
+    par_sum_rows(g.num_nodes(), width, |i, acc| {
+        for &e in g.in_edges(i) {
+            f(e as usize, acc);
         }
-    }
-    out
+    })
 }
 
 /// Mean cross-entropy `log Σ_k e^{x_k} − x_{y}` of `logits` (rows of `k`) over the rows where `mask`

@@ -272,6 +272,20 @@ impl TensorFile {
         })
     }
 
+    /// Tensor `name` in the type it is stored in (I32 widened to [`TensorData::I64`], BOOL read as
+    /// [`TensorData::U8`]), without checking its values: for copying or rewriting files.
+    pub fn data(&self, name: &str) -> Result<TensorData, DataError> {
+        let (entry, bytes) = self.raw(name)?;
+        Ok(match entry.dtype {
+            Dtype::F64 => TensorData::F64(decode(bytes, f64::from_le_bytes)),
+            Dtype::F32 => TensorData::F32(decode(bytes, f32::from_le_bytes)),
+            Dtype::I64 => TensorData::I64(decode(bytes, i64::from_le_bytes)),
+            Dtype::I32 => TensorData::I64(decode(bytes, |b: [u8; 4]| i32::from_le_bytes(b) as i64)),
+            Dtype::U8 | Dtype::BOOL => TensorData::U8(bytes.to_vec()),
+            other => return Err(wrong_dtype(name, "F64, F32, I64, I32, U8 or BOOL", other)),
+        })
+    }
+
     /// Tensor `name` as booleans; accepts U8, BOOL, I64 and I32 holding only 0 and 1
     /// (any shape, flattened in row-major order).
     pub fn mask(&self, name: &str) -> Result<Vec<bool>, DataError> {
@@ -549,6 +563,9 @@ mod tests {
             f.i64("param.att").unwrap_err().to_string(),
             "missing tensor `param.att`"
         );
+        for (name, _, data) in sample() {
+            assert_eq!(f.data(&name).unwrap(), data, "{name}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! gaps in a curve, an average over no finite value is a gap, and a panel with nothing to draw
 //! says "no data". An `Err` only reports a failure inside `plotters`.
 
-use super::metrics::UNIFORM_ATTENTION;
+use super::metrics::{mean_finite, UNIFORM_ATTENTION};
 use super::record::{Diagnosis, EpochRecord, Explanation, ModelDiagnosis, SeedRun};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
@@ -96,19 +96,6 @@ fn svg(size: (u32, u32), draw: impl FnOnce(&Area) -> DrawResult) -> Result<Strin
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(out)
-}
-
-/// The mean over `values`' finite entries; NaN when there is none.
-pub fn mean_finite(values: impl IntoIterator<Item = f64>) -> f64 {
-    let (sum, count) = values
-        .into_iter()
-        .filter(|v| v.is_finite())
-        .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
-    if count == 0 {
-        f64::NAN
-    } else {
-        sum / count as f64
-    }
 }
 
 /// Longest run of `runs`, in epochs.

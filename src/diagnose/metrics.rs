@@ -88,10 +88,24 @@ pub fn node_normalized_entropy<T: Float>(
 /// layer behaves like a mean aggregator), 0 = every node attends to exactly one neighbour.
 /// A head is NaN when no node has in-degree ≥ 2.
 pub fn normalized_entropy<T: Float>(graph: &Graph, alpha: &[T], heads: usize) -> Vec<f64> {
-    let nodes = node_normalized_entropy(graph, alpha, heads);
+    head_means(&node_normalized_entropy(graph, alpha, heads), heads)
+}
+
+/// Per head, the mean of per-node values such as [`node_normalized_entropy`]'s (NaN when there
+/// is no node).
+pub fn head_means(nodes: &[(usize, Vec<f64>)], heads: usize) -> Vec<f64> {
     (0..heads)
         .map(|h| mean(nodes.iter().map(|(_, v)| v[h]).sum(), nodes.len()))
         .collect()
+}
+
+/// The mean over `values`' finite entries; NaN when there is none.
+pub fn mean_finite(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (sum, count) = values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+    mean(sum, count)
 }
 
 /// Per head, the mean over nodes with at least one in-edge of the largest attention weight

@@ -1,6 +1,7 @@
 //! The machine-readable outputs of `gatgrad diagnose` (`metrics.jsonl`, `summary.json`,
 //! `edge_importance.csv`) and its terminal summary.
 
+use super::metrics::mean_finite;
 use super::record::*;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -168,20 +169,12 @@ pub fn write_data(d: &Diagnosis, dir: &Path) -> Result<(), String> {
     write("edge_importance.csv", edges_csv(d))
 }
 
-fn pct(v: f64) -> String {
+/// A fraction as a percentage with one decimal, "–" when not finite.
+pub(super) fn pct(v: f64) -> String {
     if v.is_finite() {
         format!("{:.1} %", 100.0 * v)
     } else {
         "–".into()
-    }
-}
-
-fn mean_finite(v: &[f64]) -> f64 {
-    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    if f.is_empty() {
-        f64::NAN
-    } else {
-        f.iter().sum::<f64>() / f.len() as f64
     }
 }
 
@@ -221,10 +214,13 @@ pub fn terminal_summary(d: &Diagnosis) -> String {
                 .iter()
                 .filter_map(|r| r.epochs.last()?.layers.get(k))
                 .collect();
-            let entropy: Vec<f64> = lasts.iter().map(|l| mean_finite(&l.entropy)).collect();
+            let entropy: Vec<f64> = lasts
+                .iter()
+                .map(|l| mean_finite(l.entropy.iter().copied()))
+                .collect();
             let flat: Vec<f64> = lasts
                 .iter()
-                .map(|l| mean_finite(&l.flat_fraction))
+                .map(|l| mean_finite(l.flat_fraction.iter().copied()))
                 .collect();
             let share: Vec<f64> = lasts.iter().map(|l| l.attention_share).collect();
             let _ = writeln!(
@@ -232,9 +228,9 @@ pub fn terminal_summary(d: &Diagnosis) -> String {
                 "  {} {layer}: attention entropy {:.3} (1 = uniform), flat pre-activations {}, \
                  attention share of gradient {}",
                 m.model,
-                mean_finite(&entropy),
-                pct(mean_finite(&flat)),
-                pct(mean_finite(&share)),
+                mean_finite(entropy),
+                pct(mean_finite(flat)),
+                pct(mean_finite(share)),
             );
         }
         for (f, seeds) in &m.flags {

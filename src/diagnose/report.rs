@@ -9,11 +9,12 @@
 //! Every text that comes from data (file, model, layer and parameter names, flag explanations)
 //! is HTML-escaped. A non-finite number is shown as "–" in tables and skipped in charts.
 
-use super::charts::{self, mean_finite, MAX_NEIGHBOURS};
+use super::charts::{self, MAX_NEIGHBOURS};
 use super::metrics::{
-    FlagKind, CONVERGED_LOSS, EXPLODING_GRADIENT, EXPLODING_GROWTH, STALLED_LOSS, STALL_WINDOW,
-    UNDERFIT_ACCURACY, UNIFORM_ATTENTION, VANISHING_GRADIENT,
+    mean_finite, FlagKind, CONVERGED_LOSS, EXPLODING_GRADIENT, EXPLODING_GROWTH, STALLED_LOSS,
+    STALL_WINDOW, UNDERFIT_ACCURACY, UNIFORM_ATTENTION, VANISHING_GRADIENT,
 };
+use super::output::pct;
 use super::record::{Diagnosis, EpochRecord, Explanation, ModelDiagnosis};
 use std::fmt::Write;
 use std::path::Path;
@@ -92,15 +93,6 @@ fn esc(s: &str) -> String {
 fn fixed(v: f64, decimals: usize) -> String {
     if v.is_finite() {
         format!("{v:.decimals$}")
-    } else {
-        "–".into()
-    }
-}
-
-/// A fraction as a percentage with one decimal, "–" when not finite.
-fn pct(v: f64) -> String {
-    if v.is_finite() {
-        format!("{:.1} %", 100.0 * v)
     } else {
         "–".into()
     }

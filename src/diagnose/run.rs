@@ -7,7 +7,6 @@ use super::record::*;
 use crate::exec::Session;
 use crate::train::{EpochStats, FinalState, Observer, TrainConfig};
 use crate::trainable::Trainable;
-use gatgrad_codegen::ir::Program;
 use gatgrad_runtime::Dataset;
 use std::time::Instant;
 
@@ -169,7 +168,8 @@ struct RunObserver<'a, P: FnMut(Progress)> {
     model: &'a str,
     seed: u64,
     progress: &'a mut P,
-    program: Option<Program>,
+    /// Whether `layers` and `heads` have been read off the program (at the first epoch).
+    ready: bool,
     layers: Vec<AttentionLayer>,
     heads: Vec<usize>,
     pending: Vec<LayerRecord>,
@@ -192,7 +192,7 @@ impl<'a, P: FnMut(Progress)> RunObserver<'a, P> {
             model,
             seed,
             progress,
-            program: None,
+            ready: false,
             layers: Vec::new(),
             heads: Vec::new(),
             pending: Vec::new(),
@@ -247,7 +247,7 @@ impl<'a, P: FnMut(Progress)> RunObserver<'a, P> {
 
 impl<P: FnMut(Progress)> Observer for RunObserver<'_, P> {
     fn after_backward(&mut self, epoch: usize, s: &Session<f32>) {
-        if self.program.is_none() {
+        if !self.ready {
             self.layers = attention_layers(&s.program);
             self.heads = self
                 .layers
@@ -257,7 +257,7 @@ impl<P: FnMut(Progress)> Observer for RunObserver<'_, P> {
                     s.value(l.alpha).len() / e
                 })
                 .collect();
-            self.program = Some(s.program.clone());
+            self.ready = true;
         }
         let p = &s.program;
         self.pending.clear();
@@ -274,16 +274,7 @@ impl<P: FnMut(Progress)> Observer for RunObserver<'_, P> {
             };
             if heads > 0 && alpha.len() == graph.num_edges() * heads {
                 let nodes = metrics::node_normalized_entropy(graph, alpha, heads);
-                record.entropy = (0..heads)
-                    .map(|h| {
-                        let sum: f64 = nodes.iter().map(|(_, v)| v[h]).sum();
-                        if nodes.is_empty() {
-                            f64::NAN
-                        } else {
-                            sum / nodes.len() as f64
-                        }
-                    })
-                    .collect();
+                record.entropy = metrics::head_means(&nodes, heads);
                 record.max_attention = metrics::mean_max_attention(graph, alpha, heads);
                 entropies.push(nodes.into_iter().flat_map(|(_, v)| v).collect());
             } else {

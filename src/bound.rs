@@ -13,9 +13,17 @@ use std::sync::Arc;
 pub struct Bound {
     /// Size of each dimension (indexed by [`DimId`]).
     pub dims: Vec<usize>,
-    /// One graph per graph variant of the program.
+    /// One graph per graph variant of the program, its edges numbered in target order
+    /// ([`Graph::sorted_by_target`]): edge tensors are stored in this order, so loops over a
+    /// target's in-edges read them sequentially. [`Bound::edge_origin`] maps back to PyG's order.
     pub graphs: Vec<Graph>,
-    /// The graph as given.
+    /// For each graph variant, the PyG id of each stored edge.
+    origins: Vec<Vec<u32>>,
+    /// The PyG id, in the raw graph, of each edge of the raw graph in target order.
+    raw_origin: Vec<u32>,
+    /// The same for the self-loop graph, if used.
+    loop_origin: Option<Vec<u32>>,
+    /// The graph as given, in PyG's edge order.
     pub raw: Graph,
     /// How the self-loop graph was made from the raw one, if used.
     pub loop_map: Option<SelfLoopMap>,
@@ -39,15 +47,24 @@ impl Bound {
     /// Binds data to a program, checking every tensor.
     pub fn new(p: &Program, data: &Data) -> Result<Bound, DataError> {
         let raw = Graph::new(data.num_nodes, data.src.clone(), data.dst.clone())?;
+        let (raw_sorted, raw_origin) = raw.sorted_by_target();
         let mut loop_map = None;
+        let mut loop_origin = None;
+        let mut origins = Vec::new();
         let graphs: Vec<Graph> = p
             .graphs
             .iter()
             .map(|g| match g {
-                GraphKind::Raw => raw.clone(),
+                GraphKind::Raw => {
+                    origins.push(raw_origin.clone());
+                    raw_sorted.clone()
+                }
                 GraphKind::SelfLoops => {
                     let (g, m) = raw.with_self_loops();
+                    let (g, origin) = g.sorted_by_target();
                     loop_map = Some(m);
+                    origins.push(origin.clone());
+                    loop_origin = Some(origin);
                     g
                 }
             })
@@ -70,6 +87,9 @@ impl Bound {
         let mut b = Bound {
             dims,
             graphs,
+            origins,
+            raw_origin,
+            loop_origin,
             raw,
             loop_map,
             labels: HashMap::new(),
@@ -84,7 +104,8 @@ impl Bound {
             let name = file_name(t);
             match &t.role {
                 Role::Input | Role::Param => {
-                    b.initial[k] = Some(data.reals[&name].data.clone());
+                    let v = &data.reals[&name].data;
+                    b.initial[k] = Some(b.to_stored_order(p, id, v));
                 }
                 Role::Labels { classes } => {
                     let kc = b.dims[classes.index()];
@@ -120,12 +141,58 @@ impl Bound {
                         }
                         None => vec![1.0; len],
                     };
-                    b.initial[k] = Some(v);
+                    b.initial[k] = Some(b.to_stored_order(p, id, &v));
                 }
                 Role::Defined | Role::Adjoint(_) => {}
             }
         }
         Ok(b)
+    }
+
+    /// The PyG id of each stored edge of graph variant `g` (edge `e` of `graphs[g]` is edge
+    /// `edge_origin(g)[e]` of the graph PyG builds: the given one, or it with self loops).
+    pub fn edge_origin(&self, g: GraphId) -> &[u32] {
+        &self.origins[g.index()]
+    }
+
+    /// Values of tensor `t` given in PyG's edge order, in the order they are stored (a copy;
+    /// tensors without an edge axis are returned as they are).
+    pub fn to_stored_order<V: Copy>(&self, p: &Program, t: TensorId, values: &[V]) -> Vec<V> {
+        match p.tensor(t).domain {
+            Domain::Edge(g) => gather_rows(values, &self.origins[g.index()]),
+            _ => values.to_vec(),
+        }
+    }
+
+    /// Stored values of tensor `t` in PyG's edge order (a copy; tensors without an edge axis are
+    /// returned as they are).
+    pub fn to_pyg_order<V: Copy + Default>(
+        &self,
+        p: &Program,
+        t: TensorId,
+        values: &[V],
+    ) -> Vec<V> {
+        match p.tensor(t).domain {
+            Domain::Edge(g) => scatter_rows(values, &self.origins[g.index()]),
+            _ => values.to_vec(),
+        }
+    }
+
+    /// Edge features of the self-loop graph from those of the raw graph (PyG's
+    /// `fill_value='mean'`), both stored in target order; with `adjoint`, the gradient mapped back.
+    pub fn loop_fill(&self, x: &[f64], width: usize, adjoint: bool) -> Result<Vec<f64>, DataError> {
+        let (Some(map), Some(loop_origin)) = (&self.loop_map, &self.loop_origin) else {
+            return Err(DataError::new("the program has no self-loop graph"));
+        };
+        if adjoint {
+            let g = scatter_rows_width(x, loop_origin, width);
+            let y = map.fill_loop_features_backward(&self.raw, &g, width)?;
+            Ok(gather_rows_width(&y, &self.raw_origin, width))
+        } else {
+            let xs = scatter_rows_width(x, &self.raw_origin, width);
+            let y = map.fill_loop_features(&self.raw, &xs, width)?;
+            Ok(gather_rows_width(&y, loop_origin, width))
+        }
     }
 
     /// The shape of a tensor: graph axis length (if any), then dense sizes.
@@ -190,4 +257,34 @@ impl Bound {
             .map(|m| m.iter().filter(|x| **x).count())
             .unwrap_or(0)
     }
+}
+
+/// `out[r] = values[order[r]]`, row by row (rows of `values.len() / order.len()` entries).
+fn gather_rows<V: Copy>(values: &[V], order: &[u32]) -> Vec<V> {
+    let width = values.len().checked_div(order.len()).unwrap_or(0);
+    gather_rows_width(values, order, width)
+}
+
+fn gather_rows_width<V: Copy>(values: &[V], order: &[u32], width: usize) -> Vec<V> {
+    let mut out = Vec::with_capacity(values.len());
+    for &o in order {
+        let o = o as usize * width;
+        out.extend_from_slice(&values[o..o + width]);
+    }
+    out
+}
+
+/// `out[order[r]] = values[r]`, row by row: the inverse of [`gather_rows`].
+fn scatter_rows<V: Copy + Default>(values: &[V], order: &[u32]) -> Vec<V> {
+    let width = values.len().checked_div(order.len()).unwrap_or(0);
+    scatter_rows_width(values, order, width)
+}
+
+fn scatter_rows_width<V: Copy + Default>(values: &[V], order: &[u32], width: usize) -> Vec<V> {
+    let mut out = vec![V::default(); values.len()];
+    for (r, &o) in order.iter().enumerate() {
+        let o = o as usize * width;
+        out[o..o + width].copy_from_slice(&values[r * width..(r + 1) * width]);
+    }
+    out
 }

@@ -99,10 +99,13 @@ pub fn run_case<T: Real>(
     it.forward();
     it.backward();
     let mut out: Vec<Named> = Vec::new();
+    // Edge tensors are stored in target order; files hold them in PyG's order.
     let get = |it: &Interpreter<T>, t: TensorId| -> Vec<f64> {
-        it.value(t)
+        let v: Vec<f64> = it
+            .value(t)
             .map(|v| v.iter().map(|x| x.to_f64()).collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        it.bound.to_pyg_order(p, t, &v)
     };
     out.push((
         "out".into(),
@@ -116,8 +119,12 @@ pub fn run_case<T: Real>(
         out.push(("alpha".into(), file_shape(p, &it, a), get(&it, a)));
         if let Domain::Edge(g) = p.tensor(a).domain {
             let graph = it.graph(g);
-            let mut ei: Vec<f64> = graph.sources().iter().map(|&s| s as f64).collect();
-            ei.extend(graph.targets().iter().map(|&d| d as f64));
+            let origin = it.bound.edge_origin(g);
+            let mut ei = vec![0.0; 2 * graph.num_edges()];
+            for (e, &o) in origin.iter().enumerate() {
+                ei[o as usize] = graph.src(e) as f64;
+                ei[graph.num_edges() + o as usize] = graph.dst(e) as f64;
+            }
             out.push(("alpha_edge_index".into(), vec![2, graph.num_edges()], ei));
         }
     }

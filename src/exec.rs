@@ -94,16 +94,8 @@ impl<T: Float> Session<T> {
 
 /// Self-loop edge features (or, with `adjoint`, their gradient mapped back to the given edges).
 pub fn loop_fill<T: Float>(b: &Bound, x: &[T], width: usize, out: &mut [T], adjoint: bool) {
-    let Some(map) = b.loop_map.as_ref() else {
-        return;
-    };
     let xs: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
-    let y = if adjoint {
-        map.fill_loop_features_backward(&b.raw, &xs, width)
-    } else {
-        map.fill_loop_features(&b.raw, &xs, width)
-    };
-    if let Ok(y) = y {
+    if let Ok(y) = b.loop_fill(&xs, width, adjoint) {
         for (o, v) in out.iter_mut().zip(y) {
             *o = T::of(v);
         }

@@ -134,18 +134,18 @@ impl<'p, T: Real> Interpreter<'p, T> {
             Rhs::LoopFill(src) => {
                 let width: usize = shape[1..].iter().product();
                 let x: Vec<f64> = self.f64s(*src);
-                let map = self.bound.loop_map.as_ref().expect("self-loop graph");
-                let y = map
-                    .fill_loop_features(&self.bound.raw, &x, width)
+                let y = self
+                    .bound
+                    .loop_fill(&x, width, false)
                     .expect("shapes checked at binding");
                 y.into_iter().map(T::from_f64).collect()
             }
             Rhs::LoopFillAdjoint(src) => {
                 let width: usize = shape[1..].iter().product();
                 let g: Vec<f64> = self.f64s(*src);
-                let map = self.bound.loop_map.as_ref().expect("self-loop graph");
-                let y = map
-                    .fill_loop_features_backward(&self.bound.raw, &g, width)
+                let y = self
+                    .bound
+                    .loop_fill(&g, width, true)
                     .expect("shapes checked at binding");
                 y.into_iter().map(T::from_f64).collect()
             }

@@ -397,15 +397,16 @@ pub fn train_observed<G: Generated>(
         // Training step.
         timed("train: dropout masks", || {
             for (stream, (m, prob, masked)) in drops.iter().enumerate() {
-                let pattern = masked.and_then(|t| s.bound.sparse.get(&t).cloned());
                 let stream = (epoch as u64) << 8 | stream as u64;
+                let mut vals = std::mem::take(&mut s.values[m.index()]);
                 dropout::fill_train(
-                    &mut s.values[m.index()],
-                    pattern.as_deref(),
+                    &mut vals,
+                    mask_layout(&p, &s.bound, *m, *masked),
                     *prob,
                     cfg.seed,
                     stream,
                 );
+                s.values[m.index()] = vals;
             }
         });
         s.forward::<G>();
@@ -439,8 +440,9 @@ pub fn train_observed<G: Generated>(
         }
         // Evaluation forward (no dropout).
         for (m, _, masked) in &drops {
-            let pattern = masked.and_then(|t| s.bound.sparse.get(&t).cloned());
-            dropout::fill_eval(&mut s.values[m.index()], pattern.as_deref());
+            let mut vals = std::mem::take(&mut s.values[m.index()]);
+            dropout::fill_eval(&mut vals, mask_layout(&p, &s.bound, *m, *masked));
+            s.values[m.index()] = vals;
         }
         s.forward::<G>();
         let logits = s.value(p.output);
@@ -509,4 +511,21 @@ pub fn train_observed<G: Generated>(
         crate::exec::set_profiling(false);
     }
     Ok(result)
+}
+
+/// How dropout mask `m` is stored: compactly when it masks a tensor with a zero pattern, in
+/// target order when it is an edge tensor, densely otherwise.
+fn mask_layout<'a>(
+    p: &Program,
+    bound: &'a crate::bound::Bound,
+    m: TensorId,
+    masked: Option<TensorId>,
+) -> dropout::Layout<'a> {
+    if let Some(pattern) = masked.and_then(|t| bound.sparse.get(&t)) {
+        return dropout::Layout::Pattern(pattern);
+    }
+    match p.tensor(m).domain {
+        Domain::Edge(g) => dropout::Layout::Edges(bound.edge_origin(g)),
+        _ => dropout::Layout::Dense,
+    }
 }

@@ -286,12 +286,15 @@ fn output_layer_saliency_matches_a_hand_computation() {
                     (e, sal)
                 })
                 .collect();
+            // Explanations name edges by their PyG id.
+            let origin = s.bound.edge_origin(conv2.graph).to_vec();
             let got =
                 gatgrad::diagnose::run::explain(&self.ds, Some(&[node]), 0, &layers, &heads, run);
             let x = got.iter().find(|x| x.layer == "conv2").unwrap();
             assert_eq!(x.node, node);
             for (e, sal) in want {
-                let edge = x.edges.iter().find(|x| x.edge == e).unwrap();
+                let pyg = origin[e] as usize;
+                let edge = x.edges.iter().find(|x| x.edge == pyg).unwrap();
                 assert!(
                     (edge.saliency - sal).abs() <= 1e-4 * sal.max(1e-3),
                     "edge {e}: {} vs {sal}",

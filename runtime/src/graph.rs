@@ -134,7 +134,9 @@ impl Graph {
         &self.in_edges[self.in_ptr[i]..self.in_ptr[i + 1]]
     }
 
-    /// The ids of the edges leaving node `j`, in increasing order (panics if `j >= N`).
+    /// The ids of the edges leaving node `j`, in increasing order — or, in a graph made by
+    /// [`sorted_by_target`](Self::sorted_by_target), in the order of their original ids (panics
+    /// if `j >= N`).
     pub fn out_edges(&self, j: usize) -> &[u32] {
         &self.out_edges[self.out_ptr[j]..self.out_ptr[j + 1]]
     }
@@ -173,6 +175,33 @@ impl Graph {
             shape: vec![2, self.num_edges()],
             data,
         }
+    }
+
+    /// The same graph with its edges renumbered in target order (stable: the in-edges of a
+    /// node keep their relative order), and for each new edge id its id in `self`.
+    ///
+    /// Edge tensors stored in this order are read sequentially by every loop over targets'
+    /// in-edges. The out-edges of a node are listed in the order of their original ids, so a sum
+    /// over in-edges or over out-edges visits the same edges in the same order as in `self`
+    /// (and gives the same bits).
+    pub fn sorted_by_target(&self) -> (Graph, Vec<u32>) {
+        let origin = self.in_edges.clone();
+        let mut new_id = vec![0u32; origin.len()];
+        for (new, &old) in origin.iter().enumerate() {
+            new_id[old as usize] = new as u32;
+        }
+        let src = origin.iter().map(|&e| self.src[e as usize]).collect();
+        let dst = origin.iter().map(|&e| self.dst[e as usize]).collect();
+        let graph = Graph {
+            n: self.n,
+            src,
+            dst,
+            in_ptr: self.in_ptr.clone(),
+            in_edges: (0..origin.len() as u32).collect(),
+            out_ptr: self.out_ptr.clone(),
+            out_edges: self.out_edges.iter().map(|&e| new_id[e as usize]).collect(),
+        };
+        (graph, origin)
     }
 
     /// Self loops exactly as PyG `GATConv`/`GATv2Conv` add them (`remove_self_loops`
@@ -540,6 +569,26 @@ mod tests {
             if g.src(e) == g.dst(e) {
                 assert!(aty[e * width..(e + 1) * width].iter().all(|v| *v == 0.0));
             }
+        }
+    }
+
+    /// Renumbering by target keeps every neighbourhood's edges, in their original order.
+    #[test]
+    fn sorted_by_target_keeps_neighbourhood_order() {
+        let g = random_graph(30, 200, 5);
+        let (s, origin) = g.sorted_by_target();
+        assert_eq!(s.num_edges(), g.num_edges());
+        for e in 0..s.num_edges() {
+            let o = origin[e] as usize;
+            assert_eq!((s.src(e), s.dst(e)), (g.src(o), g.dst(o)));
+        }
+        assert!(s.targets().windows(2).all(|w| w[0] <= w[1]));
+        for n in 0..30 {
+            let back =
+                |edges: &[u32]| -> Vec<u32> { edges.iter().map(|&e| origin[e as usize]).collect() };
+            assert_eq!(back(s.in_edges(n)), g.in_edges(n));
+            assert_eq!(back(s.out_edges(n)), g.out_edges(n));
+            assert_eq!(s.in_degree(n), g.in_degree(n));
         }
     }
 

@@ -151,7 +151,7 @@ pub struct Explanation {
 /// One in-edge of an explained node.
 #[derive(Clone, Debug, Default)]
 pub struct ExplainedEdge {
-    /// Edge id in the layer's graph.
+    /// Edge id in the layer's graph, in PyG's order (self loops appended after the given edges).
     pub edge: usize,
     /// The neighbour (source node).
     pub source: usize,

@@ -423,7 +423,7 @@ pub fn explain(
             let edges = by_saliency
                 .iter()
                 .map(|&(e, src, saliency)| ExplainedEdge {
-                    edge: e,
+                    edge: s.bound.edge_origin(layer.graph)[e] as usize,
                     source: src,
                     alpha: by_alpha.iter().find(|r| r.0 == e).map_or(f64::NAN, |r| r.2),
                     saliency,

@@ -55,20 +55,27 @@ impl Adam {
             .zip(self.v[k].par_chunks_mut(CHUNK))
             .zip(g.par_chunks(CHUNK))
             .map(|(((theta, m), v), g)| {
-                let mut s = [0.0f64; 4];
-                for i in 0..theta.len() {
-                    let (old, gi) = (theta[i] as f64, g[i] as f64);
+                // The update first, element by element (so it vectorises), then the statistics,
+                // summed in element order.
+                let mut before = [0.0f32; CHUNK];
+                let before = &mut before[..theta.len()];
+                before.copy_from_slice(theta);
+                for (((th, m), v), &gi) in theta.iter_mut().zip(m).zip(v).zip(g) {
+                    let (old, gi) = (*th as f64, gi as f64);
                     let gd = gi + wd * old;
-                    m[i] = (B1 * m[i] as f64 + (1.0 - B1) * gd) as f32;
-                    v[i] = (B2 * v[i] as f64 + (1.0 - B2) * gd * gd) as f32;
-                    let mh = m[i] as f64 / c1;
-                    let vh = v[i] as f64 / c2;
-                    let new = (old - lr * mh / (vh.sqrt() + EPS)) as f32;
+                    *m = (B1 * *m as f64 + (1.0 - B1) * gd) as f32;
+                    *v = (B2 * *v as f64 + (1.0 - B2) * gd * gd) as f32;
+                    let mh = *m as f64 / c1;
+                    let vh = *v as f64 / c2;
+                    *th = (old - lr * mh / (vh.sqrt() + EPS)) as f32;
+                }
+                let mut s = [0.0f64; 4];
+                for ((&old, &new), &gi) in before.iter().zip(theta.iter()).zip(g) {
+                    let (old, gi) = (old as f64, gi as f64);
                     s[0] += gi * gi;
                     s[1] += old * old;
                     s[2] += (new as f64 - old).powi(2);
-                    s[3] += f64::from(u8::from(g[i] == 0.0));
-                    theta[i] = new;
+                    s[3] += f64::from(u8::from(gi == 0.0));
                 }
                 s
             })

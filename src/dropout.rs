@@ -45,7 +45,9 @@ pub fn fill_train(vals: &mut Vec<f32>, layout: Layout, p: f64, seed: u64, stream
     let keep = (1.0 / (1.0 - p)) as f32;
     // `uniform < p` is `bits < p · 2^53` (both sides exact), i.e. `bits < ceil(p · 2^53)`.
     let threshold = (p * (1u64 << 53) as f64).ceil() as u64;
-    fill_mask(vals, layout, |k| {
+    // `move` closures keep the captured values in registers (by reference, they are reloaded
+    // for every entry: the loop runs three times slower).
+    fill_mask(vals, layout, move |k| {
         if bits(seed, stream, k as u64) < threshold {
             0.0
         } else {
@@ -61,18 +63,19 @@ pub fn fill_eval(vals: &mut Vec<f32>, layout: Layout) {
 
 /// Sets every entry `k` of a dropout mask to `value(k)`; for the mask of a sparse tensor only the
 /// pattern's entries, the only ones ever read, stored compactly.
-fn fill_mask(vals: &mut Vec<f32>, layout: Layout, value: impl Fn(usize) -> f32 + Sync) {
+fn fill_mask(vals: &mut Vec<f32>, layout: Layout, value: impl Fn(usize) -> f32 + Sync + Send) {
     match layout {
         Layout::Pattern(pat) => {
             vals.resize(pat.nnz(), 0.0);
-            gatgrad_runtime::pattern::par_entries(pat, vals, |r, c, _| value(r * pat.cols + c));
+            let cols = pat.cols;
+            gatgrad_runtime::pattern::par_entries(pat, vals, move |r, c, _| value(r * cols + c));
         }
         Layout::Edges(origin) => {
             let width = vals.len().checked_div(origin.len()).unwrap_or(0).max(1);
             let rows = CHUNK.div_ceil(width);
             vals.par_chunks_mut(rows * width)
                 .enumerate()
-                .for_each(|(c, chunk)| {
+                .for_each(move |(c, chunk)| {
                     for (r, row) in chunk.chunks_mut(width).enumerate() {
                         let base = origin[c * rows + r] as usize * width;
                         for (h, v) in row.iter_mut().enumerate() {
@@ -84,7 +87,7 @@ fn fill_mask(vals: &mut Vec<f32>, layout: Layout, value: impl Fn(usize) -> f32 +
         Layout::Dense => vals
             .par_chunks_mut(CHUNK)
             .enumerate()
-            .for_each(|(c, chunk)| {
+            .for_each(move |(c, chunk)| {
                 for (i, v) in chunk.iter_mut().enumerate() {
                     *v = value(c * CHUNK + i);
                 }

@@ -136,12 +136,24 @@ pub fn par_entries<T: Float>(
         let (k0, k1) = (pat.indptr[r0], pat.indptr[r1]);
         // SAFETY: the entries of rows r0..r1 belong to this chunk alone.
         let vals = unsafe { sh.slice_mut(k0, k1 - k0) };
-        for r in r0..r1 {
-            for k in pat.indptr[r]..pat.indptr[r + 1] {
-                vals[k - k0] = f(r, pat.indices[k] as usize, k);
-            }
-        }
+        fill_entries(pat, r0..r1, vals, &f);
     });
+}
+
+/// The entries of rows `rows` into `vals` (which starts at the first of them). A function of its
+/// own so that `vals` is known not to alias `f`'s captures, which then stay in registers.
+fn fill_entries<T>(
+    pat: &Pattern,
+    rows: std::ops::Range<usize>,
+    vals: &mut [T],
+    f: &impl Fn(usize, usize, usize) -> T,
+) {
+    let k0 = pat.indptr[rows.start];
+    for r in rows {
+        for k in pat.indptr[r]..pat.indptr[r + 1] {
+            vals[k - k0] = f(r, pat.indices[k] as usize, k);
+        }
+    }
 }
 
 /// `out[N, o] (+)= X[N, cols] · W'` with `X` a compact pattern tensor (`vals`). `W` is stored

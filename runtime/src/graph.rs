@@ -100,36 +100,43 @@ impl Graph {
     }
 
     /// The number of nodes `N`.
+    #[inline]
     pub fn num_nodes(&self) -> usize {
         self.n
     }
 
     /// The number of edges `E`.
+    #[inline]
     pub fn num_edges(&self) -> usize {
         self.src.len()
     }
 
     /// The source node of edge `e` (panics if `e >= E`, like slice indexing).
+    #[inline]
     pub fn src(&self, e: usize) -> usize {
         self.src[e] as usize
     }
 
     /// The target node of edge `e` (panics if `e >= E`, like slice indexing).
+    #[inline]
     pub fn dst(&self, e: usize) -> usize {
         self.dst[e] as usize
     }
 
     /// The source node of every edge (PyG `edge_index[0]`).
+    #[inline]
     pub fn sources(&self) -> &[u32] {
         &self.src
     }
 
     /// The target node of every edge (PyG `edge_index[1]`).
+    #[inline]
     pub fn targets(&self) -> &[u32] {
         &self.dst
     }
 
     /// The ids of the edges entering node `i`, in increasing order (panics if `i >= N`).
+    #[inline]
     pub fn in_edges(&self, i: usize) -> &[u32] {
         &self.in_edges[self.in_ptr[i]..self.in_ptr[i + 1]]
     }
@@ -137,28 +144,33 @@ impl Graph {
     /// The ids of the edges leaving node `j`, in increasing order — or, in a graph made by
     /// [`sorted_by_target`](Self::sorted_by_target), in the order of their original ids (panics
     /// if `j >= N`).
+    #[inline]
     pub fn out_edges(&self, j: usize) -> &[u32] {
         &self.out_edges[self.out_ptr[j]..self.out_ptr[j + 1]]
     }
 
     /// The number of edges entering node `i` (panics if `i >= N`).
+    #[inline]
     pub fn in_degree(&self, i: usize) -> usize {
         self.in_ptr[i + 1] - self.in_ptr[i]
     }
 
     /// The number of edges leaving node `j` (panics if `j >= N`).
+    #[inline]
     pub fn out_degree(&self, j: usize) -> usize {
         self.out_ptr[j + 1] - self.out_ptr[j]
     }
 
     /// The CSR index by target: `(ptr, edges)` with `ptr.len() == N + 1`; the edges
     /// entering `i` are `edges[ptr[i]..ptr[i + 1]]`.
+    #[inline]
     pub fn in_csr(&self) -> (&[usize], &[u32]) {
         (&self.in_ptr, &self.in_edges)
     }
 
     /// The CSR index by source: `(ptr, edges)` with `ptr.len() == N + 1`; the edges
     /// leaving `j` are `edges[ptr[j]..ptr[j + 1]]`.
+    #[inline]
     pub fn out_csr(&self) -> (&[usize], &[u32]) {
         (&self.out_ptr, &self.out_edges)
     }

@@ -29,6 +29,7 @@ pub mod error;
 pub mod graph;
 pub mod kernels;
 pub mod pattern;
+pub mod prefetch;
 pub mod sparse;
 pub mod tensor_file;
 

@@ -268,16 +268,15 @@ pub fn softmax_by_target<T: Float>(
     assert_eq!(out.len(), scores.len());
     let scores = Rows::new(scores, width);
     let outs = [TargetOut::edges(graph, out, width)];
-    par_by_target(graph, &outs, |i, rows, scratch| {
-        softmax_target(graph.in_edges(i), &scores, &mut rows[0], scratch);
+    par_by_target(graph, &outs, |_, rows, scratch| {
+        softmax_target(&scores, &mut rows[0], scratch);
     });
 }
 
-/// The softmax of [`softmax_by_target`] for one target whose in-edges are `edges`: reads their
-/// score rows from `scores` and writes their rows of `out` (`scratch` holds the per-column maxima
+/// The softmax of [`softmax_by_target`] for the target `out` is at: reads the score rows of its
+/// in-edges from `scores` and writes their rows of `out` (`scratch` holds the per-column maxima
 /// and denominators).
 pub fn softmax_target<T: Float, S: EdgeRows<T> + ?Sized>(
-    edges: &[u32],
     scores: &S,
     out: &mut TargetRows<'_, T>,
     scratch: &mut Vec<T>,
@@ -287,28 +286,26 @@ pub fn softmax_target<T: Float, S: EdgeRows<T> + ?Sized>(
     scratch.resize(2 * width, T::ZERO);
     let (mx, denom) = scratch.split_at_mut(width);
     mx.iter_mut().for_each(|m| *m = T::of(f64::NEG_INFINITY));
-    for &e in edges {
+    for &e in out.graph.in_edges(out.target) {
         let row = scores.edge_row(e as usize);
         for (m, &x) in mx.iter_mut().zip(row) {
             *m = m.max(x);
         }
     }
     denom.iter_mut().for_each(|d| *d = T::ZERO);
-    for &e in edges {
-        let e = e as usize;
-        let orow = out.row_mut(e);
+    out.each_edge(|e, orow| {
         let row = scores.edge_row(e);
         for (((o, &x), &m), d) in orow.iter_mut().zip(row).zip(&*mx).zip(denom.iter_mut()) {
             *o = (x - m).exp();
             *d += *o;
         }
-    }
+    });
     denom.iter_mut().for_each(|d| *d += T::of(1e-16));
-    for &e in edges {
-        for (o, &d) in out.row_mut(e as usize).iter_mut().zip(&*denom) {
+    out.each_edge(|_, orow| {
+        for (o, &d) in orow.iter_mut().zip(&*denom) {
             *o = *o / d;
         }
-    }
+    });
 }
 
 /// Row access to an edge tensor by edge id (what [`softmax_target`] reads scores through).
@@ -375,23 +372,35 @@ impl<'a, T> TargetOut<'a, T> {
 }
 
 /// One task's access to a [`TargetOut`] while [`par_by_target`] visits a target `i`: the rows of
-/// the edges entering `i` (edge tensors) or row `i` (node tensors), and no others (checked).
+/// the edges entering `i` (edge tensors) or row `i` (node tensors), and no others.
+///
+/// Rows are written through [`each_edge`](Self::each_edge) (which walks `i`'s in-edges itself)
+/// and [`own_row`](Self::own_row), and read through [`row`](Self::row), which checks that the row
+/// belongs to `i`.
 pub struct TargetRows<'s, T> {
     ptr: *mut T,
     len: usize,
     width: usize,
     by_edge: bool,
-    targets: &'s [u32],
+    graph: &'s crate::Graph,
     target: usize,
     _life: std::marker::PhantomData<&'s mut [T]>,
 }
 
 impl<T> TargetRows<'_, T> {
-    /// The start of row `k` after checking that the current target owns it.
+    /// The start of row `k`, checking only that the row is in bounds.
     #[inline]
-    fn owned(&self, k: usize) -> usize {
+    fn start(&self, k: usize) -> usize {
+        assert!((k + 1) * self.width <= self.len, "row {k} out of bounds");
+        k * self.width
+    }
+
+    /// Row `k`, to read: `k` must be an in-edge of the current target (edge tensors) or the
+    /// target itself (node tensors), else this panics.
+    #[inline]
+    pub fn row(&self, k: usize) -> &[T] {
         let owner = if self.by_edge {
-            self.targets[k] as usize
+            self.graph.targets()[k] as usize
         } else {
             k
         };
@@ -400,26 +409,40 @@ impl<T> TargetRows<'_, T> {
             "row {k} does not belong to target {}",
             self.target
         );
-        assert!((k + 1) * self.width <= self.len);
-        k * self.width
-    }
-
-    /// Row `k` (an in-edge of the current target, or the target itself), to read.
-    #[inline]
-    pub fn row(&self, k: usize) -> &[T] {
-        let start = self.owned(k);
+        let start = self.start(k);
         // SAFETY: in bounds (checked). Row `k` belongs to the current target (checked), which only
-        // this task visits, and only through this value, which `&self` keeps from being mutated
-        // for the lifetime of the returned slice.
+        // this task visits, and only through this value; `&self` keeps it from being written
+        // while the returned slice lives.
         unsafe { std::slice::from_raw_parts(self.ptr.add(start), self.width) }
     }
 
-    /// Row `k` (an in-edge of the current target, or the target itself), to write.
+    /// `f(e, row of e)` for every in-edge `e` of the current target, in CSR order (an edge
+    /// tensor). The row is a closure argument, so the optimiser knows it aliases nothing else.
     #[inline]
-    pub fn row_mut(&mut self, k: usize) -> &mut [T] {
-        let start = self.owned(k);
-        // SAFETY: as in `row`, with `&mut self` making the returned slice the only live access.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), self.width) }
+    pub fn each_edge(&mut self, mut f: impl FnMut(usize, &mut [T])) {
+        assert!(self.by_edge, "each_edge on a node tensor");
+        for &e in self.graph.in_edges(self.target) {
+            let e = e as usize;
+            let start = self.start(e);
+            // SAFETY: in bounds (checked). `e` enters the current target (the graph's CSR lists
+            // every edge under its target only), which only this task visits, and only through
+            // this value; `&mut self` makes the slice the only live access to the row.
+            f(e, unsafe {
+                std::slice::from_raw_parts_mut(self.ptr.add(start), self.width)
+            });
+        }
+    }
+
+    /// `f(i, row of i)` for the current target `i` (a node tensor).
+    #[inline]
+    pub fn own_row(&mut self, f: impl FnOnce(usize, &mut [T])) {
+        assert!(!self.by_edge, "own_row on an edge tensor");
+        let i = self.target;
+        let start = self.start(i);
+        // SAFETY: in bounds (checked); row `i` belongs to the current target, see `each_edge`.
+        f(i, unsafe {
+            std::slice::from_raw_parts_mut(self.ptr.add(start), self.width)
+        });
     }
 }
 
@@ -440,7 +463,6 @@ pub fn par_by_target<T: Float>(
     f: impl Fn(usize, &mut [TargetRows<'_, T>], &mut Vec<T>) + Sync,
 ) {
     let n = g.num_nodes();
-    let targets = g.targets();
     (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
         // One `TargetRows` per output and task, made only here: the rows it hands out are those of
         // the target being visited, and targets are split between tasks, so no two tasks (and no
@@ -452,7 +474,7 @@ pub fn par_by_target<T: Float>(
                 len: o.data.len,
                 width: o.width,
                 by_edge: o.by_edge,
-                targets,
+                graph: g,
                 target: 0,
                 _life: std::marker::PhantomData,
             })

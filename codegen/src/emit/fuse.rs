@@ -55,7 +55,7 @@ impl Gen<'_> {
                 while end < eqs.len() {
                     let eq = &eqs[end];
                     let joins = matches!(self.target_local(eq), Some((h, _)) if h == g)
-                        && keep.map_or(true, |keep| keep[end] == keep[k])
+                        && !matches!(keep, Some(keep) if keep[end] != keep[k])
                         && !written.contains(&eq.lhs)
                         && !eqs[k..end].iter().any(|e| self.reads(e).contains(&eq.lhs))
                         && self.reads_owned(eq, &written);
@@ -230,14 +230,14 @@ impl Gen<'_> {
         let names: Vec<String> = outputs.iter().map(|t| format!("o{}", t.0)).collect();
         let _ = writeln!(
             s,
-            "{rt}::par_by_target(g{}, &outs, |tgt, rows, scratch| {{\nlet [{}] = rows else {{ unreachable!() }};",
+            "{rt}::par_by_target(g{}, &outs, |_, rows, scratch| {{\nlet [{}] = rows else {{ unreachable!() }};",
             g.0,
             names.join(", ")
         );
         *self.fused.borrow_mut() = outputs.iter().copied().collect::<HashSet<_>>();
         for eq in eqs {
             let _ = writeln!(s, "#[doc = \" `{}`\"]", self.text(eq));
-            s.push_str(&self.part(eq, g, &rt));
+            s.push_str(&self.part(eq, &rt));
         }
         self.fused.borrow_mut().clear();
         s.push_str("});\n}\n");
@@ -248,8 +248,8 @@ impl Gen<'_> {
         s
     }
 
-    /// The part of a target-local equation for the target `tgt`, as one statement.
-    fn part(&self, eq: &Equation, g: GraphId, rt: &str) -> String {
+    /// The part of a target-local equation for the visited target, as one statement.
+    fn part(&self, eq: &Equation, rt: &str) -> String {
         let lhs = eq.lhs.0;
         let head = var(eq.vars[0]);
         match (self.target_local(eq).map(|(_, part)| part), &eq.rhs) {
@@ -257,20 +257,22 @@ impl Gen<'_> {
                 let scores = if self.fused.borrow().contains(&scores) {
                     format!("&*o{}", scores.0)
                 } else {
-                    format!("&{rt}::Rows::new(t{}, {})", scores.0, self.width_expr(scores))
+                    format!(
+                        "&{rt}::Rows::new(t{}, {})",
+                        scores.0,
+                        self.width_expr(scores)
+                    )
                 };
-                format!(
-                    "{rt}::softmax_target(g{}.in_edges(tgt), {scores}, o{lhs}, scratch);\n",
-                    g.0
-                )
+                format!("{rt}::softmax_target({scores}, o{lhs}, scratch);\n")
             }
+            // The rows are closure arguments, as in `par_edges_by_target` and `par_rows`: the
+            // optimiser then knows they alias no other tensor.
             (Some(Part::Edges), &Rhs::Expr(e)) => format!(
-                "for &ee in g{}.in_edges(tgt) {{\nlet {head} = ee as usize;\nlet row = o{lhs}.row_mut({head});\n{}}}\n",
-                g.0,
+                "o{lhs}.each_edge(|{head}, row| {{\n{}}});\n",
                 self.row_body(eq, e)
             ),
             (Some(Part::Node), &Rhs::Expr(e)) => format!(
-                "{{\nlet {head} = tgt;\nlet row = o{lhs}.row_mut({head});\n{}}}\n",
+                "o{lhs}.own_row(|{head}, row| {{\n{}}});\n",
                 self.row_body(eq, e)
             ),
             _ => "compile_error!(\"not a target-local equation\");\n".into(),

@@ -7,6 +7,8 @@
 //!   target) or out-edges (CSR by source): no atomics, the same bits for any thread count;
 //! - edge tensors with two or more dense axes are inlined, never stored (see [`schedule`]);
 //! - sums over all nodes or edges into a parameter gradient are chunked, deterministic reductions.
+//! - consecutive equations local to the targets of one graph (scores, softmax, aggregation) become
+//!   one parallel pass over targets (see [`fuse`]).
 //!
 //! Each block starts with a comment holding the equation it implements.
 

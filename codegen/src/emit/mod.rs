@@ -8,7 +8,7 @@
 //! - edge tensors with two or more dense axes are inlined, never stored (see [`schedule`]);
 //! - sums over all nodes or edges into a parameter gradient are chunked, deterministic reductions.
 //! - consecutive equations local to the targets of one graph (scores, softmax, aggregation) become
-//!   one parallel pass over targets (see [`fuse`]).
+//!   one parallel pass over targets (see `fuse.rs`).
 //!
 //! Each block starts with a comment holding the equation it implements.
 

@@ -267,14 +267,18 @@ impl Gen<'_> {
             }
             // The rows are closure arguments, as in `par_edges_by_target` and `par_rows`: the
             // optimiser then knows they alias no other tensor.
-            (Some(Part::Edges), &Rhs::Expr(e)) => format!(
-                "o{lhs}.each_edge(|{head}, row| {{\n{}}});\n",
-                self.row_body(eq, e)
-            ),
-            (Some(Part::Node), &Rhs::Expr(e)) => format!(
-                "o{lhs}.own_row(|{head}, row| {{\n{}}});\n",
-                self.row_body(eq, e)
-            ),
+            (Some(Part::Edges), &Rhs::Expr(e)) => {
+                let rows = self.bind_rows(e, eq.vars[0]);
+                let body = self.row_body(eq, e);
+                self.unbind_rows(eq.vars[0]);
+                format!("o{lhs}.each_edge(|{head}, row| {{\n{rows}{body}}});\n")
+            }
+            (Some(Part::Node), &Rhs::Expr(e)) => {
+                let rows = self.bind_rows(e, eq.vars[0]);
+                let body = self.row_body(eq, e);
+                self.unbind_rows(eq.vars[0]);
+                format!("o{lhs}.own_row(|{head}, row| {{\n{rows}{body}}});\n")
+            }
             _ => "compile_error!(\"not a target-local equation\");\n".into(),
         }
     }

@@ -41,6 +41,7 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
         out_slice: Default::default(),
         compactable: Default::default(),
         fused: Default::default(),
+        row_binds: Default::default(),
     };
     let compactable = g.compactable();
     let g = Gen { compactable, ..g };
@@ -133,6 +134,8 @@ struct Gen<'a> {
     /// Outputs of the fused loop being emitted: read through the rows the visited target owns
     /// (`o7.row(e)`), see [`fuse`].
     fused: std::cell::RefCell<std::collections::HashSet<TensorId>>,
+    /// Rows of fused outputs bound once where their position is bound: (tensor, at) → `q12_i21`.
+    row_binds: std::cell::RefCell<std::collections::HashMap<(TensorId, At), String>>,
 }
 
 fn var(v: VarId) -> String {
@@ -434,11 +437,13 @@ impl Gen<'_> {
                     None => "row.iter_mut().for_each(|x| *x = T::ZERO);\n".to_string(),
                 };
                 for (range, body) in reduces {
+                    let mut inner = self.bind_rows(body, range.var());
                     self.bound.borrow_mut().push(range.var());
-                    let inner = self.dense_loops(dense, body, "row", &|g: &Self| {
+                    inner += &self.dense_loops(dense, body, "row", &|g: &Self| {
                         format!("{} += {};", g.out_ref("row", dense), g.ex(body))
                     });
                     self.bound.borrow_mut().retain(|v| *v != range.var());
+                    self.unbind_rows(range.var());
                     s.push_str(&self.range_loop(range, &inner));
                     s.push('\n');
                 }
@@ -613,10 +618,9 @@ impl Gen<'_> {
                 let off = self.row_offset(tensor, &dense[..dense.len() - 1]);
                 let _ = writeln!(
                     s,
-                    "let base{n} = ({off}) * d{}; let r{n} = &o{}.row({})[base{n}..base{n} + d{}];",
+                    "let base{n} = ({off}) * d{}; let r{n} = &{}[base{n}..base{n} + d{}];",
                     dv.0,
-                    tensor.0,
-                    self.node_pos(at),
+                    self.fused_row(tensor, at),
                     dv.0
                 );
             } else {
@@ -689,12 +693,7 @@ impl Gen<'_> {
     fn access(&self, t: TensorId, at: Option<At>, dense: &[VarId]) -> String {
         let tensor = self.p.tensor(t);
         if let (true, Some(at)) = (self.fused.borrow().contains(&t), at) {
-            return format!(
-                "o{}.row({})[{}]",
-                t.0,
-                self.node_pos(at),
-                self.row_offset(t, dense)
-            );
+            return format!("{}[{}]", self.fused_row(t, at), self.row_offset(t, dense));
         }
         let mut off = match at {
             Some(at) => self.node_pos(at),
@@ -704,6 +703,53 @@ impl Gen<'_> {
             off = format!("({off}) * d{} + {}", d.0, var(*v));
         }
         format!("t{}[{off}]", t.0)
+    }
+
+    /// The row at `at` of the fused output `t`: bound once (`q12_i21`), or fetched where it is read.
+    fn fused_row(&self, t: TensorId, at: At) -> String {
+        match self.row_binds.borrow().get(&(t, at)) {
+            Some(q) => q.clone(),
+            None => format!("o{}.row({})", t.0, self.node_pos(at)),
+        }
+    }
+
+    /// Binds `let qT_iV = oT.row(..)` for the rows of fused outputs that `e` reads at a position
+    /// given by variable `v` (just bound), so that loops inside index a slice.
+    fn bind_rows(&self, e: ExprId, v: VarId) -> String {
+        if self.fused.borrow().is_empty() {
+            return String::new();
+        }
+        let mut reads = Vec::new();
+        collect_accesses(self.p, e, &mut reads);
+        let mut s = String::new();
+        for r in reads {
+            let Node::Access {
+                tensor,
+                at: Some(at),
+                ..
+            } = *self.p.arena.get(r)
+            else {
+                continue;
+            };
+            if at.var() != v
+                || !self.fused.borrow().contains(&tensor)
+                || self.row_binds.borrow().contains_key(&(tensor, at))
+            {
+                continue;
+            }
+            // One tensor is read at one kind of position (edge, target or node), so the
+            // tensor and the variable name the row.
+            let q = format!("q{}_{}", tensor.0, var(v));
+            let _ = writeln!(s, "let {q} = o{}.row({});", tensor.0, self.node_pos(at));
+            self.row_binds.borrow_mut().insert((tensor, at), q);
+        }
+        s
+    }
+
+    fn unbind_rows(&self, v: VarId) {
+        self.row_binds
+            .borrow_mut()
+            .retain(|(_, at), _| at.var() != v);
     }
 
     /// Offset of dense indices `dense` (a prefix of `t`'s dense axes) within a row of `t`.
@@ -814,10 +860,17 @@ impl Gen<'_> {
                     Range::Dense(v) => self.bind_slices(v, body),
                     _ => String::new(),
                 };
+                let rows = self.bind_rows(body, range.var());
                 self.bound.borrow_mut().push(range.var());
                 let b = self.ex(body);
+                let b = if rows.is_empty() {
+                    b
+                } else {
+                    format!("{{ {rows} {b} }}")
+                };
                 self.bound.borrow_mut().pop();
                 self.unbind_slices(range.var());
+                self.unbind_rows(range.var());
                 match op {
                     ReduceOp::Sum => format!(
                         "{{ {pre} let mut acc = T::ZERO; {} acc }}",

@@ -256,7 +256,8 @@ mod tests {
 /// Per-target softmax of edge scores, PyG style: per target and column the maximum is subtracted
 /// and 1e-16 is added to the denominator. `scores` and `out` are `[E, width]` by edge id; each
 /// target writes only its own in-edges, so targets run in parallel (in fixed chunks). Edge rows
-/// are read whole; per column, maxima and sums run over the in-edges in CSR order.
+/// are read whole; per column, maxima and sums run over the in-edges in CSR order (see
+/// [`softmax_target`], which fused loops call for one target).
 pub fn softmax_by_target<T: Float>(
     graph: &crate::Graph,
     scores: &[T],
@@ -265,40 +266,225 @@ pub fn softmax_by_target<T: Float>(
 ) {
     assert_eq!(scores.len(), graph.num_edges() * width);
     assert_eq!(out.len(), scores.len());
-    let out = SharedSlice::new(out);
-    let n = graph.num_nodes();
+    let scores = Rows::new(scores, width);
+    let outs = [TargetOut::edges(graph, out, width)];
+    par_by_target(graph, &outs, |_, rows, scratch| {
+        softmax_target(&scores, &mut rows[0], scratch);
+    });
+}
+
+/// The softmax of [`softmax_by_target`] for the target `out` is at: reads the score rows of its
+/// in-edges from `scores` and writes their rows of `out` (`scratch` holds the per-column maxima
+/// and denominators).
+pub fn softmax_target<T: Float, S: EdgeRows<T> + ?Sized>(
+    scores: &S,
+    out: &mut TargetRows<'_, T>,
+    scratch: &mut Vec<T>,
+) {
+    let width = out.width;
+    scratch.clear();
+    scratch.resize(2 * width, T::ZERO);
+    let (mx, denom) = scratch.split_at_mut(width);
+    mx.iter_mut().for_each(|m| *m = T::of(f64::NEG_INFINITY));
+    for &e in out.graph.in_edges(out.target) {
+        let row = scores.edge_row(e as usize);
+        for (m, &x) in mx.iter_mut().zip(row) {
+            *m = m.max(x);
+        }
+    }
+    denom.iter_mut().for_each(|d| *d = T::ZERO);
+    out.each_edge(|e, orow| {
+        let row = scores.edge_row(e);
+        for (((o, &x), &m), d) in orow.iter_mut().zip(row).zip(&*mx).zip(denom.iter_mut()) {
+            *o = (x - m).exp();
+            *d += *o;
+        }
+    });
+    denom.iter_mut().for_each(|d| *d += T::of(1e-16));
+    out.each_edge(|_, orow| {
+        for (o, &d) in orow.iter_mut().zip(&*denom) {
+            *o = *o / d;
+        }
+    });
+}
+
+/// Row access to an edge tensor by edge id (what [`softmax_target`] reads scores through).
+pub trait EdgeRows<T> {
+    /// The row of edge `e`.
+    fn edge_row(&self, e: usize) -> &[T];
+}
+
+/// A tensor stored as rows of `width`, read only.
+pub struct Rows<'a, T> {
+    data: &'a [T],
+    width: usize,
+}
+
+impl<'a, T> Rows<'a, T> {
+    /// Rows of `width` over `data`.
+    pub fn new(data: &'a [T], width: usize) -> Self {
+        Rows { data, width }
+    }
+}
+
+impl<T> EdgeRows<T> for Rows<'_, T> {
+    fn edge_row(&self, e: usize) -> &[T] {
+        &self.data[e * self.width..(e + 1) * self.width]
+    }
+}
+
+/// An output of a loop over targets ([`par_by_target`]): an edge tensor (rows by edge id, each
+/// owned by the edge's target) or a node tensor (rows by node id, each owned by that node).
+pub struct TargetOut<'a, T> {
+    data: SharedSlice<'a, T>,
+    width: usize,
+    by_edge: bool,
+}
+
+impl<'a, T> TargetOut<'a, T> {
+    /// An edge tensor of graph `g`: `out` holds `E` rows of `width`.
+    pub fn edges(g: &crate::Graph, out: &'a mut [T], width: usize) -> Self {
+        assert_eq!(
+            out.len(),
+            g.num_edges() * width,
+            "edge tensor of the wrong size"
+        );
+        TargetOut {
+            data: SharedSlice::new(out),
+            width,
+            by_edge: true,
+        }
+    }
+
+    /// A node tensor of graph `g`: `out` holds `N` rows of `width`.
+    pub fn nodes(g: &crate::Graph, out: &'a mut [T], width: usize) -> Self {
+        assert_eq!(
+            out.len(),
+            g.num_nodes() * width,
+            "node tensor of the wrong size"
+        );
+        TargetOut {
+            data: SharedSlice::new(out),
+            width,
+            by_edge: false,
+        }
+    }
+}
+
+/// One task's access to a [`TargetOut`] while [`par_by_target`] visits a target `i`: the rows of
+/// the edges entering `i` (edge tensors) or row `i` (node tensors), and no others.
+///
+/// Rows are written through [`each_edge`](Self::each_edge) (which walks `i`'s in-edges itself)
+/// and [`own_row`](Self::own_row), and read through [`row`](Self::row), which checks that the row
+/// belongs to `i`.
+pub struct TargetRows<'s, T> {
+    ptr: *mut T,
+    len: usize,
+    width: usize,
+    by_edge: bool,
+    graph: &'s crate::Graph,
+    target: usize,
+    _life: std::marker::PhantomData<&'s mut [T]>,
+}
+
+impl<T> TargetRows<'_, T> {
+    /// The start of row `k`, checking only that the row is in bounds.
+    #[inline]
+    fn start(&self, k: usize) -> usize {
+        assert!((k + 1) * self.width <= self.len, "row {k} out of bounds");
+        k * self.width
+    }
+
+    /// Row `k`, to read: `k` must be an in-edge of the current target (edge tensors) or the
+    /// target itself (node tensors), else this panics.
+    #[inline]
+    pub fn row(&self, k: usize) -> &[T] {
+        let owner = if self.by_edge {
+            self.graph.targets()[k] as usize
+        } else {
+            k
+        };
+        assert!(
+            owner == self.target,
+            "row {k} does not belong to target {}",
+            self.target
+        );
+        let start = self.start(k);
+        // SAFETY: in bounds (checked). Row `k` belongs to the current target (checked), which only
+        // this task visits, and only through this value; `&self` keeps it from being written
+        // while the returned slice lives.
+        unsafe { std::slice::from_raw_parts(self.ptr.add(start), self.width) }
+    }
+
+    /// `f(e, row of e)` for every in-edge `e` of the current target, in CSR order (an edge
+    /// tensor). The row is a closure argument, so the optimiser knows it aliases nothing else.
+    #[inline]
+    pub fn each_edge(&mut self, mut f: impl FnMut(usize, &mut [T])) {
+        assert!(self.by_edge, "each_edge on a node tensor");
+        for &e in self.graph.in_edges(self.target) {
+            let e = e as usize;
+            let start = self.start(e);
+            // SAFETY: in bounds (checked). `e` enters the current target (the graph's CSR lists
+            // every edge under its target only), which only this task visits, and only through
+            // this value; `&mut self` makes the slice the only live access to the row.
+            f(e, unsafe {
+                std::slice::from_raw_parts_mut(self.ptr.add(start), self.width)
+            });
+        }
+    }
+
+    /// `f(i, row of i)` for the current target `i` (a node tensor).
+    #[inline]
+    pub fn own_row(&mut self, f: impl FnOnce(usize, &mut [T])) {
+        assert!(!self.by_edge, "own_row on an edge tensor");
+        let i = self.target;
+        let start = self.start(i);
+        // SAFETY: in bounds (checked); row `i` belongs to the current target, see `each_edge`.
+        f(i, unsafe {
+            std::slice::from_raw_parts_mut(self.ptr.add(start), self.width)
+        });
+    }
+}
+
+impl<T> EdgeRows<T> for TargetRows<'_, T> {
+    fn edge_row(&self, e: usize) -> &[T] {
+        self.row(e)
+    }
+}
+
+/// Visits every target `i` of `g`, targets in parallel in fixed chunks of [`CHUNK`] and in
+/// increasing order within a chunk: `f(i, rows, scratch)`, where `rows[k]` gives access to the rows
+/// of `outs[k]` that `i` owns (its in-edges' rows, or its own node row) and `scratch` is a buffer
+/// reused across the targets of a chunk. Every row of every output is owned by exactly one target,
+/// so whatever `f` writes is the same for any thread count.
+pub fn par_by_target<T: Float>(
+    g: &crate::Graph,
+    outs: &[TargetOut<'_, T>],
+    f: impl Fn(usize, &mut [TargetRows<'_, T>], &mut Vec<T>) + Sync,
+) {
+    let n = g.num_nodes();
     (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
-        let mut mx = vec![T::ZERO; width];
-        let mut denom = vec![T::ZERO; width];
+        // One `TargetRows` per output and task, made only here: the rows it hands out are those of
+        // the target being visited, and targets are split between tasks, so no two tasks (and no
+        // two live values in one task) reach the same row.
+        let mut rows: Vec<TargetRows<'_, T>> = outs
+            .iter()
+            .map(|o| TargetRows {
+                ptr: o.data.ptr,
+                len: o.data.len,
+                width: o.width,
+                by_edge: o.by_edge,
+                graph: g,
+                target: 0,
+                _life: std::marker::PhantomData,
+            })
+            .collect();
+        let mut scratch = Vec::new();
         for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-            let edges = graph.in_edges(i);
-            mx.iter_mut().for_each(|m| *m = T::of(f64::NEG_INFINITY));
-            for &e in edges {
-                let row = &scores[e as usize * width..(e as usize + 1) * width];
-                for (m, &x) in mx.iter_mut().zip(row) {
-                    *m = m.max(x);
-                }
+            for r in rows.iter_mut() {
+                r.target = i;
             }
-            denom.iter_mut().for_each(|d| *d = T::ZERO);
-            for &e in edges {
-                let e = e as usize;
-                // SAFETY: edge `e` is an in-edge of exactly one target, so no other task writes it.
-                let orow = unsafe { out.slice_mut(e * width, width) };
-                let row = &scores[e * width..(e + 1) * width];
-                for (((o, &x), &m), d) in orow.iter_mut().zip(row).zip(&mx).zip(denom.iter_mut()) {
-                    *o = (x - m).exp();
-                    *d += *o;
-                }
-            }
-            denom.iter_mut().for_each(|d| *d += T::of(1e-16));
-            for &e in edges {
-                let e = e as usize;
-                // SAFETY: as above.
-                let orow = unsafe { out.slice_mut(e * width, width) };
-                for (o, &d) in orow.iter_mut().zip(&denom) {
-                    *o = *o / d;
-                }
-            }
+            f(i, &mut rows, &mut scratch);
         }
     });
 }

@@ -7,9 +7,12 @@
 //!   target) or out-edges (CSR by source): no atomics, the same bits for any thread count;
 //! - edge tensors with two or more dense axes are inlined, never stored (see [`schedule`]);
 //! - sums over all nodes or edges into a parameter gradient are chunked, deterministic reductions.
+//! - consecutive equations local to the targets of one graph (scores, softmax, aggregation) become
+//!   one parallel pass over targets (see `fuse.rs`).
 //!
 //! Each block starts with a comment holding the equation it implements.
 
+mod fuse;
 pub mod schedule;
 
 use crate::ir::*;
@@ -37,6 +40,8 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
         counter: Default::default(),
         out_slice: Default::default(),
         compactable: Default::default(),
+        fused: Default::default(),
+        row_binds: Default::default(),
     };
     let compactable = g.compactable();
     let g = Gen { compactable, ..g };
@@ -55,50 +60,57 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
             "#[allow(unused_variables, unused_mut, unused_parens, clippy::all)]\npub fn {name}<T: {krate}::__private::Float>(b: &{krate}::__private::Bound, v: &mut [Vec<T>])"
         )
     };
-    for (name, eqs, doc) in [
+    // Training needs parameter gradients only: skip what only input gradients need (`d x` of a
+    // bag-of-words input is an N × F product).
+    let keep = needed_for_params(&s.program, &s.backward);
+    let mut params_calls = String::new();
+    for (name, eqs, keep, doc) in [
         (
             "forward",
             &s.forward,
+            None,
             "Evaluates the forward equations in order.",
         ),
         (
             "backward",
             &s.backward,
+            Some(&keep[..]),
             "Evaluates the derivative equations (after `forward`, with the seed set).",
         ),
     ] {
         let mut calls = String::new();
-        for (k, eq) in eqs.iter().enumerate() {
-            let text = g.pr.equation(eq).replace('\n', " ").replace('"', "\\\"");
-            let fname = format!("{name}_{k}");
-            let _ = writeln!(items, "#[doc = \" `{text}`\"]");
-            let _ = writeln!(items, "{} {{", header(&fname));
-            items.push_str(&g.prelude(std::slice::from_ref(eq)));
-            items.push_str(&g.equation(eq));
-            items.push_str("}\n");
-            let _ = writeln!(
-                calls,
-                "{krate}::__private::timed(\"{fname}\", || {fname}(b, v));"
-            );
+        for run in g.runs(eqs, keep) {
+            let (k, last) = (run.eqs.start, run.eqs.end - 1);
+            let fname = if k == last {
+                format!("{name}_{k}")
+            } else {
+                format!("{name}_{k}_to_{last}")
+            };
+            match run.graph {
+                Some(graph) => items.push_str(&g.fused(&fname, &eqs[run.eqs.clone()], graph)),
+                None => {
+                    let eq = &eqs[k];
+                    let _ = writeln!(items, "#[doc = \" `{}`\"]", g.text(eq));
+                    let _ = writeln!(items, "{} {{", header(&fname));
+                    items.push_str(&g.prelude(std::slice::from_ref(eq)));
+                    items.push_str(&g.equation(eq));
+                    items.push_str("}\n");
+                }
+            }
+            let call = format!("{krate}::__private::timed(\"{fname}\", || {fname}(b, v));\n");
+            calls.push_str(&call);
+            if keep.is_some_and(|keep| keep[k]) {
+                params_calls.push_str(&call);
+            }
         }
         let _ = writeln!(items, "/// {doc}");
         let _ = writeln!(items, "{} {{\n{calls}}}", header(name));
-    }
-    // Training needs parameter gradients only: skip what only input gradients need (`d x` of a
-    // bag-of-words input is an N × F product).
-    let keep = needed_for_params(&s.program, &s.backward);
-    let mut calls = String::new();
-    for (k, _) in s.backward.iter().enumerate().filter(|(k, _)| keep[*k]) {
-        let _ = writeln!(
-            calls,
-            "{krate}::__private::timed(\"backward_{k}\", || backward_{k}(b, v));"
-        );
     }
     let _ = writeln!(
         items,
         "/// The derivative equations parameter gradients need (no input gradients)."
     );
-    let _ = writeln!(items, "{} {{\n{calls}}}", header("backward_params"));
+    let _ = writeln!(items, "{} {{\n{params_calls}}}", header("backward_params"));
     Generated {
         items,
         num_tensors: s.program.tensors.len(),
@@ -119,6 +131,11 @@ struct Gen<'a> {
     /// Tensors that may be stored in the compact layout of a zero pattern set at run time
     /// (`gatgrad_runtime::pattern`): inputs, dropout masks and element-wise results of shape `[N, F]`.
     compactable: std::collections::HashSet<TensorId>,
+    /// Outputs of the fused loop being emitted: read through the rows the visited target owns
+    /// (`o7.row(e)`), see [`fuse`].
+    fused: std::cell::RefCell<std::collections::HashSet<TensorId>>,
+    /// Rows of fused outputs bound once where their position is bound: (tensor, at) → `q12_i21`.
+    row_binds: std::cell::RefCell<std::collections::HashMap<(TensorId, At), String>>,
 }
 
 fn var(v: VarId) -> String {
@@ -285,9 +302,14 @@ impl Gen<'_> {
 
     /// Shadows the compactable tensors an equation reads by their dense layout.
     fn dense_views(&self, eq: &Equation) -> String {
+        self.dense_views_of(&self.reads(eq))
+    }
+
+    /// Shadows the compactable tensors among `reads` by their dense layout.
+    fn dense_views_of(&self, reads: &[TensorId]) -> String {
         let pv = self.pv();
         let mut s = String::new();
-        for t in self.reads(eq) {
+        for &t in reads {
             if self.compactable.contains(&t) {
                 let _ = writeln!(
                     s,
@@ -359,45 +381,17 @@ impl Gen<'_> {
                 }
                 match t.domain {
                     Domain::Node if self.elementwise(eq).is_some() => self.entrywise(eq, e),
-                    Domain::Node if self.neighbourhood_terms(eq, e).is_some() => {
-                        // Edges outside, features inside (SpMM order): each neighbour's row is read
-                        // once, contiguously, instead of once per output feature.
-                        let (reduces, rest) = self.neighbourhood_terms(eq, e).unwrap_or_default();
-                        let width = self.width_expr(eq.lhs);
-                        let dense = &eq.vars[1..];
-                        let mut s = format!("{pv}::par_rows(&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(eq.vars[0]));
-                        self.bound.borrow_mut().push(eq.vars[0]);
-                        let init = match rest.first() {
-                            Some(&first) => self.dense_loops(dense, first, "row", &|g: &Self| {
-                                let sum: Vec<String> = rest.iter().map(|t| g.ex(*t)).collect();
-                                format!("{} = {};", g.out_ref("row", dense), sum.join(" + "))
-                            }),
-                            None => "row.iter_mut().for_each(|x| *x = T::ZERO);\n".to_string(),
-                        };
-                        s.push_str(&init);
-                        for (range, body) in reduces {
-                            self.bound.borrow_mut().push(range.var());
-                            let inner = self.dense_loops(dense, body, "row", &|g: &Self| format!("{} += {};", g.out_ref("row", dense), g.ex(body)));
-                            self.bound.borrow_mut().retain(|v| *v != range.var());
-                            s.push_str(&self.range_loop(range, &inner));
-                            s.push('\n');
-                        }
-                        self.bound.borrow_mut().clear();
-                        s.push_str("});\n");
-                        s
-                    }
                     Domain::Node | Domain::Edge(_) => {
                         let width = self.width_expr(eq.lhs);
                         let driver = match t.domain {
                             Domain::Edge(g) => format!("par_edges_by_target(g{}, ", g.0),
                             _ => "par_rows(".to_string(),
                         };
-                        let mut s = format!("{pv}::{driver}&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(eq.vars[0]));
-                        self.bound.borrow_mut().push(eq.vars[0]);
-                        s.push_str(&self.dense_loops(&eq.vars[1..], e, "row", &|g: &Self| format!("{} = {};", g.out_ref("row", &eq.vars[1..]), g.ex(e))));
-                        self.bound.borrow_mut().clear();
-                        s.push_str("});\n");
-                        s
+                        format!(
+                            "{pv}::{driver}&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n{}}});\n",
+                            var(eq.vars[0]),
+                            self.row_body(eq, e)
+                        )
                     }
                     Domain::Dense => {
                         if let Node::Reduce {
@@ -424,6 +418,43 @@ impl Gen<'_> {
                 }
             }
         }
+    }
+
+    /// The code filling `row`, the output row of `eq.vars[0]` (a node or an edge bound by the
+    /// caller), for a node or edge equation `eq` with right-hand side `e`.
+    fn row_body(&self, eq: &Equation, e: ExprId) -> String {
+        let dense = &eq.vars[1..];
+        self.bound.borrow_mut().push(eq.vars[0]);
+        let s = match self.neighbourhood_terms(eq, e) {
+            Some((reduces, rest)) if self.p.tensor(eq.lhs).domain == Domain::Node => {
+                // Edges outside, features inside (SpMM order): each neighbour's row is read
+                // once, contiguously, instead of once per output feature.
+                let mut s = match rest.first() {
+                    Some(&first) => self.dense_loops(dense, first, "row", &|g: &Self| {
+                        let sum: Vec<String> = rest.iter().map(|t| g.ex(*t)).collect();
+                        format!("{} = {};", g.out_ref("row", dense), sum.join(" + "))
+                    }),
+                    None => "row.iter_mut().for_each(|x| *x = T::ZERO);\n".to_string(),
+                };
+                for (range, body) in reduces {
+                    let mut inner = self.bind_rows(body, range.var());
+                    self.bound.borrow_mut().push(range.var());
+                    inner += &self.dense_loops(dense, body, "row", &|g: &Self| {
+                        format!("{} += {};", g.out_ref("row", dense), g.ex(body))
+                    });
+                    self.bound.borrow_mut().retain(|v| *v != range.var());
+                    self.unbind_rows(range.var());
+                    s.push_str(&self.range_loop(range, &inner));
+                    s.push('\n');
+                }
+                s
+            }
+            _ => self.dense_loops(dense, e, "row", &|g: &Self| {
+                format!("{} = {};", g.out_ref("row", dense), g.ex(e))
+            }),
+        };
+        self.bound.borrow_mut().clear();
+        s
     }
 
     /// `T[n, f] = e` entry by entry. When `T` has a zero pattern, only its entries are computed and
@@ -580,21 +611,33 @@ impl Gen<'_> {
             if !outside {
                 continue;
             }
-            let t = self.p.tensor(tensor);
-            let mut off = match at {
-                Some(at) => self.node_pos(at),
-                None => "0".into(),
-            };
-            for (d, x) in t.dims.iter().zip(&dense[..dense.len() - 1]) {
-                off = format!("({off}) * d{} + {}", d.0, var(*x));
-            }
             let n = self.counter.get();
             self.counter.set(n + 1);
-            let _ = writeln!(
-                s,
-                "let base{n} = ({off}) * d{}; let r{n} = &t{}[base{n}..base{n} + d{}];",
-                dv.0, tensor.0, dv.0
-            );
+            if let (true, Some(at)) = (self.fused.borrow().contains(&tensor), at) {
+                // A row of the fused loop's outputs, owned by the target being visited.
+                let off = self.row_offset(tensor, &dense[..dense.len() - 1]);
+                let _ = writeln!(
+                    s,
+                    "let base{n} = ({off}) * d{}; let r{n} = &{}[base{n}..base{n} + d{}];",
+                    dv.0,
+                    self.fused_row(tensor, at),
+                    dv.0
+                );
+            } else {
+                let t = self.p.tensor(tensor);
+                let mut off = match at {
+                    Some(at) => self.node_pos(at),
+                    None => "0".into(),
+                };
+                for (d, x) in t.dims.iter().zip(&dense[..dense.len() - 1]) {
+                    off = format!("({off}) * d{} + {}", d.0, var(*x));
+                }
+                let _ = writeln!(
+                    s,
+                    "let base{n} = ({off}) * d{}; let r{n} = &t{}[base{n}..base{n} + d{}];",
+                    dv.0, tensor.0, dv.0
+                );
+            }
             self.slices
                 .borrow_mut()
                 .insert(r, format!("r{n}[{}]", var(v)));
@@ -649,6 +692,9 @@ impl Gen<'_> {
 
     fn access(&self, t: TensorId, at: Option<At>, dense: &[VarId]) -> String {
         let tensor = self.p.tensor(t);
+        if let (true, Some(at)) = (self.fused.borrow().contains(&t), at) {
+            return format!("{}[{}]", self.fused_row(t, at), self.row_offset(t, dense));
+        }
         let mut off = match at {
             Some(at) => self.node_pos(at),
             None => "0".into(),
@@ -657,6 +703,62 @@ impl Gen<'_> {
             off = format!("({off}) * d{} + {}", d.0, var(*v));
         }
         format!("t{}[{off}]", t.0)
+    }
+
+    /// The row at `at` of the fused output `t`: bound once (`q12_i21`), or fetched where it is read.
+    fn fused_row(&self, t: TensorId, at: At) -> String {
+        match self.row_binds.borrow().get(&(t, at)) {
+            Some(q) => q.clone(),
+            None => format!("o{}.row({})", t.0, self.node_pos(at)),
+        }
+    }
+
+    /// Binds `let qT_iV = oT.row(..)` for the rows of fused outputs that `e` reads at a position
+    /// given by variable `v` (just bound), so that loops inside index a slice.
+    fn bind_rows(&self, e: ExprId, v: VarId) -> String {
+        if self.fused.borrow().is_empty() {
+            return String::new();
+        }
+        let mut reads = Vec::new();
+        collect_accesses(self.p, e, &mut reads);
+        let mut s = String::new();
+        for r in reads {
+            let Node::Access {
+                tensor,
+                at: Some(at),
+                ..
+            } = *self.p.arena.get(r)
+            else {
+                continue;
+            };
+            if at.var() != v
+                || !self.fused.borrow().contains(&tensor)
+                || self.row_binds.borrow().contains_key(&(tensor, at))
+            {
+                continue;
+            }
+            // One tensor is read at one kind of position (edge, target or node), so the
+            // tensor and the variable name the row.
+            let q = format!("q{}_{}", tensor.0, var(v));
+            let _ = writeln!(s, "let {q} = o{}.row({});", tensor.0, self.node_pos(at));
+            self.row_binds.borrow_mut().insert((tensor, at), q);
+        }
+        s
+    }
+
+    fn unbind_rows(&self, v: VarId) {
+        self.row_binds
+            .borrow_mut()
+            .retain(|(_, at), _| at.var() != v);
+    }
+
+    /// Offset of dense indices `dense` (a prefix of `t`'s dense axes) within a row of `t`.
+    fn row_offset(&self, t: TensorId, dense: &[VarId]) -> String {
+        let mut off = "0".to_string();
+        for (d, v) in self.p.tensor(t).dims.iter().zip(dense) {
+            off = format!("({off}) * d{} + {}", d.0, var(*v));
+        }
+        off
     }
 
     fn scalar(&self, s: Scalar) -> String {
@@ -758,10 +860,17 @@ impl Gen<'_> {
                     Range::Dense(v) => self.bind_slices(v, body),
                     _ => String::new(),
                 };
+                let rows = self.bind_rows(body, range.var());
                 self.bound.borrow_mut().push(range.var());
                 let b = self.ex(body);
+                let b = if rows.is_empty() {
+                    b
+                } else {
+                    format!("{{ {rows} {b} }}")
+                };
                 self.bound.borrow_mut().pop();
                 self.unbind_slices(range.var());
+                self.unbind_rows(range.var());
                 match op {
                     ReduceOp::Sum => format!(
                         "{{ {pre} let mut acc = T::ZERO; {} acc }}",

@@ -43,6 +43,7 @@ pub mod __private {
         Float,
     };
     pub use gatgrad_runtime::pattern::{compact, par_entries};
+    pub use gatgrad_runtime::prefetch::{prefetch_row, DISTANCE as PREFETCH_DISTANCE};
 }
 
 // Lets the `#[derive_gradients]` output (which names `::gatgrad`) compile inside this crate too.

@@ -230,10 +230,11 @@ impl Gen<'_> {
         let names: Vec<String> = outputs.iter().map(|t| format!("o{}", t.0)).collect();
         let _ = writeln!(
             s,
-            "{rt}::par_by_target(g{}, &outs, |_, rows, scratch| {{\nlet [{}] = rows else {{ unreachable!() }};",
+            "{rt}::par_by_target(g{}, &outs, |target, rows, scratch| {{\nlet [{}] = rows else {{ unreachable!() }};",
             g.0,
             names.join(", ")
         );
+        s.push_str(&self.prefetch_next_target(eqs, g, &outputs));
         *self.fused.borrow_mut() = outputs.iter().copied().collect::<HashSet<_>>();
         for eq in eqs {
             let _ = writeln!(s, "#[doc = \" `{}`\"]", self.text(eq));
@@ -246,6 +247,26 @@ impl Gen<'_> {
         }
         s.push_str("}\n}\n");
         s
+    }
+
+    /// Node rows the run reads at the sources of in-edges are gathered at random; while target
+    /// `i` is computed, those of target `i + 1`'s in-edges are prefetched.
+    fn prefetch_next_target(&self, eqs: &[Equation], g: GraphId, outputs: &[TensorId]) -> String {
+        let mut far = Vec::new();
+        for eq in eqs {
+            if let Rhs::Expr(e) = eq.rhs {
+                self.source_reads(e, g, &mut far);
+            }
+        }
+        far.retain(|t| !outputs.contains(t));
+        if far.is_empty() {
+            return String::new();
+        }
+        format!(
+            "if target + 1 < g{g}.num_nodes() {{ for &pe in g{g}.in_edges(target + 1) {{ {} }} }}\n",
+            self.prefetch_sources(&far, g, "pe as usize"),
+            g = g.0
+        )
     }
 
     /// The part of a target-local equation for the visited target, as one statement.

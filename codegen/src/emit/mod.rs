@@ -387,8 +387,12 @@ impl Gen<'_> {
                             Domain::Edge(g) => format!("par_edges_by_target(g{}, ", g.0),
                             _ => "par_rows(".to_string(),
                         };
+                        let ahead = match t.domain {
+                            Domain::Edge(_) => self.prefetch_edge_ahead(eq.vars[0], e),
+                            _ => String::new(),
+                        };
                         format!(
-                            "{pv}::{driver}&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n{}}});\n",
+                            "{pv}::{driver}&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n{ahead}{}}});\n",
                             var(eq.vars[0]),
                             self.row_body(eq, e)
                         )
@@ -405,7 +409,11 @@ impl Gen<'_> {
                                 _ => "par_sum_rows::<T>(nn, ".into(),
                             };
                             let width = self.width_expr(eq.lhs);
-                            let mut s = format!("let acc = {pv}::{driver}{width}, |row_id, acc| {{\nlet {} = row_id;\n", var(r));
+                            let ahead = match p.var(r).kind {
+                                VarKind::Edge(_) => self.prefetch_edge_ahead(r, body),
+                                _ => String::new(),
+                            };
+                            let mut s = format!("let acc = {pv}::{driver}{width}, |row_id, acc| {{\nlet {} = row_id;\n{ahead}", var(r));
                             self.bound.borrow_mut().push(r);
                             s.push_str(&self.dense_loops(&eq.vars, body, "acc", &|g: &Self| format!("{} += {};", g.out_ref("acc", &eq.vars), g.ex(body))));
                             self.bound.borrow_mut().clear();
@@ -444,7 +452,7 @@ impl Gen<'_> {
                     });
                     self.bound.borrow_mut().retain(|v| *v != range.var());
                     self.unbind_rows(range.var());
-                    s.push_str(&self.range_loop(range, &inner));
+                    s.push_str(&self.gather_loop(range, body, &inner));
                     s.push('\n');
                 }
                 s
@@ -801,6 +809,128 @@ impl Gen<'_> {
                 format!("for {} in 0..g{g}.num_edges() {{ {body} }}", var(v))
             }
         }
+    }
+
+    /// A loop over a neighbourhood that reads node rows at the far end of each edge (random rows:
+    /// the sources of a target's in-edges, the targets of a node's out-edges). The rows of the
+    /// edge a few places ahead are prefetched, so several cache misses overlap.
+    fn gather_loop(&self, range: Range, body: ExprId, inner: &str) -> String {
+        let in_fused_run = !self.fused.borrow().is_empty();
+        let (edge, far) = match range {
+            // A fused run prefetches its targets' neighbourhoods itself.
+            Range::InEdges { .. } if in_fused_run => return self.range_loop(range, inner),
+            Range::InEdges { edge, .. } => (edge, At::Src(edge)),
+            Range::OutEdges { edge, .. } => (edge, At::Dst(edge)),
+            _ => return self.range_loop(range, inner),
+        };
+        let mut reads = Vec::new();
+        collect_accesses(self.p, body, &mut reads);
+        let mut far_tensors: Vec<TensorId> = Vec::new();
+        for r in reads {
+            if let Node::Access {
+                tensor,
+                at: Some(at),
+                ..
+            } = *self.p.arena.get(r)
+            {
+                if at == far
+                    && self.p.tensor(tensor).domain == Domain::Node
+                    && !far_tensors.contains(&tensor)
+                {
+                    far_tensors.push(tensor);
+                }
+            }
+        }
+        if far_tensors.is_empty() {
+            return self.range_loop(range, inner);
+        }
+        let VarKind::Edge(g) = self.p.var(edge).kind else {
+            return self.range_loop(range, inner);
+        };
+        let (g, pv) = (g.0, self.pv());
+        let (csr, ends, of) = match range {
+            Range::InEdges { of, .. } => ("in_csr", "src", of),
+            Range::OutEdges { of, .. } => ("out_csr", "dst", of),
+            _ => unreachable!("matched above"),
+        };
+        let mut fetch = String::new();
+        for t in far_tensors {
+            let w = self.width_expr(t);
+            let _ = write!(
+                fetch,
+                "{pv}::prefetch_row(t{}, ({ends}{g}[pe as usize] as usize) * ({w}), {w});",
+                t.0
+            );
+        }
+        // The edges of consecutive nodes are consecutive in the CSR index, so looking ahead in it
+        // also covers the first edges of the next node.
+        format!(
+            "let (ptr, list) = g{g}.{csr}(); let first = ptr[{n}]; \
+             for k in first..ptr[{n} + 1] {{ \
+             if let Some(&pe) = list.get(k + {pv}::PREFETCH_DISTANCE) {{ {fetch} }} \
+             let {} = list[k] as usize; {inner} }}",
+            var(edge),
+            n = self.node_pos(of),
+        )
+    }
+
+    /// Adds to `out` the node tensors `e` reads at the source of an edge of graph `g`: rows
+    /// gathered at random when edges are visited target by target.
+    pub(super) fn source_reads(&self, e: ExprId, g: GraphId, out: &mut Vec<TensorId>) {
+        let p = self.p;
+        let mut stack = vec![e];
+        while let Some(x) = stack.pop() {
+            if let Node::Access {
+                tensor,
+                at: Some(At::Src(v)),
+                ..
+            } = *p.arena.get(x)
+            {
+                if p.var(v).kind == VarKind::Edge(g)
+                    && p.tensor(tensor).domain == Domain::Node
+                    && !out.contains(&tensor)
+                {
+                    out.push(tensor);
+                }
+            }
+            stack.extend(p.arena.children(x));
+        }
+        out.sort();
+    }
+
+    /// Statements prefetching the rows of `tensors` at the source of edge `pe` of graph `g`.
+    pub(super) fn prefetch_sources(&self, tensors: &[TensorId], g: GraphId, pe: &str) -> String {
+        let pv = self.pv();
+        let mut s = String::new();
+        for t in tensors {
+            let w = self.width_expr(*t);
+            let _ = write!(
+                s,
+                "{pv}::prefetch_row(t{}, (src{}[{pe}] as usize) * ({w}), {w});",
+                t.0, g.0
+            );
+        }
+        s
+    }
+
+    /// In a loop over the edges of `g` in target order, prefetches the source rows that edge
+    /// `e + PREFETCH_DISTANCE` (usually a later edge of the same or the next target) will read.
+    fn prefetch_edge_ahead(&self, edge: VarId, body: ExprId) -> String {
+        let VarKind::Edge(g) = self.p.var(edge).kind else {
+            return String::new();
+        };
+        let mut far = Vec::new();
+        self.source_reads(body, g, &mut far);
+        if far.is_empty() {
+            return String::new();
+        }
+        let pv = self.pv();
+        format!(
+            "{{ let pe = {} + {pv}::PREFETCH_DISTANCE; if pe < g{}.num_edges() {{ {} }} }}\n",
+            var(edge),
+            g.0,
+            self.prefetch_sources(&far, g, "pe")
+        )
     }
 
     /// One element of an expression, as a Rust expression of type `T`.

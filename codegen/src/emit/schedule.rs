@@ -4,7 +4,10 @@
 //!   stored; its definition is substituted where it is read, so no `E × H × C` buffer exists;
 //! - **hoisting**: a reduction over the neighbourhood of an edge's endpoint inside an edge equation
 //!   (`Σ_{k -> i} α[i <- k] dα[i <- k]` in the softmax backward) depends only on that node, so it
-//!   becomes a per-node statistic computed once.
+//!   becomes a per-node statistic computed once;
+//! - the same for a reduction over a dense axis inside a node equation that depends on the node
+//!   only (`logsumexp_{k'} out[n, k']` in the cross-entropy adjoint `d out[n, k]`): computed once
+//!   per node instead of once per entry of the row.
 
 use crate::ir::*;
 use crate::simplify::Repl;
@@ -79,6 +82,10 @@ pub fn schedule(p: &Program) -> Schedule {
                 if matches!(p.var(ev).kind, VarKind::Edge(_)) {
                     let mut memo = HashMap::new();
                     let e2 = hoist(&mut p, e, ev, &eq.vars[1..], &mut hoisted, &mut memo);
+                    eq.rhs = Rhs::Expr(e2);
+                } else if p.var(ev).kind == VarKind::Node && eq.vars.len() >= 2 {
+                    let mut memo = HashMap::new();
+                    let e2 = hoist_node_stat(&mut p, e, ev, &mut hoisted, &mut memo);
                     eq.rhs = Rhs::Expr(e2);
                 }
             }
@@ -214,6 +221,79 @@ fn hoist(
         }
         Node::Call(f, a, arg) => {
             let a = hoist(p, a, ev, dense, out, memo);
+            p.arena.call(f, a, arg)
+        }
+        _ => e,
+    };
+    memo.insert(e, result);
+    result
+}
+
+/// Replaces reductions over dense axes that depend on node `n` only by per-node tensors.
+fn hoist_node_stat(
+    p: &mut Program,
+    e: ExprId,
+    n: VarId,
+    out: &mut Vec<Equation>,
+    memo: &mut HashMap<ExprId, ExprId>,
+) -> ExprId {
+    if let Some(&r) = memo.get(&e) {
+        return r;
+    }
+    let node = p.arena.get(e).clone();
+    let result = match node {
+        Node::Reduce {
+            range: Range::Dense(_),
+            ..
+        } if p.arena.free_vars(e) == [n] => {
+            let name = p.var(n).name.clone();
+            let fresh = p.add_var(&name, VarKind::Node);
+            let body = p.arena.subst(e, &HashMap::from([(n, Repl::Var(fresh))]));
+            let k = p.tensors.len();
+            let t = p.add_tensor(Tensor {
+                name: format!("hoisted{k}"),
+                external: format!("hoisted{k}"),
+                domain: Domain::Node,
+                dims: Vec::new(),
+                external_shape: None,
+                role: Role::Defined,
+                index_names: vec![name],
+            });
+            out.push(Equation {
+                lhs: t,
+                vars: vec![fresh],
+                rhs: Rhs::Expr(body),
+            });
+            p.arena.intern(Node::Access {
+                tensor: t,
+                at: Some(At::Node(n)),
+                dense: Vec::new(),
+            })
+        }
+        Node::Reduce { op, range, body } => {
+            let body = hoist_node_stat(p, body, n, out, memo);
+            p.arena.reduce(op, range, body)
+        }
+        Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) | Node::Div(a, b) => {
+            let a2 = hoist_node_stat(p, a, n, out, memo);
+            let b2 = hoist_node_stat(p, b, n, out, memo);
+            match node {
+                Node::Add(..) => p.arena.add(a2, b2),
+                Node::Sub(..) => p.arena.sub(a2, b2),
+                Node::Mul(..) => p.arena.mul(a2, b2),
+                _ => p.arena.div(a2, b2),
+            }
+        }
+        Node::Neg(a) => {
+            let a = hoist_node_stat(p, a, n, out, memo);
+            p.arena.neg(a)
+        }
+        Node::Pow(a, s) => {
+            let a = hoist_node_stat(p, a, n, out, memo);
+            p.arena.pow(a, s)
+        }
+        Node::Call(f, a, arg) => {
+            let a = hoist_node_stat(p, a, n, out, memo);
             p.arena.call(f, a, arg)
         }
         _ => e,

@@ -180,12 +180,14 @@ pub fn sparse_nd<T: Float>(
     } else {
         w.into()
     };
-    par_rows(out, o, |n, row| {
+    let wt: &[T] = &wt;
+    let (indptr, indices) = (&pat.indptr[..], &pat.indices[..]);
+    par_rows(out, o, move |n, row| {
         if !accumulate {
             row.iter_mut().for_each(|r| *r = T::ZERO);
         }
-        let entries = pat.indptr[n]..pat.indptr[n + 1];
-        for (&f, &v) in pat.indices[entries.clone()].iter().zip(&vals[entries]) {
+        let entries = indptr[n]..indptr[n + 1];
+        for (&f, &v) in indices[entries.clone()].iter().zip(&vals[entries]) {
             let f = f as usize;
             for (r, wv) in row.iter_mut().zip(&wt[f * o..(f + 1) * o]) {
                 *r += v * *wv;

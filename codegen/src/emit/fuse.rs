@@ -176,9 +176,7 @@ impl Gen<'_> {
     /// One function for a run of target-local equations on graph `g`: a parallel loop over the
     /// targets of `g` that evaluates, for each target, every equation's part in order.
     pub(super) fn fused(&self, name: &str, eqs: &[Equation], g: GraphId) -> String {
-        let krate = self.krate;
         let pv = self.pv();
-        let rt = format!("{krate}::runtime::kernels");
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -220,7 +218,7 @@ impl Gen<'_> {
             };
             let _ = writeln!(
                 s,
-                "{rt}::TargetOut::{kind}(g{}, &mut out{}, {}),",
+                "{pv}::TargetOut::{kind}(g{}, &mut out{}, {}),",
                 g.0,
                 t.0,
                 self.width_expr(*t)
@@ -230,7 +228,7 @@ impl Gen<'_> {
         let names: Vec<String> = outputs.iter().map(|t| format!("o{}", t.0)).collect();
         let _ = writeln!(
             s,
-            "{rt}::par_by_target(g{}, &outs, |target, rows, scratch| {{\nlet [{}] = rows else {{ unreachable!() }};",
+            "{pv}::par_by_target(g{}, &outs, |target, rows, scratch| {{\nlet [{}] = rows else {{ unreachable!() }};",
             g.0,
             names.join(", ")
         );
@@ -238,7 +236,7 @@ impl Gen<'_> {
         *self.fused.borrow_mut() = outputs.iter().copied().collect::<HashSet<_>>();
         for eq in eqs {
             let _ = writeln!(s, "#[doc = \" `{}`\"]", self.text(eq));
-            s.push_str(&self.part(eq, &rt));
+            s.push_str(&self.part(eq, &pv));
         }
         self.fused.borrow_mut().clear();
         s.push_str("});\n}\n");

@@ -129,39 +129,7 @@ fn inline(
             }
             p.arena.subst(body, &map)
         }
-        Node::Add(a, b) => {
-            let (a, b) = (inline(p, a, defs, memo), inline(p, b, defs, memo));
-            p.arena.add(a, b)
-        }
-        Node::Sub(a, b) => {
-            let (a, b) = (inline(p, a, defs, memo), inline(p, b, defs, memo));
-            p.arena.sub(a, b)
-        }
-        Node::Mul(a, b) => {
-            let (a, b) = (inline(p, a, defs, memo), inline(p, b, defs, memo));
-            p.arena.mul(a, b)
-        }
-        Node::Div(a, b) => {
-            let (a, b) = (inline(p, a, defs, memo), inline(p, b, defs, memo));
-            p.arena.div(a, b)
-        }
-        Node::Neg(a) => {
-            let a = inline(p, a, defs, memo);
-            p.arena.neg(a)
-        }
-        Node::Pow(a, s) => {
-            let a = inline(p, a, defs, memo);
-            p.arena.pow(a, s)
-        }
-        Node::Call(f, a, arg) => {
-            let a = inline(p, a, defs, memo);
-            p.arena.call(f, a, arg)
-        }
-        Node::Reduce { op, range, body } => {
-            let body = inline(p, body, defs, memo);
-            p.arena.reduce(op, range, body)
-        }
-        _ => e,
+        _ => rebuild(p, e, &mut |p, c| inline(p, c, defs, memo)),
     };
     memo.insert(e, out);
     out
@@ -201,29 +169,7 @@ fn hoist(
                 }
             }
         }
-        Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) | Node::Div(a, b) => {
-            let a2 = hoist(p, a, ev, dense, out, memo);
-            let b2 = hoist(p, b, ev, dense, out, memo);
-            match node {
-                Node::Add(..) => p.arena.add(a2, b2),
-                Node::Sub(..) => p.arena.sub(a2, b2),
-                Node::Mul(..) => p.arena.mul(a2, b2),
-                _ => p.arena.div(a2, b2),
-            }
-        }
-        Node::Neg(a) => {
-            let a = hoist(p, a, ev, dense, out, memo);
-            p.arena.neg(a)
-        }
-        Node::Pow(a, s) => {
-            let a = hoist(p, a, ev, dense, out, memo);
-            p.arena.pow(a, s)
-        }
-        Node::Call(f, a, arg) => {
-            let a = hoist(p, a, ev, dense, out, memo);
-            p.arena.call(f, a, arg)
-        }
-        _ => e,
+        _ => rebuild(p, e, &mut |p, c| hoist(p, c, ev, dense, out, memo)),
     };
     memo.insert(e, result);
     result
@@ -270,13 +216,24 @@ fn hoist_node_stat(
                 dense: Vec::new(),
             })
         }
-        Node::Reduce { op, range, body } => {
-            let body = hoist_node_stat(p, body, n, out, memo);
-            p.arena.reduce(op, range, body)
-        }
+        _ => rebuild(p, e, &mut |p, c| hoist_node_stat(p, c, n, out, memo)),
+    };
+    memo.insert(e, result);
+    result
+}
+
+/// `e` with each child `c` replaced by `f(c)`, rebuilt through the simplifying constructors
+/// (leaves are returned as they are).
+fn rebuild(
+    p: &mut Program,
+    e: ExprId,
+    f: &mut dyn FnMut(&mut Program, ExprId) -> ExprId,
+) -> ExprId {
+    let node = p.arena.get(e).clone();
+    match node {
         Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) | Node::Div(a, b) => {
-            let a2 = hoist_node_stat(p, a, n, out, memo);
-            let b2 = hoist_node_stat(p, b, n, out, memo);
+            let a2 = f(p, a);
+            let b2 = f(p, b);
             match node {
                 Node::Add(..) => p.arena.add(a2, b2),
                 Node::Sub(..) => p.arena.sub(a2, b2),
@@ -285,21 +242,23 @@ fn hoist_node_stat(
             }
         }
         Node::Neg(a) => {
-            let a = hoist_node_stat(p, a, n, out, memo);
+            let a = f(p, a);
             p.arena.neg(a)
         }
         Node::Pow(a, s) => {
-            let a = hoist_node_stat(p, a, n, out, memo);
+            let a = f(p, a);
             p.arena.pow(a, s)
         }
-        Node::Call(f, a, arg) => {
-            let a = hoist_node_stat(p, a, n, out, memo);
-            p.arena.call(f, a, arg)
+        Node::Call(func, a, arg) => {
+            let a = f(p, a);
+            p.arena.call(func, a, arg)
+        }
+        Node::Reduce { op, range, body } => {
+            let body = f(p, body);
+            p.arena.reduce(op, range, body)
         }
         _ => e,
-    };
-    memo.insert(e, result);
-    result
+    }
 }
 
 /// True when the expression reads edge `ev` other than through the endpoint `of`.

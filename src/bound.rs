@@ -17,8 +17,8 @@ pub struct Bound {
     /// ([`Graph::sorted_by_target`]): edge tensors are stored in this order, so loops over a
     /// target's in-edges read them sequentially. [`Bound::edge_origin`] maps back to PyG's order.
     pub graphs: Vec<Graph>,
-    /// For each graph variant, the PyG id of each stored edge.
-    origins: Vec<Vec<u32>>,
+    /// The kind of each graph variant.
+    kinds: Vec<GraphKind>,
     /// The PyG id, in the raw graph, of each edge of the raw graph in target order.
     raw_origin: Vec<u32>,
     /// The same for the self-loop graph, if used.
@@ -50,20 +50,15 @@ impl Bound {
         let (raw_sorted, raw_origin) = raw.sorted_by_target();
         let mut loop_map = None;
         let mut loop_origin = None;
-        let mut origins = Vec::new();
         let graphs: Vec<Graph> = p
             .graphs
             .iter()
             .map(|g| match g {
-                GraphKind::Raw => {
-                    origins.push(raw_origin.clone());
-                    raw_sorted.clone()
-                }
+                GraphKind::Raw => raw_sorted.clone(),
                 GraphKind::SelfLoops => {
                     let (g, m) = raw.with_self_loops();
                     let (g, origin) = g.sorted_by_target();
                     loop_map = Some(m);
-                    origins.push(origin.clone());
                     loop_origin = Some(origin);
                     g
                 }
@@ -87,7 +82,7 @@ impl Bound {
         let mut b = Bound {
             dims,
             graphs,
-            origins,
+            kinds: p.graphs.clone(),
             raw_origin,
             loop_origin,
             raw,
@@ -152,14 +147,21 @@ impl Bound {
     /// The PyG id of each stored edge of graph variant `g` (edge `e` of `graphs[g]` is edge
     /// `edge_origin(g)[e]` of the graph PyG builds: the given one, or it with self loops).
     pub fn edge_origin(&self, g: GraphId) -> &[u32] {
-        &self.origins[g.index()]
+        match self.kinds[g.index()] {
+            GraphKind::Raw => &self.raw_origin,
+            GraphKind::SelfLoops => self.loop_origin.as_deref().unwrap_or_default(),
+        }
     }
 
     /// Values of tensor `t` given in PyG's edge order, in the order they are stored (a copy;
     /// tensors without an edge axis are returned as they are).
     pub fn to_stored_order<V: Copy>(&self, p: &Program, t: TensorId, values: &[V]) -> Vec<V> {
         match p.tensor(t).domain {
-            Domain::Edge(g) => gather_rows(values, &self.origins[g.index()]),
+            Domain::Edge(g) => {
+                let order = self.edge_origin(g);
+                let width = values.len().checked_div(order.len()).unwrap_or(0);
+                gather_rows(values, order, width)
+            }
             _ => values.to_vec(),
         }
     }
@@ -173,7 +175,11 @@ impl Bound {
         values: &[V],
     ) -> Vec<V> {
         match p.tensor(t).domain {
-            Domain::Edge(g) => scatter_rows(values, &self.origins[g.index()]),
+            Domain::Edge(g) => {
+                let order = self.edge_origin(g);
+                let width = values.len().checked_div(order.len()).unwrap_or(0);
+                scatter_rows(values, order, width)
+            }
             _ => values.to_vec(),
         }
     }
@@ -185,13 +191,13 @@ impl Bound {
             return Err(DataError::new("the program has no self-loop graph"));
         };
         if adjoint {
-            let g = scatter_rows_width(x, loop_origin, width);
+            let g = scatter_rows(x, loop_origin, width);
             let y = map.fill_loop_features_backward(&self.raw, &g, width)?;
-            Ok(gather_rows_width(&y, &self.raw_origin, width))
+            Ok(gather_rows(&y, &self.raw_origin, width))
         } else {
-            let xs = scatter_rows_width(x, &self.raw_origin, width);
+            let xs = scatter_rows(x, &self.raw_origin, width);
             let y = map.fill_loop_features(&self.raw, &xs, width)?;
-            Ok(gather_rows_width(&y, loop_origin, width))
+            Ok(gather_rows(&y, loop_origin, width))
         }
     }
 
@@ -259,13 +265,8 @@ impl Bound {
     }
 }
 
-/// `out[r] = values[order[r]]`, row by row (rows of `values.len() / order.len()` entries).
-fn gather_rows<V: Copy>(values: &[V], order: &[u32]) -> Vec<V> {
-    let width = values.len().checked_div(order.len()).unwrap_or(0);
-    gather_rows_width(values, order, width)
-}
-
-fn gather_rows_width<V: Copy>(values: &[V], order: &[u32], width: usize) -> Vec<V> {
+/// `out[r] = values[order[r]]`, row by row (rows of `width` entries).
+fn gather_rows<V: Copy>(values: &[V], order: &[u32], width: usize) -> Vec<V> {
     let mut out = Vec::with_capacity(values.len());
     for &o in order {
         let o = o as usize * width;
@@ -275,12 +276,7 @@ fn gather_rows_width<V: Copy>(values: &[V], order: &[u32], width: usize) -> Vec<
 }
 
 /// `out[order[r]] = values[r]`, row by row: the inverse of [`gather_rows`].
-fn scatter_rows<V: Copy + Default>(values: &[V], order: &[u32]) -> Vec<V> {
-    let width = values.len().checked_div(order.len()).unwrap_or(0);
-    scatter_rows_width(values, order, width)
-}
-
-fn scatter_rows_width<V: Copy + Default>(values: &[V], order: &[u32], width: usize) -> Vec<V> {
+fn scatter_rows<V: Copy + Default>(values: &[V], order: &[u32], width: usize) -> Vec<V> {
     let mut out = vec![V::default(); values.len()];
     for (r, &o) in order.iter().enumerate() {
         let o = o as usize * width;

@@ -398,15 +398,13 @@ pub fn train_observed<G: Generated>(
         timed("train: dropout masks", || {
             for (stream, (m, prob, masked)) in drops.iter().enumerate() {
                 let stream = (epoch as u64) << 8 | stream as u64;
-                let mut vals = std::mem::take(&mut s.values[m.index()]);
                 dropout::fill_train(
-                    &mut vals,
+                    &mut s.values[m.index()],
                     mask_layout(&p, &s.bound, *m, *masked),
                     *prob,
                     cfg.seed,
                     stream,
                 );
-                s.values[m.index()] = vals;
             }
         });
         s.forward::<G>();
@@ -440,9 +438,10 @@ pub fn train_observed<G: Generated>(
         }
         // Evaluation forward (no dropout).
         for (m, _, masked) in &drops {
-            let mut vals = std::mem::take(&mut s.values[m.index()]);
-            dropout::fill_eval(&mut vals, mask_layout(&p, &s.bound, *m, *masked));
-            s.values[m.index()] = vals;
+            dropout::fill_eval(
+                &mut s.values[m.index()],
+                mask_layout(&p, &s.bound, *m, *masked),
+            );
         }
         s.forward::<G>();
         let logits = s.value(p.output);

@@ -16,7 +16,7 @@
 //! tensors. Each row is computed by the same expression as without fusion, so the results are
 //! bitwise identical; every output is stored whole, as before.
 
-use super::{var, Gen};
+use super::{var, End, Gen};
 use crate::ir::*;
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -253,7 +253,7 @@ impl Gen<'_> {
         let mut far = Vec::new();
         for eq in eqs {
             if let Rhs::Expr(e) = eq.rhs {
-                self.source_reads(e, g, &mut far);
+                self.end_reads(e, g, End::Src, None, &mut far);
             }
         }
         far.retain(|t| !outputs.contains(t));
@@ -262,7 +262,7 @@ impl Gen<'_> {
         }
         format!(
             "if target + 1 < g{g}.num_nodes() {{ for &pe in g{g}.in_edges(target + 1) {{ {} }} }}\n",
-            self.prefetch_sources(&far, g, "pe as usize"),
+            self.prefetch_at(&far, g, End::Src, "pe as usize"),
             g = g.0
         )
     }

@@ -117,6 +117,15 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
     }
 }
 
+/// An endpoint of an edge.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum End {
+    /// The source `j`.
+    Src,
+    /// The target `i`.
+    Dst,
+}
+
 struct Gen<'a> {
     p: &'a Program,
     pr: Printer<'a>,
@@ -816,77 +825,59 @@ impl Gen<'_> {
     /// edge a few places ahead are prefetched, so several cache misses overlap.
     fn gather_loop(&self, range: Range, body: ExprId, inner: &str) -> String {
         let in_fused_run = !self.fused.borrow().is_empty();
-        let (edge, far) = match range {
+        let (edge, end, csr, of) = match range {
             // A fused run prefetches its targets' neighbourhoods itself.
             Range::InEdges { .. } if in_fused_run => return self.range_loop(range, inner),
-            Range::InEdges { edge, .. } => (edge, At::Src(edge)),
-            Range::OutEdges { edge, .. } => (edge, At::Dst(edge)),
+            Range::InEdges { edge, of } => (edge, End::Src, "in_csr", of),
+            Range::OutEdges { edge, of } => (edge, End::Dst, "out_csr", of),
             _ => return self.range_loop(range, inner),
         };
-        let mut reads = Vec::new();
-        collect_accesses(self.p, body, &mut reads);
-        let mut far_tensors: Vec<TensorId> = Vec::new();
-        for r in reads {
-            if let Node::Access {
-                tensor,
-                at: Some(at),
-                ..
-            } = *self.p.arena.get(r)
-            {
-                if at == far
-                    && self.p.tensor(tensor).domain == Domain::Node
-                    && !far_tensors.contains(&tensor)
-                {
-                    far_tensors.push(tensor);
-                }
-            }
-        }
-        if far_tensors.is_empty() {
-            return self.range_loop(range, inner);
-        }
         let VarKind::Edge(g) = self.p.var(edge).kind else {
             return self.range_loop(range, inner);
         };
-        let (g, pv) = (g.0, self.pv());
-        let (csr, ends, of) = match range {
-            Range::InEdges { of, .. } => ("in_csr", "src", of),
-            Range::OutEdges { of, .. } => ("out_csr", "dst", of),
-            _ => unreachable!("matched above"),
-        };
-        let mut fetch = String::new();
-        for t in far_tensors {
-            let w = self.width_expr(t);
-            let _ = write!(
-                fetch,
-                "{pv}::prefetch_row(t{}, ({ends}{g}[pe as usize] as usize) * ({w}), {w});",
-                t.0
-            );
+        let mut far = Vec::new();
+        self.end_reads(body, g, end, Some(edge), &mut far);
+        if far.is_empty() {
+            return self.range_loop(range, inner);
         }
         // The edges of consecutive nodes are consecutive in the CSR index, so looking ahead in it
         // also covers the first edges of the next node.
         format!(
-            "let (ptr, list) = g{g}.{csr}(); let first = ptr[{n}]; \
-             for k in first..ptr[{n} + 1] {{ \
+            "let (ptr, list) = g{g}.{csr}(); \
+             for k in ptr[{n}]..ptr[{n} + 1] {{ \
              if let Some(&pe) = list.get(k + {pv}::PREFETCH_DISTANCE) {{ {fetch} }} \
              let {} = list[k] as usize; {inner} }}",
             var(edge),
+            g = g.0,
+            pv = self.pv(),
+            fetch = self.prefetch_at(&far, g, end, "pe as usize"),
             n = self.node_pos(of),
         )
     }
 
-    /// Adds to `out` the node tensors `e` reads at the source of an edge of graph `g`: rows
-    /// gathered at random when edges are visited target by target.
-    pub(super) fn source_reads(&self, e: ExprId, g: GraphId, out: &mut Vec<TensorId>) {
+    /// Adds to `out` (sorted) the node tensors `e` reads at endpoint `end` of an edge of graph
+    /// `g` (of edge variable `edge` only, when given): rows gathered at random when the edges are
+    /// visited from their other endpoint.
+    pub(super) fn end_reads(
+        &self,
+        e: ExprId,
+        g: GraphId,
+        end: End,
+        edge: Option<VarId>,
+        out: &mut Vec<TensorId>,
+    ) {
         let p = self.p;
         let mut stack = vec![e];
         while let Some(x) = stack.pop() {
             if let Node::Access {
                 tensor,
-                at: Some(At::Src(v)),
+                at: Some(at @ (At::Src(v) | At::Dst(v))),
                 ..
             } = *p.arena.get(x)
             {
-                if p.var(v).kind == VarKind::Edge(g)
+                if matches!(at, At::Src(_)) == (end == End::Src)
+                    && edge.is_none_or(|w| w == v)
+                    && p.var(v).kind == VarKind::Edge(g)
                     && p.tensor(tensor).domain == Domain::Node
                     && !out.contains(&tensor)
                 {
@@ -898,15 +889,25 @@ impl Gen<'_> {
         out.sort();
     }
 
-    /// Statements prefetching the rows of `tensors` at the source of edge `pe` of graph `g`.
-    pub(super) fn prefetch_sources(&self, tensors: &[TensorId], g: GraphId, pe: &str) -> String {
+    /// Statements prefetching the rows of `tensors` at endpoint `end` of edge `pe` of graph `g`.
+    pub(super) fn prefetch_at(
+        &self,
+        tensors: &[TensorId],
+        g: GraphId,
+        end: End,
+        pe: &str,
+    ) -> String {
         let pv = self.pv();
+        let ends = match end {
+            End::Src => "src",
+            End::Dst => "dst",
+        };
         let mut s = String::new();
         for t in tensors {
             let w = self.width_expr(*t);
             let _ = write!(
                 s,
-                "{pv}::prefetch_row(t{}, (src{}[{pe}] as usize) * ({w}), {w});",
+                "{pv}::prefetch_row(t{}, ({ends}{}[{pe}] as usize) * ({w}), {w});",
                 t.0, g.0
             );
         }
@@ -920,7 +921,7 @@ impl Gen<'_> {
             return String::new();
         };
         let mut far = Vec::new();
-        self.source_reads(body, g, &mut far);
+        self.end_reads(body, g, End::Src, Some(edge), &mut far);
         if far.is_empty() {
             return String::new();
         }
@@ -929,7 +930,7 @@ impl Gen<'_> {
             "{{ let pe = {} + {pv}::PREFETCH_DISTANCE; if pe < g{}.num_edges() {{ {} }} }}\n",
             var(edge),
             g.0,
-            self.prefetch_sources(&far, g, "pe")
+            self.prefetch_at(&far, g, End::Src, "pe")
         )
     }
 

@@ -251,6 +251,87 @@ mod tests {
             two.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
         );
     }
+
+    /// Special values, then every 4099th bit pattern: all signs, zeros, subnormals, infinities
+    /// and NaNs, in f32 and in f64 via the f32 values.
+    fn inputs() -> Vec<f32> {
+        let mut xs = vec![0.0, -0.0, 1e-45, -1e-45, -1.0, -1.5, -17.0, -104.0, -1e30];
+        xs.extend([
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MIN,
+            f32::MAX,
+        ]);
+        xs.extend((0..u32::MAX / 4099).map(|k| f32::from_bits(k * 4099)));
+        xs
+    }
+
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// The stand-ins agree with `elu` and `elu'` where `x > 0`, and wherever they are multiplied by
+    /// a zero or a NaN (on either side), whatever `x` and `alpha`.
+    #[test]
+    fn elu_stand_ins_have_the_same_products_with_zero() {
+        let alphas = [1.0, 0.5, 0.0, -0.0, -2.0, 1e30, f64::INFINITY, f64::NAN];
+        for x in inputs() {
+            for &alpha in &alphas {
+                for (exact, cheap) in [
+                    (
+                        f::elu::<f64>(x as f64, alpha),
+                        f::elu_sign::<f64>(x as f64, alpha),
+                    ),
+                    (
+                        f::elu_grad(x as f64, alpha),
+                        f::elu_grad_sign(x as f64, alpha),
+                    ),
+                ] {
+                    if x > 0.0 {
+                        assert!(same(exact, cheap), "x = {x}, alpha = {alpha}");
+                    }
+                    for q in [0.0, -0.0, f64::NAN] {
+                        assert!(
+                            same(exact * q, cheap * q),
+                            "x = {x}, alpha = {alpha}, q = {q}"
+                        );
+                        assert!(
+                            same(q * exact, q * cheap),
+                            "x = {x}, alpha = {alpha}, q = {q}"
+                        );
+                    }
+                }
+                let a = alpha as f32;
+                for (exact, cheap) in [
+                    (f::elu::<f32>(x, a), f::elu_sign::<f32>(x, a)),
+                    (f::elu_grad(x, a), f::elu_grad_sign(x, a)),
+                ] {
+                    if x > 0.0 {
+                        assert!(same(exact as f64, cheap as f64), "x = {x}, alpha = {a}");
+                    }
+                    for q in [0.0f32, -0.0] {
+                        assert!(
+                            same((exact * q) as f64, (cheap * q) as f64),
+                            "x = {x}, q = {q}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn recompute_where_visits_exactly_the_flagged_entries() {
+        for len in [0, 1, 63, 64, 65, 130] {
+            let mut row: Vec<usize> = vec![0; len];
+            recompute_where(&mut row, |j| j % 3 == 1 || j == 64, |j| j + 1);
+            for (j, v) in row.iter().enumerate() {
+                let flagged = j % 3 == 1 || j == 64;
+                assert_eq!(*v, if flagged { j + 1 } else { 0 }, "len {len}, entry {j}");
+            }
+        }
+    }
 }
 
 /// Per-target softmax of edge scores, PyG style: per target and column the maximum is subtracted
@@ -489,6 +570,26 @@ pub fn par_by_target<T: Float>(
     });
 }
 
+/// Overwrites `row[j]` with `exact(j)` wherever `redo(j)`. The conditions of 64 entries at a time
+/// are gathered into a bit set first, so that the loop does not branch on each entry: generated
+/// code fills a row with a cheap stand-in and then recomputes the few entries that need an
+/// expensive function (`elu` of a negative input, when its dropout mask keeps it).
+#[inline(always)]
+pub fn recompute_where<T>(row: &mut [T], redo: impl Fn(usize) -> bool, exact: impl Fn(usize) -> T) {
+    for start in (0..row.len()).step_by(64) {
+        let len = (row.len() - start).min(64);
+        let mut bits = 0u64;
+        for j in 0..len {
+            bits |= (redo(start + j) as u64) << j;
+        }
+        while bits != 0 {
+            let j = start + bits.trailing_zeros() as usize;
+            row[j] = exact(j);
+            bits &= bits - 1;
+        }
+    }
+}
+
 /// A slice written from several tasks at provably disjoint positions.
 pub struct SharedSlice<'a, T> {
     ptr: *mut T,
@@ -556,6 +657,33 @@ pub mod f {
             T::ONE
         } else {
             alpha * x.exp()
+        }
+    }
+    /// `elu(x, alpha)` where `x > 0`; elsewhere a cheap value of the same sign and class (zero,
+    /// finite, infinite or NaN) as `elu(x, alpha)`, so that its product with a zero or a NaN has
+    /// the same bits as that of `elu(x, alpha)`. Generated code evaluates it first and recomputes
+    /// the entries that need the exact `elu` (see [`recompute_where`](super::recompute_where)).
+    #[inline(always)]
+    pub fn elu_sign<T: Float>(x: T, alpha: T) -> T {
+        if x > T::ZERO {
+            x
+        } else {
+            // expm1 maps [-inf, 0] into [-1, 0] keeping the sign (and -0), and NaN to NaN.
+            alpha * if x < -T::ONE { -T::ONE } else { x }
+        }
+    }
+    /// `elu'(x, alpha)` where `x > 0`; elsewhere a cheap stand-in whose product with a zero or a
+    /// NaN has the same bits as that of `elu'(x, alpha)`, as [`elu_sign`] is for `elu`.
+    #[inline(always)]
+    pub fn elu_grad_sign<T: Float>(x: T, alpha: T) -> T {
+        if x > T::ZERO {
+            T::ONE
+        } else {
+            // e^x is in [+0, 1] for x <= 0 and NaN for NaN; `alpha · 1` has the sign of
+            // `alpha · e^x`, and a product of zero with either is zero or NaN alike.
+            #[allow(clippy::eq_op)]
+            let nan = x != x;
+            alpha * if nan { x } else { T::ONE }
         }
     }
     /// max(x, 0)

@@ -12,6 +12,7 @@
 //!
 //! Each block starts with a comment holding the equation it implements.
 
+mod deferred;
 mod fuse;
 pub mod schedule;
 
@@ -513,9 +514,9 @@ impl Gen<'_> {
         }
         let sparse = self.ex(e);
         self.slices.borrow_mut().clear();
-        let dense = self.ex(e);
+        let row = self.entrywise_row(eq, e);
         format!(
-            "match b.sparse.get(&{pv}::TensorId({lhs})) {{\nSome(pat) => {{ {views}{pv}::par_entries(pat, &mut out, |{n}, {f}, k| {sparse}); }}\nNone => {{ {dviews}{pv}::par_rows(&mut out, {width}, |row_id, row| {{ let {n} = row_id; for {f} in 0..{width} {{ row[{f}] = {dense}; }} }}); }}\n}}\n",
+            "match b.sparse.get(&{pv}::TensorId({lhs})) {{\nSome(pat) => {{ {views}{pv}::par_entries(pat, &mut out, |{n}, {f}, k| {sparse}); }}\nNone => {{ {dviews}{pv}::par_rows(&mut out, {width}, |row_id, row| {{ let {n} = row_id; {row} }}); }}\n}}\n",
             lhs = eq.lhs.0,
             dviews = self.dense_views(eq),
         )

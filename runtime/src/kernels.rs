@@ -162,20 +162,25 @@ macro_rules! float_impl {
 float_impl!(f32, matrixmultiply::sgemm);
 float_impl!(f64, matrixmultiply::dgemm);
 
-/// Rows per work item of [`par_rows`] and [`par_sum_rows`]; fixed so results never depend on the
-/// thread count.
+/// Rows per work item of the parallel sums ([`par_sum_rows`], [`par_sum_edges_by_target`]); fixed
+/// so results never depend on the thread count.
 pub const CHUNK: usize = 256;
+
+/// Rows (or targets) per work item of the loops that write disjoint rows ([`par_rows`],
+/// [`par_by_target`], [`par_edges_by_target`]). Their results do not depend on it; small items
+/// keep the threads evenly loaded to the end of each loop.
+pub const TASK: usize = 64;
 
 /// Fills `out` (rows of `width`) in parallel: `f(row, slice)` for every row.
 pub fn par_rows<T: Float>(out: &mut [T], width: usize, f: impl Fn(usize, &mut [T]) + Sync) {
     if width == 0 {
         return;
     }
-    out.par_chunks_mut(width * CHUNK)
+    out.par_chunks_mut(width * TASK)
         .enumerate()
         .for_each(|(c, chunk)| {
             for (r, row) in chunk.chunks_mut(width).enumerate() {
-                f(c * CHUNK + r, row);
+                f(c * TASK + r, row);
             }
         });
 }
@@ -319,6 +324,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn sum_blocks_adds_each_block_in_order_from_zero() {
+        // 1e8 + 1 - 1e8 is 0 in f32 left to right, 1 in any other order.
+        let terms = [1e8f32, 1.0, -1e8, -0.0, -0.0, -0.0, 3.0, 0.5, 0.25];
+        let mut out = [9.0f32; 3];
+        sum_blocks(&mut out, &terms, 3);
+        assert_eq!(out.map(f32::to_bits), [0.0f32, 0.0, 3.75].map(f32::to_bits));
+        let mut empty = [9.0f32; 2];
+        sum_blocks(&mut empty, &[], 0);
+        assert_eq!(empty, [0.0, 0.0]);
     }
 
     #[test]
@@ -533,7 +550,7 @@ impl<T> EdgeRows<T> for TargetRows<'_, T> {
     }
 }
 
-/// Visits every target `i` of `g`, targets in parallel in fixed chunks of [`CHUNK`] and in
+/// Visits every target `i` of `g`, targets in parallel in fixed chunks of [`TASK`] and in
 /// increasing order within a chunk: `f(i, rows, scratch)`, where `rows[k]` gives access to the rows
 /// of `outs[k]` that `i` owns (its in-edges' rows, or its own node row) and `scratch` is a buffer
 /// reused across the targets of a chunk. Every row of every output is owned by exactly one target,
@@ -544,7 +561,7 @@ pub fn par_by_target<T: Float>(
     f: impl Fn(usize, &mut [TargetRows<'_, T>], &mut Vec<T>) + Sync,
 ) {
     let n = g.num_nodes();
-    (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
+    (0..n.div_ceil(TASK)).into_par_iter().for_each(|c| {
         // One `TargetRows` per output and task, made only here: the rows it hands out are those of
         // the target being visited, and targets are split between tasks, so no two tasks (and no
         // two live values in one task) reach the same row.
@@ -561,7 +578,7 @@ pub fn par_by_target<T: Float>(
             })
             .collect();
         let mut scratch = Vec::new();
-        for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+        for i in c * TASK..((c + 1) * TASK).min(n) {
             for r in rows.iter_mut() {
                 r.target = i;
             }
@@ -587,6 +604,25 @@ pub fn recompute_where<T>(row: &mut [T], redo: impl Fn(usize) -> bool, exact: im
             row[j] = exact(j);
             bits &= bits - 1;
         }
+    }
+}
+
+/// `out[h] = Σ_c terms[h · block + c]` for every `h`, each sum starting from zero and adding its
+/// `block` terms in order: the bits of a loop per `h`, for terms computed beforehand in one
+/// vectorised loop (see the code generator's `blocks.rs`).
+#[inline(always)]
+pub fn sum_blocks<T: Float>(out: &mut [T], terms: &[T], block: usize) {
+    assert_eq!(terms.len(), out.len() * block, "sum_blocks: terms");
+    if block == 0 {
+        out.iter_mut().for_each(|o| *o = T::ZERO);
+        return;
+    }
+    for (o, ts) in out.iter_mut().zip(terms.chunks_exact(block)) {
+        let mut acc = T::ZERO;
+        for &t in ts {
+            acc += t;
+        }
+        *o = acc;
     }
 }
 
@@ -774,8 +810,8 @@ pub fn par_edges_by_target<T: Float>(
     assert_eq!(out.len(), g.num_edges() * width);
     let sh = SharedSlice::new(out);
     let n = g.num_nodes();
-    (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
-        for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+    (0..n.div_ceil(TASK)).into_par_iter().for_each(|c| {
+        for i in c * TASK..((c + 1) * TASK).min(n) {
             for &e in g.in_edges(i) {
                 let e = e as usize;
                 // SAFETY: edge `e` is visited once, by the task owning its target.

@@ -6,7 +6,7 @@
 //! pattern entry, in pattern order (the values array of a CSR matrix). [`compact`] and [`expand`]
 //! give either view of either layout; the layouts coincide when the pattern is full.
 
-use crate::kernels::{par_rows, Float, CHUNK};
+use crate::kernels::{par_rows, Float, TASK};
 use rayon::prelude::*;
 use std::borrow::Cow;
 
@@ -131,8 +131,8 @@ pub fn par_entries<T: Float>(
     assert_eq!(out.len(), pat.nnz());
     let rows = pat.rows();
     let sh = crate::kernels::SharedSlice::new(out);
-    (0..rows.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
-        let (r0, r1) = (c * CHUNK, ((c + 1) * CHUNK).min(rows));
+    (0..rows.div_ceil(TASK)).into_par_iter().for_each(|c| {
+        let (r0, r1) = (c * TASK, ((c + 1) * TASK).min(rows));
         let (k0, k1) = (pat.indptr[r0], pat.indptr[r1]);
         // SAFETY: the entries of rows r0..r1 belong to this chunk alone.
         let vals = unsafe { sh.slice_mut(k0, k1 - k0) };
@@ -157,7 +157,7 @@ fn fill_entries<T>(
 }
 
 /// Output entries [`sparse_nd`] accumulates in registers at a time.
-const LANES: usize = 16;
+const LANES: usize = 64;
 
 /// `out[N, o] (+)= X[N, cols] · W'` with `X` a compact pattern tensor (`vals`). `W` is stored
 /// `[o, cols]` when `w_os`, else `[cols, o]`.

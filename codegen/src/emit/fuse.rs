@@ -288,7 +288,10 @@ impl Gen<'_> {
             // optimiser then knows they alias no other tensor.
             (Some(Part::Edges), &Rhs::Expr(e)) => {
                 let rows = self.bind_rows(e, eq.vars[0]);
-                let body = self.row_body(eq, e);
+                let body = match self.block_sums(eq, e) {
+                    Some(body) => body,
+                    None => self.row_body(eq, e),
+                };
                 self.unbind_rows(eq.vars[0]);
                 format!("o{lhs}.each_edge(|{head}, row| {{\n{rows}{body}}});\n")
             }

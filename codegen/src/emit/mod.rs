@@ -12,6 +12,7 @@
 //!
 //! Each block starts with a comment holding the equation it implements.
 
+mod blocks;
 mod deferred;
 mod fuse;
 pub mod schedule;

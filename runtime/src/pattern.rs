@@ -156,8 +156,47 @@ fn fill_entries<T>(
     }
 }
 
-/// Output entries [`sparse_nd`] accumulates in registers at a time.
-const LANES: usize = 64;
+/// `row[j] += Σ_e v_e · src[o_e + j]` for every `j`, over the entries `(o_e, v_e)` in order. Blocks
+/// of 64, then 16 columns are summed in registers over all entries (the same additions in the same
+/// order as entry by entry over the whole row), so the loads of `src` rows do not wait on stores
+/// to `row`, and a block's additions run in independent chains.
+#[inline(always)]
+fn add_scaled_rows<T: Float>(
+    row: &mut [T],
+    src: &[T],
+    entries: impl Iterator<Item = (usize, T)> + Clone,
+) {
+    let start = add_scaled_blocks::<T, 64>(row, src, entries.clone(), 0);
+    let start = add_scaled_blocks::<T, 16>(row, src, entries.clone(), start);
+    let width = row.len();
+    for (o, v) in entries {
+        for (r, s) in row[start..].iter_mut().zip(&src[o + start..o + width]) {
+            *r += v * *s;
+        }
+    }
+}
+
+/// [`add_scaled_rows`] for the blocks of `B` columns from `start` on; returns where they end.
+#[inline(always)]
+fn add_scaled_blocks<T: Float, const B: usize>(
+    row: &mut [T],
+    src: &[T],
+    entries: impl Iterator<Item = (usize, T)> + Clone,
+    mut start: usize,
+) -> usize {
+    while start + B <= row.len() {
+        let mut acc = [T::ZERO; B];
+        acc.copy_from_slice(&row[start..start + B]);
+        for (o, v) in entries.clone() {
+            for (a, s) in acc.iter_mut().zip(&src[o + start..][..B]) {
+                *a += v * *s;
+            }
+        }
+        row[start..start + B].copy_from_slice(&acc);
+        start += B;
+    }
+    start
+}
 
 /// `out[N, o] (+)= X[N, cols] · W'` with `X` a compact pattern tensor (`vals`). `W` is stored
 /// `[o, cols]` when `w_os`, else `[cols, o]`.
@@ -200,28 +239,11 @@ pub fn sparse_nd<T: Float>(
         }
         let entries = indptr[n]..indptr[n + 1];
         let (cols, vals) = (&indices[entries.clone()], &vals[entries]);
-        // Blocks of LANES outputs are summed in registers over the row's entries (the same
-        // additions in the same order as entry by entry over the whole row), so the loads of `W`
-        // rows do not wait on stores to `row`.
-        let mut start = 0;
-        while start + LANES <= o {
-            let mut acc = [T::ZERO; LANES];
-            acc.copy_from_slice(&row[start..start + LANES]);
-            for (&f, &v) in cols.iter().zip(vals) {
-                let w = &wt[f as usize * o + start..][..LANES];
-                for (a, wv) in acc.iter_mut().zip(w) {
-                    *a += v * *wv;
-                }
-            }
-            row[start..start + LANES].copy_from_slice(&acc);
-            start += LANES;
-        }
-        for (&f, &v) in cols.iter().zip(vals) {
-            let f = f as usize;
-            for (r, wv) in row[start..].iter_mut().zip(&wt[f * o + start..(f + 1) * o]) {
-                *r += v * *wv;
-            }
-        }
+        add_scaled_rows(
+            row,
+            wt,
+            cols.iter().zip(vals).map(|(&f, &v)| (f as usize * o, v)),
+        );
     });
 }
 
@@ -241,12 +263,12 @@ pub fn sparse_tn<T: Float>(
     out: &mut [T],
 ) {
     let column = |c: usize, row: &mut [T]| {
-        for &(n, k) in columns.column(c) {
-            let (n, v) = (n as usize, vals[k as usize]);
-            for (o, dv) in row.iter_mut().zip(&d[n * width..(n + 1) * width]) {
-                *o += v * *dv;
-            }
-        }
+        let entries = columns.column(c).iter();
+        add_scaled_rows(
+            row,
+            d,
+            entries.map(|&(n, k)| (n as usize * width, vals[k as usize])),
+        );
     };
     if !transposed {
         par_rows(out, width, |c, row| {
@@ -259,14 +281,13 @@ pub fn sparse_tn<T: Float>(
     }
     let mut by_col = vec![T::ZERO; pat.cols * width];
     par_rows(&mut by_col, width, column);
-    if !accumulate {
-        out.iter_mut().for_each(|o| *o = T::ZERO);
-    }
-    for (c, row) in by_col.chunks(width.max(1)).enumerate() {
-        for (r, v) in row.iter().enumerate() {
-            out[r * pat.cols + c] += *v;
+    let by_col = &by_col[..];
+    par_rows(out, pat.cols, |r, orow| {
+        for (c, o) in orow.iter_mut().enumerate() {
+            let v = by_col[c * width + r];
+            *o = if accumulate { *o + v } else { T::ZERO + v };
         }
-    }
+    });
 }
 
 #[cfg(test)]
@@ -298,6 +319,47 @@ mod tests {
         assert_eq!(&expand(&p, &c)[..], &dense[..]);
         assert!(matches!(compact(&p, &c[..]), Cow::Borrowed(_)));
         assert!(matches!(expand(&p, &dense[..]), Cow::Borrowed(_)));
+    }
+
+    /// Widths with 64-blocks, 16-blocks and a remainder give the bits of entry-by-entry sums.
+    #[test]
+    fn blocked_products_sum_entries_in_order() {
+        let (rows, cols, width) = (5, 7, 64 + 16 + 3);
+        let p = Pattern {
+            indptr: vec![0, 3, 3, 7, 9, 12],
+            indices: vec![0, 3, 6, 1, 2, 3, 5, 0, 6, 2, 4, 6],
+            cols,
+        };
+        let x: Vec<f32> = (0..p.nnz()).map(|k| (k as f32 * 0.7).sin() * 1e3).collect();
+        let w: Vec<f32> = (0..cols * width).map(|k| (k as f32 * 1.3).cos()).collect();
+        let mut nd = vec![0.0f32; rows * width];
+        sparse_nd(&p, &x, &w, width, false, false, &mut nd);
+        let mut tn = vec![0.0f32; cols * width];
+        let d: Vec<f32> = (0..rows * width).map(|k| (k as f32 * 0.3).sin()).collect();
+        sparse_tn(&p, &Columns::new(&p), &x, &d, width, false, false, &mut tn);
+        let (mut nd_want, mut tn_want) = (vec![0.0f32; rows * width], vec![0.0f32; cols * width]);
+        for r in 0..rows {
+            for k in p.indptr[r]..p.indptr[r + 1] {
+                let c = p.indices[k] as usize;
+                for j in 0..width {
+                    nd_want[r * width + j] += x[k] * w[c * width + j];
+                }
+            }
+        }
+        for c in 0..cols {
+            for r in 0..rows {
+                for k in p.indptr[r]..p.indptr[r + 1] {
+                    if p.indices[k] as usize == c {
+                        for j in 0..width {
+                            tn_want[c * width + j] += x[k] * d[r * width + j];
+                        }
+                    }
+                }
+            }
+        }
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&nd), bits(&nd_want));
+        assert_eq!(bits(&tn), bits(&tn_want));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::bind::Data;
 use crate::bound::Bound;
 use gatgrad_codegen::ir::{Program, Role, TensorId};
-use gatgrad_runtime::kernels::Float;
+use gatgrad_runtime::kernels::{self, Float};
 use gatgrad_runtime::pattern::{self, Pattern};
 use gatgrad_runtime::DataError;
 use std::borrow::Cow;
@@ -193,38 +193,14 @@ pub fn node_matmul<T: Float>(
             assert_eq!(pat.cols, s, "node_matmul: pattern width");
             pattern::sparse_nd(pat, &pattern::compact(pat, x), w, o, w_os, accumulate, out)
         }
-        None if w_os => T::gemm(
-            n,
-            s,
-            o,
-            T::ONE,
-            x,
-            s as isize,
-            1,
-            w,
-            1,
-            s as isize,
-            beta,
-            out,
-            o as isize,
-            1,
-        ),
-        None => T::gemm(
-            n,
-            s,
-            o,
-            T::ONE,
-            x,
-            s as isize,
-            1,
-            w,
-            o as isize,
-            1,
-            beta,
-            out,
-            o as isize,
-            1,
-        ),
+        None => {
+            let sw = if w_os {
+                (1, s as isize)
+            } else {
+                (o as isize, 1)
+            };
+            kernels::par_gemm(n, s, o, x, (s as isize, 1), w, sw, beta, out)
+        }
     }
 }
 
@@ -257,21 +233,13 @@ pub fn node_t_matmul<T: Float>(
         let (a, cols) = (pattern::compact(pat, a), columns(aid, pat));
         pattern::sparse_tn(pat, &cols, &a, bv, q, false, accumulate, out)
     } else {
-        T::gemm(
-            p,
-            n,
-            q,
-            T::ONE,
-            a,
-            1,
-            p as isize,
-            bv,
-            q as isize,
-            1,
-            beta,
-            out,
-            q as isize,
-            1,
-        )
+        // The reduction runs over the nodes, so only the output is split: over its rows when
+        // there are enough of them, else over its columns.
+        let gemm = if p > kernels::GEMM_ROWS {
+            kernels::par_gemm
+        } else {
+            kernels::par_gemm_cols
+        };
+        gemm(p, n, q, a, (1, p as isize), bv, (q as isize, 1), beta, out)
     }
 }

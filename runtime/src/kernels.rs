@@ -185,6 +185,107 @@ pub fn par_rows<T: Float>(out: &mut [T], width: usize, f: impl Fn(usize, &mut [T
         });
 }
 
+/// Rows of `C` per task of [`par_gemm`]: a multiple of matrixmultiply's row block (64) and of its
+/// microkernel heights (≤ 16), so the tasks tile `C` into the same microkernel blocks as one call.
+pub const GEMM_ROWS: usize = CHUNK;
+
+/// Columns of `C` per task of [`par_gemm_cols`]: a multiple of matrixmultiply's microkernel widths
+/// (≤ 16).
+pub const GEMM_COLS: usize = 32;
+
+/// Multiply-adds below which [`par_gemm`] and [`par_gemm_cols`] stay on the calling thread.
+const GEMM_PAR_WORK: usize = 1 << 18;
+
+/// `T::gemm` with `alpha = 1` into a row-major `C` of `n` columns.
+#[allow(clippy::too_many_arguments)]
+fn gemm_rows<T: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[T],
+    (rsa, csa): (isize, isize),
+    b: &[T],
+    (rsb, csb): (isize, isize),
+    beta: T,
+    c: &mut [T],
+) {
+    let one = T::ONE;
+    T::gemm(
+        m, k, n, one, a, rsa, csa, b, rsb, csb, beta, c, n as isize, 1,
+    );
+}
+
+/// `C = A · B + beta · C` for `C` row-major `[m, n]` (`T::gemm` with `alpha = 1`; `A` and `B` with
+/// (row, column) strides `sa`, `sb`), in parallel tasks of [`GEMM_ROWS`] rows of `A` and `C`.
+/// matrixmultiply computes each element of `C` as one microkernel accumulation over all of `k`
+/// (blocked the same way for any `m`), so the result is bitwise that of a single `T::gemm` call,
+/// for any thread count. The row stride of `A` must not be negative.
+#[allow(clippy::too_many_arguments)]
+pub fn par_gemm<T: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[T],
+    sa: (isize, isize),
+    b: &[T],
+    sb: (isize, isize),
+    beta: T,
+    c: &mut [T],
+) {
+    let c = &mut c[..m * n];
+    if m <= GEMM_ROWS || m * k * n < GEMM_PAR_WORK {
+        return gemm_rows(m, k, n, a, sa, b, sb, beta, c);
+    }
+    let rsa = usize::try_from(sa.0).expect("par_gemm: negative row stride");
+    c.par_chunks_mut(GEMM_ROWS * n)
+        .enumerate()
+        .for_each(|(t, block)| {
+            let a = &a[t * GEMM_ROWS * rsa..];
+            gemm_rows(block.len() / n, k, n, a, sa, b, sb, beta, block);
+        });
+}
+
+/// [`par_gemm`] in parallel tasks of [`GEMM_COLS`] columns of `B` and `C` instead, for products
+/// with few rows. Each task copies its columns of `C` out, runs `T::gemm` on them with the
+/// caller's `beta` and copies them back, so the result is again bitwise that of a single call. The
+/// column stride of `B` must not be negative.
+#[allow(clippy::too_many_arguments)]
+pub fn par_gemm_cols<T: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[T],
+    sa: (isize, isize),
+    b: &[T],
+    sb: (isize, isize),
+    beta: T,
+    c: &mut [T],
+) {
+    let c = &mut c[..m * n];
+    if n <= GEMM_COLS || m * k * n < GEMM_PAR_WORK {
+        return gemm_rows(m, k, n, a, sa, b, sb, beta, c);
+    }
+    let csb = usize::try_from(sb.1).expect("par_gemm_cols: negative column stride");
+    let c_in: &[T] = c;
+    let blocks: Vec<Vec<T>> = (0..n.div_ceil(GEMM_COLS))
+        .into_par_iter()
+        .map(|t| {
+            let cols = t * GEMM_COLS..((t + 1) * GEMM_COLS).min(n);
+            let rows = c_in.chunks(n).flat_map(|row| &row[cols.clone()]);
+            let mut block: Vec<T> = rows.copied().collect();
+            let b = &b[cols.start * csb..];
+            gemm_rows(m, k, cols.len(), a, sa, b, sb, beta, &mut block);
+            block
+        })
+        .collect();
+    for (t, block) in blocks.iter().enumerate() {
+        let w = block.len() / m;
+        for (row, src) in c.chunks_mut(n).zip(block.chunks(w)) {
+            row[t * GEMM_COLS..][..w].copy_from_slice(src);
+        }
+    }
+}
+
 /// `Σ_rows f(row)` into a buffer of `width`, in parallel and deterministically: rows are summed in
 /// fixed chunks, and chunk sums are added in chunk order.
 pub fn par_sum_rows<T: Float>(
@@ -232,6 +333,58 @@ mod tests {
                 assert!((c[i * n + j] - want).abs() < 1e-12);
             }
         }
+    }
+
+    fn split_gemms_match_one_call<T: Float>() {
+        let values = |len: usize, seed: usize| -> Vec<T> {
+            (0..len)
+                .map(|i| T::of(((i * 7919 + seed * 104_729) % 1_000_003) as f64 / 1e6 - 0.5))
+                .collect()
+        };
+        let bits = |v: &[T]| v.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
+        let pools = [1, 2].map(|t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+        });
+        // Shapes of the dense Cora products (k above matrixmultiply's block of 256 for the
+        // transposed one), with uneven last tasks, and `A` / `B` both plain and transposed.
+        for (m, k, n, cols) in [
+            (2708, 64, 7, false),
+            (1000, 7, 64, false),
+            (7, 2708, 64, true),
+            (300, 600, 70, true),
+        ] {
+            let (a, b) = (values(m * k, 1), values(k * n, 2));
+            for (sa, sb) in [
+                ((k as isize, 1), (n as isize, 1)),
+                ((1, m as isize), (1, k as isize)),
+            ] {
+                for beta in [T::ZERO, T::ONE] {
+                    let mut want = values(m * n, 3);
+                    let one = T::ONE;
+                    T::gemm(
+                        m, k, n, one, &a, sa.0, sa.1, &b, sb.0, sb.1, beta, &mut want, n as isize,
+                        1,
+                    );
+                    for pool in &pools {
+                        let mut got = values(m * n, 3);
+                        pool.install(|| match cols {
+                            false => par_gemm(m, k, n, &a, sa, &b, sb, beta, &mut got),
+                            true => par_gemm_cols(m, k, n, &a, sa, &b, sb, beta, &mut got),
+                        });
+                        assert_eq!(bits(&got), bits(&want), "{m}×{k}×{n} {sa:?} {sb:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn split_gemms_are_bitwise_one_gemm() {
+        split_gemms_match_one_call::<f32>();
+        split_gemms_match_one_call::<f64>();
     }
 
     #[test]

@@ -39,8 +39,9 @@ pub mod __private {
     };
     pub use gatgrad_codegen::ir::TensorId;
     pub use gatgrad_runtime::kernels::{
-        f, par_by_target, par_edges_by_target, par_rows, par_sum_edges_by_target, par_sum_rows,
-        recompute_where, softmax_by_target, softmax_target, sum_blocks, Float, Rows, TargetOut,
+        f, par_by_target, par_copy, par_edges_by_target, par_rows, par_sum_edges_by_target,
+        par_sum_rows, recompute_where, softmax_by_target, softmax_target, sum_blocks, Float, Rows,
+        TargetOut,
     };
     pub use gatgrad_runtime::pattern::{compact, par_entries};
     pub use gatgrad_runtime::prefetch::{prefetch_row, DISTANCE as PREFETCH_DISTANCE};

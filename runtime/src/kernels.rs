@@ -286,6 +286,15 @@ pub fn par_gemm_cols<T: Float>(
     }
 }
 
+/// `out.copy_from_slice(src)`, in parallel blocks (a reshape copies a whole hidden layer).
+pub fn par_copy<T: Float>(out: &mut [T], src: &[T]) {
+    assert_eq!(out.len(), src.len(), "par_copy: lengths");
+    const BLOCK: usize = 16 * 1024;
+    out.par_chunks_mut(BLOCK)
+        .zip(src.par_chunks(BLOCK))
+        .for_each(|(o, s)| o.copy_from_slice(s));
+}
+
 /// `Σ_rows f(row)` into a buffer of `width`, in parallel and deterministically: rows are summed in
 /// fixed chunks, and chunk sums are added in chunk order.
 pub fn par_sum_rows<T: Float>(

@@ -212,10 +212,12 @@ pub fn sparse_nd<T: Float>(
 ) {
     let s = pat.cols;
     let wt: Cow<[T]> = if w_os {
-        // Transposed in parallel blocks of 64 rows of `t` (16 KiB for o = 64, cache-resident).
-        let mut t = vec![T::ZERO; s * o];
+        // Transposed in parallel blocks of 64 rows of `t` (16 KiB for o = 64, cache-resident),
+        // into memory not zeroed first (a serial memset of the whole of `t` would cost as much).
+        let mut t: Vec<T> = Vec::with_capacity(s * o);
         const B: usize = 64;
-        t.par_chunks_mut(B * o.max(1))
+        t.spare_capacity_mut()[..s * o]
+            .par_chunks_mut(B * o.max(1))
             .enumerate()
             .for_each(|(c, block)| {
                 let b0 = c * B;
@@ -223,10 +225,12 @@ pub fn sparse_nd<T: Float>(
                 for a in 0..o {
                     let wrow = &w[a * s + b0..a * s + b0 + rows];
                     for (r, &v) in wrow.iter().enumerate() {
-                        block[r * o + a] = v;
+                        block[r * o + a].write(v);
                     }
                 }
             });
+        // SAFETY: the blocks cover the `s · o` entries, and each block writes all of its own.
+        unsafe { t.set_len(s * o) };
         t.into()
     } else {
         w.into()
@@ -279,7 +283,8 @@ pub fn sparse_tn<T: Float>(
         });
         return;
     }
-    let mut by_col = vec![T::ZERO; pat.cols * width];
+    let mut by_col = Vec::with_capacity(pat.cols * width);
+    by_col.par_extend(rayon::iter::repeat_n(T::ZERO, pat.cols * width));
     par_rows(&mut by_col, width, column);
     let by_col = &by_col[..];
     par_rows(out, pat.cols, |r, orow| {

@@ -297,7 +297,10 @@ impl Gen<'_> {
             }
             (Some(Part::Node), &Rhs::Expr(e)) => {
                 let rows = self.bind_rows(e, eq.vars[0]);
-                let body = self.row_body(eq, e);
+                let body = match self.head_sums(eq, e) {
+                    Some(body) => body,
+                    None => self.row_body(eq, e),
+                };
                 self.unbind_rows(eq.vars[0]);
                 format!("o{lhs}.own_row(|{head}, row| {{\n{rows}{body}}});\n")
             }

@@ -15,6 +15,7 @@
 mod blocks;
 mod deferred;
 mod fuse;
+mod heads;
 pub mod schedule;
 
 use crate::ir::*;
@@ -337,7 +338,7 @@ impl Gen<'_> {
         let pv = self.pv();
         let t = p.tensor(eq.lhs);
         match eq.rhs {
-            Rhs::Reshape(src) => format!("out.copy_from_slice(t{});\n", src.0),
+            Rhs::Reshape(src) => format!("{pv}::par_copy(&mut out, t{});\n", src.0),
             Rhs::LoopFill(src) => format!(
                 "{pv}::loop_fill(b, t{}, {}, &mut out, false);\n",
                 src.0,

@@ -233,13 +233,7 @@ pub fn node_t_matmul<T: Float>(
         let (a, cols) = (pattern::compact(pat, a), columns(aid, pat));
         pattern::sparse_tn(pat, &cols, &a, bv, q, false, accumulate, out)
     } else {
-        // The reduction runs over the nodes, so only the output is split: over its rows when
-        // there are enough of them, else over its columns.
-        let gemm = if p > kernels::GEMM_ROWS {
-            kernels::par_gemm
-        } else {
-            kernels::par_gemm_cols
-        };
-        gemm(p, n, q, a, (1, p as isize), bv, (q as isize, 1), beta, out)
+        // The reduction runs over the nodes (`k`), which `par_gemm` never splits.
+        kernels::par_gemm(p, n, q, a, (1, p as isize), bv, (q as isize, 1), beta, out)
     }
 }

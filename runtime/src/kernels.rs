@@ -189,11 +189,11 @@ pub fn par_rows<T: Float>(out: &mut [T], width: usize, f: impl Fn(usize, &mut [T
 /// microkernel heights (≤ 16), so the tasks tile `C` into the same microkernel blocks as one call.
 pub const GEMM_ROWS: usize = CHUNK;
 
-/// Columns of `C` per task of [`par_gemm_cols`]: a multiple of matrixmultiply's microkernel widths
+/// Columns of `C` per task of [`par_gemm`] when it splits columns: a multiple of matrixmultiply's microkernel widths
 /// (≤ 16).
 pub const GEMM_COLS: usize = 32;
 
-/// Multiply-adds below which [`par_gemm`] and [`par_gemm_cols`] stay on the calling thread.
+/// Multiply-adds below which [`par_gemm`] stays on the calling thread.
 const GEMM_PAR_WORK: usize = 1 << 18;
 
 /// `T::gemm` with `alpha = 1` into a row-major `C` of `n` columns.
@@ -216,10 +216,12 @@ fn gemm_rows<T: Float>(
 }
 
 /// `C = A · B + beta · C` for `C` row-major `[m, n]` (`T::gemm` with `alpha = 1`; `A` and `B` with
-/// (row, column) strides `sa`, `sb`), in parallel tasks of [`GEMM_ROWS`] rows of `A` and `C`.
-/// matrixmultiply computes each element of `C` as one microkernel accumulation over all of `k`
-/// (blocked the same way for any `m`), so the result is bitwise that of a single `T::gemm` call,
-/// for any thread count. The row stride of `A` must not be negative.
+/// (row, column) strides `sa`, `sb`), in parallel tasks: of [`GEMM_ROWS`] rows of `A` and `C`
+/// when there are more rows than that, else of [`GEMM_COLS`] columns of `B` and `C`. `k` is never
+/// split, and matrixmultiply computes each element of `C` as one microkernel accumulation over all
+/// of `k` (blocked the same way for any `m` and `n`), so the result is bitwise that of a single
+/// `T::gemm` call, for any thread count. The strides of `A`'s rows and `B`'s columns must not be
+/// negative.
 #[allow(clippy::too_many_arguments)]
 pub fn par_gemm<T: Float>(
     m: usize,
@@ -233,39 +235,22 @@ pub fn par_gemm<T: Float>(
     c: &mut [T],
 ) {
     let c = &mut c[..m * n];
-    if m <= GEMM_ROWS || m * k * n < GEMM_PAR_WORK {
+    if m * k * n < GEMM_PAR_WORK || (m <= GEMM_ROWS && n <= GEMM_COLS) {
         return gemm_rows(m, k, n, a, sa, b, sb, beta, c);
     }
-    let rsa = usize::try_from(sa.0).expect("par_gemm: negative row stride");
-    c.par_chunks_mut(GEMM_ROWS * n)
-        .enumerate()
-        .for_each(|(t, block)| {
-            let a = &a[t * GEMM_ROWS * rsa..];
-            gemm_rows(block.len() / n, k, n, a, sa, b, sb, beta, block);
-        });
-}
-
-/// [`par_gemm`] in parallel tasks of [`GEMM_COLS`] columns of `B` and `C` instead, for products
-/// with few rows. Each task copies its columns of `C` out, runs `T::gemm` on them with the
-/// caller's `beta` and copies them back, so the result is again bitwise that of a single call. The
-/// column stride of `B` must not be negative.
-#[allow(clippy::too_many_arguments)]
-pub fn par_gemm_cols<T: Float>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[T],
-    sa: (isize, isize),
-    b: &[T],
-    sb: (isize, isize),
-    beta: T,
-    c: &mut [T],
-) {
-    let c = &mut c[..m * n];
-    if n <= GEMM_COLS || m * k * n < GEMM_PAR_WORK {
-        return gemm_rows(m, k, n, a, sa, b, sb, beta, c);
+    if m > GEMM_ROWS {
+        let rsa = usize::try_from(sa.0).expect("par_gemm: negative row stride");
+        c.par_chunks_mut(GEMM_ROWS * n)
+            .enumerate()
+            .for_each(|(t, block)| {
+                let a = &a[t * GEMM_ROWS * rsa..];
+                gemm_rows(block.len() / n, k, n, a, sa, b, sb, beta, block);
+            });
+        return;
     }
-    let csb = usize::try_from(sb.1).expect("par_gemm_cols: negative column stride");
+    // Few rows: each task copies its columns of `C` out, runs `T::gemm` on them with the caller's
+    // `beta` and copies them back.
+    let csb = usize::try_from(sb.1).expect("par_gemm: negative column stride");
     let c_in: &[T] = c;
     let blocks: Vec<Vec<T>> = (0..n.div_ceil(GEMM_COLS))
         .into_par_iter()
@@ -359,12 +344,8 @@ mod tests {
         });
         // Shapes of the dense Cora products (k above matrixmultiply's block of 256 for the
         // transposed one), with uneven last tasks, and `A` / `B` both plain and transposed.
-        for (m, k, n, cols) in [
-            (2708, 64, 7, false),
-            (1000, 7, 64, false),
-            (7, 2708, 64, true),
-            (300, 600, 70, true),
-        ] {
+        // Split by rows, by rows, by columns, by rows.
+        for (m, k, n) in [(2708, 64, 7), (1000, 7, 64), (7, 2708, 64), (300, 600, 70)] {
             let (a, b) = (values(m * k, 1), values(k * n, 2));
             for (sa, sb) in [
                 ((k as isize, 1), (n as isize, 1)),
@@ -379,10 +360,7 @@ mod tests {
                     );
                     for pool in &pools {
                         let mut got = values(m * n, 3);
-                        pool.install(|| match cols {
-                            false => par_gemm(m, k, n, &a, sa, &b, sb, beta, &mut got),
-                            true => par_gemm_cols(m, k, n, &a, sa, &b, sb, beta, &mut got),
-                        });
+                        pool.install(|| par_gemm(m, k, n, &a, sa, &b, sb, beta, &mut got));
                         assert_eq!(bits(&got), bits(&want), "{m}×{k}×{n} {sa:?} {sb:?}");
                     }
                 }
@@ -543,16 +521,15 @@ pub fn softmax_target<T: Float, S: EdgeRows<T> + ?Sized>(
 ) {
     let width = out.width;
     scratch.clear();
+    scratch.resize(width, T::of(f64::NEG_INFINITY));
     scratch.resize(2 * width, T::ZERO);
     let (mx, denom) = scratch.split_at_mut(width);
-    mx.iter_mut().for_each(|m| *m = T::of(f64::NEG_INFINITY));
     for &e in out.graph.in_edges(out.target) {
         let row = scores.edge_row(e as usize);
         for (m, &x) in mx.iter_mut().zip(row) {
             *m = m.max(x);
         }
     }
-    denom.iter_mut().for_each(|d| *d = T::ZERO);
     out.each_edge(|e, orow| {
         let row = scores.edge_row(e);
         for (((o, &x), &m), d) in orow.iter_mut().zip(row).zip(&*mx).zip(denom.iter_mut()) {

@@ -286,23 +286,15 @@ impl Gen<'_> {
             }
             // The rows are closure arguments, as in `par_edges_by_target` and `par_rows`: the
             // optimiser then knows they alias no other tensor.
-            (Some(Part::Edges), &Rhs::Expr(e)) => {
+            (Some(part @ (Part::Edges | Part::Node)), &Rhs::Expr(e)) => {
                 let rows = self.bind_rows(e, eq.vars[0]);
-                let body = match self.block_sums(eq, e) {
-                    Some(body) => body,
-                    None => self.row_body(eq, e),
+                let (visit, special) = match part {
+                    Part::Edges => ("each_edge", self.block_sums(eq, e)),
+                    _ => ("own_row", self.head_sums(eq, e)),
                 };
+                let body = special.unwrap_or_else(|| self.row_body(eq, e));
                 self.unbind_rows(eq.vars[0]);
-                format!("o{lhs}.each_edge(|{head}, row| {{\n{rows}{body}}});\n")
-            }
-            (Some(Part::Node), &Rhs::Expr(e)) => {
-                let rows = self.bind_rows(e, eq.vars[0]);
-                let body = match self.head_sums(eq, e) {
-                    Some(body) => body,
-                    None => self.row_body(eq, e),
-                };
-                self.unbind_rows(eq.vars[0]);
-                format!("o{lhs}.own_row(|{head}, row| {{\n{rows}{body}}});\n")
+                format!("o{lhs}.{visit}(|{head}, row| {{\n{rows}{body}}});\n")
             }
             _ => "compile_error!(\"not a target-local equation\");\n".into(),
         }

@@ -82,7 +82,12 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let (program, _warnings) = crate::compile_source(&name, &text).map_err(|f| {
         syn::Error::new_spanned(&attr, format!("gatgrad DSL error\n{}", f.rendered))
     })?;
-    let gen = crate::emit::generate(&program, &krate);
+    let gen = crate::emit::generate(&program, &krate).map_err(|e| {
+        syn::Error::new(
+            Span::call_site(),
+            format!("gatgrad bug, please report it: {e}"),
+        )
+    })?;
     let items: TokenStream = gen.items.parse().map_err(|e| {
         syn::Error::new(
             Span::call_site(),
@@ -122,7 +127,7 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
 
 /// The generated code of a program, formatted for review (what snapshots hold).
 pub fn pretty(program: &crate::ir::Program) -> Result<String, String> {
-    let gen = crate::emit::generate(program, "::gatgrad");
+    let gen = crate::emit::generate(program, "::gatgrad")?;
     let file: syn::File = syn::parse_str(&gen.items).map_err(|e| e.to_string())?;
     Ok(prettyplease::unparse(&file))
 }

@@ -1,54 +1,20 @@
-//! Node equations of a fused run that reduce over heads a sum over the node's in-edges,
-//! `out[i, c] = mean_h Σ_{j → i} body[h, c] (+ rest)` (GATv2Conv with `concat=False`), with
-//! the edges outside: each in-edge's rows are read once, and every head's sum goes to its own
-//! row of the run's scratch buffer. The sums then meet per output entry as before: each head's sum
-//! starts from zero and adds the edges in CSR order, heads are added in order from zero and the
-//! mean divides by their count — the same bits as heads outside, which walk the edges once per
-//! head and output entry.
+//! Printing head walks (the `head_walk` pass in `plan`): a node's in-edges are walked once, every
+//! head's sum going to its own row of the kernel's scratch buffer, then the heads meet per output
+//! entry in order.
 
-use super::{has_reduce, var, Gen};
+use super::{var, Gen};
 use crate::ir::*;
+use crate::plan::HeadWalk;
 
 impl Gen<'_> {
-    /// The statements filling `row` (the row of node `eq.vars[0]`) when `e` has that form.
-    pub(super) fn head_sums(&self, eq: &Equation, e: ExprId) -> Option<String> {
+    /// The statements filling `row` (the row of node `eq.vars[0]`).
+    pub(super) fn head_sums(&self, eq: &Equation, walk: &HeadWalk) -> String {
         let p = self.p;
         let (n, dense) = (eq.vars[0], &eq.vars[1..]);
-        if dense.is_empty() {
-            return None;
-        }
-        // `e` is the head reduction, or the head reduction plus a term without reductions.
-        let heads = |x: ExprId| match *p.arena.get(x) {
-            Node::Reduce {
-                op: op @ (ReduceOp::Mean | ReduceOp::Sum),
-                range: Range::Dense(h),
-                body,
-            } => match *p.arena.get(body) {
-                Node::Reduce {
-                    op: ReduceOp::Sum,
-                    range:
-                        range @ Range::InEdges {
-                            of: At::Node(of), ..
-                        },
-                    body,
-                } if of == n && !dense.contains(&h) && !has_reduce(p, body) => {
-                    Some((op, h, range, body))
-                }
-                _ => None,
-            },
-            _ => None,
-        };
-        let (reduction, rest) = match *p.arena.get(e) {
-            Node::Add(a, b) => match (heads(a), heads(b)) {
-                (Some(r), None) if !has_reduce(p, b) => (r, Some((b, false))),
-                (None, Some(r)) if !has_reduce(p, a) => (r, Some((a, true))),
-                _ => return None,
-            },
-            _ => (heads(e)?, None),
-        };
-        let (op, h, range, body) = reduction;
+        let (op, h, range, body) = (walk.op, walk.head, walk.gather.range, walk.gather.body);
+        let rest = walk.rest;
         let VarKind::Dense(dh) = p.var(h).kind else {
-            return None;
+            unreachable!("heads are a dense axis")
         };
         let (hv, edge) = (var(h), range.var());
         let width = self.width_expr(eq.lhs);
@@ -67,7 +33,7 @@ impl Gen<'_> {
         inner += "}\n";
         self.bound.borrow_mut().retain(|v| *v != edge && *v != h);
         self.unbind_rows(edge);
-        let edges = self.gather_loop(range, body, &inner);
+        let edges = self.gather_loop(&walk.gather, &inner);
 
         let head_sum = match op {
             ReduceOp::Mean => format!(
@@ -89,9 +55,9 @@ impl Gen<'_> {
             format!("{} = {value};", g.out_ref("row", dense))
         });
         self.bound.borrow_mut().retain(|v| *v != n);
-        Some(format!(
+        format!(
             "let hw = d{dh} * ({width});\nif scratch.len() < hw {{ scratch.resize(hw, T::ZERO); }}\nlet nb = &mut scratch[..hw];\nnb.iter_mut().for_each(|x| *x = T::ZERO);\n{edges}\n{fill}",
             dh = dh.0
-        ))
+        )
     }
 }

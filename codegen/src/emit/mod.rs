@@ -16,9 +16,10 @@ mod blocks;
 mod deferred;
 mod fuse;
 mod heads;
-pub mod schedule;
 
 use crate::ir::*;
+use crate::plan::walk::{collect_accesses, End};
+use crate::plan::{Gather, Phase, Plan, Strategy};
 use crate::print::{Printer, Style};
 use std::fmt::Write;
 
@@ -32,22 +33,35 @@ pub struct Generated {
 
 /// Emits `forward` and `backward` for a differentiated program. `krate` is the path of the gatgrad
 /// facade as seen from the generated code (`::gatgrad`, or `crate` inside gatgrad itself).
-pub fn generate(p: &Program, krate: &str) -> Generated {
-    let s = schedule::schedule(p);
+pub fn generate(p: &Program, krate: &str) -> Result<Generated, String> {
+    print(&Plan::build(p), krate)
+}
+
+/// Spells out a plan as Rust source. An error is a gatgrad bug: a step no pass decided.
+pub fn print(plan: &Plan, krate: &str) -> Result<Generated, String> {
+    for phase in [Phase::Forward, Phase::Backward] {
+        let eqs = plan.equations(phase);
+        for step in plan.kernels(phase).iter().flat_map(|k| &k.steps) {
+            if step.strategy == Strategy::Generic {
+                return Err(format!(
+                    "internal: no pass decided how to evaluate `{}`",
+                    Printer::new(&plan.program, Style::Text).equation(&eqs[step.eq])
+                ));
+            }
+        }
+    }
     let g = Gen {
-        p: &s.program,
-        pr: Printer::new(&s.program, Style::Text),
+        p: &plan.program,
+        pr: Printer::new(&plan.program, Style::Text),
         krate,
+        compactable: &plan.compact,
         bound: Default::default(),
         slices: Default::default(),
         counter: Default::default(),
         out_slice: Default::default(),
-        compactable: Default::default(),
         fused: Default::default(),
         row_binds: Default::default(),
     };
-    let compactable = g.compactable();
-    let g = Gen { compactable, ..g };
     let mut items = String::new();
     let _ = writeln!(
         items,
@@ -56,53 +70,45 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
     let _ = writeln!(
         items,
         "pub const NUM_TENSORS: usize = {};",
-        s.program.tensors.len()
+        plan.program.tensors.len()
     );
     let header = |name: &str| {
         format!(
             "#[allow(unused_variables, unused_mut, unused_parens, clippy::all)]\npub fn {name}<T: {krate}::__private::Float>(b: &{krate}::__private::Bound, v: &mut [Vec<T>])"
         )
     };
-    // Training needs parameter gradients only: skip what only input gradients need (`d x` of a
-    // bag-of-words input is an N × F product).
-    let keep = needed_for_params(&s.program, &s.backward);
     let mut params_calls = String::new();
-    for (name, eqs, keep, doc) in [
+    for (phase, name, doc) in [
         (
+            Phase::Forward,
             "forward",
-            &s.forward,
-            None,
             "Evaluates the forward equations in order.",
         ),
         (
+            Phase::Backward,
             "backward",
-            &s.backward,
-            Some(&keep[..]),
             "Evaluates the derivative equations (after `forward`, with the seed set).",
         ),
     ] {
+        let eqs = plan.equations(phase);
         let mut calls = String::new();
-        for run in g.runs(eqs, keep) {
-            let (k, last) = (run.eqs.start, run.eqs.end - 1);
-            let fname = if k == last {
-                format!("{name}_{k}")
-            } else {
-                format!("{name}_{k}_to_{last}")
-            };
-            match run.graph {
-                Some(graph) => items.push_str(&g.fused(&fname, &eqs[run.eqs.clone()], graph)),
+        for kernel in plan.kernels(phase) {
+            let fname = Plan::kernel_name(phase, kernel);
+            match kernel.fused {
+                Some(graph) => items.push_str(&g.fused(&fname, kernel, eqs, graph)),
                 None => {
-                    let eq = &eqs[k];
+                    let step = &kernel.steps[0];
+                    let eq = &eqs[step.eq];
                     let _ = writeln!(items, "#[doc = \" `{}`\"]", g.text(eq));
                     let _ = writeln!(items, "{} {{", header(&fname));
                     items.push_str(&g.prelude(std::slice::from_ref(eq)));
-                    items.push_str(&g.equation(eq));
+                    items.push_str(&g.equation(eq, &step.strategy));
                     items.push_str("}\n");
                 }
             }
             let call = format!("{krate}::__private::timed(\"{fname}\", || {fname}(b, v));\n");
             calls.push_str(&call);
-            if keep.is_some_and(|keep| keep[k]) {
+            if phase == Phase::Backward && kernel.for_params {
                 params_calls.push_str(&call);
             }
         }
@@ -114,19 +120,10 @@ pub fn generate(p: &Program, krate: &str) -> Generated {
         "/// The derivative equations parameter gradients need (no input gradients)."
     );
     let _ = writeln!(items, "{} {{\n{params_calls}}}", header("backward_params"));
-    Generated {
+    Ok(Generated {
         items,
-        num_tensors: s.program.tensors.len(),
-    }
-}
-
-/// An endpoint of an edge.
-#[derive(Clone, Copy, PartialEq)]
-pub(super) enum End {
-    /// The source `j`.
-    Src,
-    /// The target `i`.
-    Dst,
+        num_tensors: plan.program.tensors.len(),
+    })
 }
 
 struct Gen<'a> {
@@ -140,9 +137,8 @@ struct Gen<'a> {
     counter: std::cell::Cell<usize>,
     /// The innermost loop variable along which the output slice `orow` is bound.
     out_slice: std::cell::Cell<Option<VarId>>,
-    /// Tensors that may be stored in the compact layout of a zero pattern set at run time
-    /// (`gatgrad_runtime::pattern`): inputs, dropout masks and element-wise results of shape `[N, F]`.
-    compactable: std::collections::HashSet<TensorId>,
+    /// Tensors that may be stored in the compact layout of a zero pattern (the plan's decision).
+    compactable: &'a std::collections::BTreeSet<TensorId>,
     /// Outputs of the fused loop being emitted: read through the rows the visited target owns
     /// (`o7.row(e)`), see [`fuse`].
     fused: std::cell::RefCell<std::collections::HashSet<TensorId>>,
@@ -230,19 +226,10 @@ impl Gen<'_> {
     }
 
     fn reads(&self, eq: &Equation) -> Vec<TensorId> {
-        let mut out = Vec::new();
-        match eq.rhs {
-            Rhs::Expr(e) | Rhs::Softmax(e) => self.p.tensors_read(e, &mut out),
-            Rhs::Reshape(t) | Rhs::LoopFill(t) | Rhs::LoopFillAdjoint(t) => out.push(t),
-            Rhs::CrossEntropy { logits, .. } => out.push(logits),
-        }
-        out.sort();
-        out.dedup();
-        out.retain(|t| *t != eq.lhs);
-        out
+        crate::plan::walk::reads(self.p, eq)
     }
 
-    fn equation(&self, eq: &Equation) -> String {
+    fn equation(&self, eq: &Equation, strategy: &Strategy) -> String {
         let lhs = eq.lhs.0;
         let pv = self.pv();
         let mut s = String::new();
@@ -251,7 +238,7 @@ impl Gen<'_> {
         // Every equation writes all of its output (a sparse one only its pattern, stored
         // compactly), so a buffer of the right size is reused without clearing.
         let mut len = self.len_expr(eq.lhs);
-        if self.elementwise(eq).is_some() {
+        if matches!(strategy, Strategy::Entrywise { .. }) {
             len = format!("{pv}::stored_len(b, {pv}::TensorId({lhs}), {len})");
         }
         let _ = writeln!(
@@ -264,52 +251,18 @@ impl Gen<'_> {
         }
         // GEMMs and element-wise equations read either layout of a pattern tensor; the others
         // read dense views.
-        let raw = self.elementwise(eq).is_some()
-            || matches!(eq.rhs, Rhs::Expr(e) if self.gemm(eq, e).is_some());
+        let raw = matches!(
+            strategy,
+            Strategy::Entrywise { .. } | Strategy::Gemm { .. } | Strategy::GemmTransposed { .. }
+        );
         if !raw {
             s.push_str(&self.dense_views(eq));
         }
-        s.push_str(&self.body(eq));
+        s.push_str(&self.body(eq, strategy));
         let _ = writeln!(s, "}}");
         let _ = writeln!(s, "v[{lhs}] = out;");
         let _ = writeln!(s, "}}");
         s
-    }
-
-    /// The right-hand side of a node equation `T[n, f] = ...` without reductions, visited entry by
-    /// entry (and only over the pattern when `T` has one).
-    fn elementwise(&self, eq: &Equation) -> Option<ExprId> {
-        match eq.rhs {
-            Rhs::Expr(e)
-                if self.p.tensor(eq.lhs).domain == Domain::Node
-                    && eq.vars.len() == 2
-                    && !has_reduce(self.p, e) =>
-            {
-                Some(e)
-            }
-            _ => None,
-        }
-    }
-
-    /// The tensors that may be stored compactly (see the `compactable` field).
-    fn compactable(&self) -> std::collections::HashSet<TensorId> {
-        let p = self.p;
-        let mut out: std::collections::HashSet<TensorId> = p
-            .equations
-            .iter()
-            .chain(&p.backward)
-            .filter(|eq| self.elementwise(eq).is_some())
-            .map(|eq| eq.lhs)
-            .collect();
-        for (k, t) in p.tensors.iter().enumerate() {
-            if t.domain == Domain::Node
-                && t.dims.len() == 1
-                && matches!(t.role, Role::Input | Role::Dropout { .. })
-            {
-                out.insert(TensorId(k as u32));
-            }
-        }
-        out
     }
 
     /// Shadows the compactable tensors an equation reads by their dense layout.
@@ -333,145 +286,140 @@ impl Gen<'_> {
         s
     }
 
-    fn body(&self, eq: &Equation) -> String {
+    fn body(&self, eq: &Equation, strategy: &Strategy) -> String {
         let p = self.p;
         let pv = self.pv();
-        let t = p.tensor(eq.lhs);
-        match eq.rhs {
-            Rhs::Reshape(src) => format!("{pv}::par_copy(&mut out, t{});\n", src.0),
-            Rhs::LoopFill(src) => format!(
+        match (strategy, &eq.rhs) {
+            (Strategy::Reshape, &Rhs::Reshape(src)) => {
+                format!("{pv}::par_copy(&mut out, t{});\n", src.0)
+            }
+            (Strategy::LoopFill { adjoint: false }, &Rhs::LoopFill(src)) => format!(
                 "{pv}::loop_fill(b, t{}, {}, &mut out, false);\n",
                 src.0,
                 self.width_expr(eq.lhs)
             ),
-            Rhs::LoopFillAdjoint(src) => format!(
+            (Strategy::LoopFill { adjoint: true }, &Rhs::LoopFillAdjoint(src)) => format!(
                 "{pv}::loop_fill(b, t{}, {}, &mut out, true);\n",
                 src.0,
                 self.width_expr(src)
             ),
-            Rhs::CrossEntropy {
-                logits,
-                labels,
-                mask,
-            } => format!(
+            (
+                Strategy::CrossEntropy,
+                &Rhs::CrossEntropy {
+                    logits,
+                    labels,
+                    mask,
+                },
+            ) => format!(
                 "out[0] = {pv}::cross_entropy(b, t{}, {}, {pv}::TensorId({}), {pv}::TensorId({}));\n",
                 logits.0,
                 self.width_expr(logits),
                 labels.0,
                 mask.0
             ),
-            Rhs::Softmax(body) => {
-                let e = eq.vars[0];
-                let VarKind::Edge(g) = p.var(e).kind else {
-                    return "compile_error!(\"softmax on a non-edge tensor\");\n".into();
-                };
+            (Strategy::Softmax { graph, stored }, &Rhs::Softmax(body)) => {
+                let (e, g) = (eq.vars[0], graph.0);
                 let width = self.width_expr(eq.lhs);
-                // Scores already stored edge by edge are normalised in place of a copy.
-                if let Node::Access {
-                    tensor,
-                    at: Some(At::Edge(x)),
-                    dense,
-                } = p.arena.get(body)
-                {
-                    if *x == e && dense[..] == eq.vars[1..] {
-                        return format!(
-                            "{pv}::softmax_by_target(g{}, t{}, {width}, &mut out);\n",
-                            g.0, tensor.0
-                        );
-                    }
+                if let Some(scores) = stored {
+                    // Scores already stored edge by edge are normalised in place of a copy.
+                    return format!(
+                        "{pv}::softmax_by_target(g{g}, t{}, {width}, &mut out);\n",
+                        scores.0
+                    );
                 }
-                let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{pv}::par_edges_by_target(g{}, &mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", g.0, var(e));
+                let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{pv}::par_edges_by_target(g{g}, &mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(e));
                 self.bound.borrow_mut().push(e);
                 s.push_str(&self.dense_loops(&eq.vars[1..], body, "row", &|g: &Self| format!("{} = {};", g.out_ref("row", &eq.vars[1..]), g.ex(body))));
                 self.bound.borrow_mut().clear();
-                let _ = write!(s, "}});\n{pv}::softmax_by_target(g{}, &scores, {width}, &mut out);\n", g.0);
+                let _ = write!(s, "}});\n{pv}::softmax_by_target(g{g}, &scores, {width}, &mut out);\n");
                 s
             }
-            Rhs::Expr(e) => {
-                if let Some(code) = self.gemm(eq, e) {
-                    return code;
-                }
-                match t.domain {
-                    Domain::Node if self.elementwise(eq).is_some() => self.entrywise(eq, e),
-                    Domain::Node | Domain::Edge(_) => {
-                        let width = self.width_expr(eq.lhs);
-                        let driver = match t.domain {
-                            Domain::Edge(g) => format!("par_edges_by_target(g{}, ", g.0),
-                            _ => "par_rows(".to_string(),
-                        };
-                        let ahead = match t.domain {
-                            Domain::Edge(_) => self.prefetch_edge_ahead(eq.vars[0], e),
-                            _ => String::new(),
-                        };
-                        format!(
-                            "{pv}::{driver}&mut out, {width}, |row_id, row| {{\nlet {} = row_id;\n{ahead}{}}});\n",
-                            var(eq.vars[0]),
-                            self.row_body(eq, e)
-                        )
-                    }
-                    Domain::Dense => {
-                        if let Node::Reduce {
-                            op: ReduceOp::Sum,
-                            range: Range::AllNodes(r) | Range::AllEdges(r),
-                            body,
-                        } = *p.arena.get(e)
-                        {
-                            let driver = match p.var(r).kind {
-                                VarKind::Edge(g) => format!("par_sum_edges_by_target::<T>(g{}, ", g.0),
-                                _ => "par_sum_rows::<T>(nn, ".into(),
-                            };
-                            let width = self.width_expr(eq.lhs);
-                            let ahead = match p.var(r).kind {
-                                VarKind::Edge(_) => self.prefetch_edge_ahead(r, body),
-                                _ => String::new(),
-                            };
-                            let mut s = format!("let acc = {pv}::{driver}{width}, |row_id, acc| {{\nlet {} = row_id;\n{ahead}", var(r));
-                            self.bound.borrow_mut().push(r);
-                            s.push_str(&self.dense_loops(&eq.vars, body, "acc", &|g: &Self| format!("{} += {};", g.out_ref("acc", &eq.vars), g.ex(body))));
-                            self.bound.borrow_mut().clear();
-                            s.push_str("});\nout.copy_from_slice(&acc);\n");
-                            s
-                        } else {
-                            self.dense_loops(&eq.vars, e, "out", &|g: &Self| format!("{} = {};", g.out_ref("out", &eq.vars), g.ex(e)))
-                        }
-                    }
-                }
+            (Strategy::Gemm { terms, bias }, Rhs::Expr(_)) => self.gemm(eq, terms, *bias),
+            (Strategy::GemmTransposed { terms }, Rhs::Expr(_)) => self.gemm_transposed(terms),
+            (Strategy::Entrywise { deferred }, &Rhs::Expr(e)) => {
+                self.entrywise(eq, e, deferred.as_ref())
             }
+            (Strategy::NodeRows { gathers, rest, .. }, &Rhs::Expr(e)) => format!(
+                "{pv}::par_rows(&mut out, {}, |row_id, row| {{\nlet {} = row_id;\n{}}});\n",
+                self.width_expr(eq.lhs),
+                var(eq.vars[0]),
+                self.row_body(eq, e, gathers, rest)
+            ),
+            (Strategy::EdgeRows { prefetch_ahead, .. }, &Rhs::Expr(e)) => {
+                let Domain::Edge(g) = p.tensor(eq.lhs).domain else {
+                    unreachable!("edge rows of a tensor on edges")
+                };
+                format!(
+                    "{pv}::par_edges_by_target(g{}, &mut out, {}, |row_id, row| {{\nlet {} = row_id;\n{}{}}});\n",
+                    g.0,
+                    self.width_expr(eq.lhs),
+                    var(eq.vars[0]),
+                    self.prefetch_edge_ahead(eq.vars[0], prefetch_ahead),
+                    self.row_body(eq, e, &[], &[])
+                )
+            }
+            (
+                Strategy::ChunkedSum {
+                    over: r,
+                    body,
+                    prefetch_ahead,
+                },
+                Rhs::Expr(_),
+            ) => {
+                let (r, body) = (*r, *body);
+                let driver = match p.var(r).kind {
+                    VarKind::Edge(g) => format!("par_sum_edges_by_target::<T>(g{}, ", g.0),
+                    _ => "par_sum_rows::<T>(nn, ".into(),
+                };
+                let width = self.width_expr(eq.lhs);
+                let ahead = self.prefetch_edge_ahead(r, prefetch_ahead);
+                let mut s = format!("let acc = {pv}::{driver}{width}, |row_id, acc| {{\nlet {} = row_id;\n{ahead}", var(r));
+                self.bound.borrow_mut().push(r);
+                s.push_str(&self.dense_loops(&eq.vars, body, "acc", &|g: &Self| format!("{} += {};", g.out_ref("acc", &eq.vars), g.ex(body))));
+                self.bound.borrow_mut().clear();
+                s.push_str("});\nout.copy_from_slice(&acc);\n");
+                s
+            }
+            (Strategy::DenseLoops, &Rhs::Expr(e)) => self.dense_loops(&eq.vars, e, "out", &|g: &Self| {
+                format!("{} = {};", g.out_ref("out", &eq.vars), g.ex(e))
+            }),
+            (strategy, _) => unreachable!("strategy {strategy:?} does not fit its equation (the passes pair them)"),
         }
     }
 
     /// The code filling `row`, the output row of `eq.vars[0]` (a node or an edge bound by the
-    /// caller), for a node or edge equation `eq` with right-hand side `e`.
-    fn row_body(&self, eq: &Equation, e: ExprId) -> String {
+    /// caller), for a node or edge equation `eq` with right-hand side `e`: with `gathers`, the
+    /// `rest` of the terms first, then each neighbourhood sum with its edges outside.
+    fn row_body(&self, eq: &Equation, e: ExprId, gathers: &[Gather], rest: &[ExprId]) -> String {
         let dense = &eq.vars[1..];
         self.bound.borrow_mut().push(eq.vars[0]);
-        let s = match self.neighbourhood_terms(eq, e) {
-            Some((reduces, rest)) if self.p.tensor(eq.lhs).domain == Domain::Node => {
-                // Edges outside, features inside (SpMM order): each neighbour's row is read
-                // once, contiguously, instead of once per output feature.
-                let mut s = match rest.first() {
-                    Some(&first) => self.dense_loops(dense, first, "row", &|g: &Self| {
-                        let sum: Vec<String> = rest.iter().map(|t| g.ex(*t)).collect();
-                        format!("{} = {};", g.out_ref("row", dense), sum.join(" + "))
-                    }),
-                    None => "row.iter_mut().for_each(|x| *x = T::ZERO);\n".to_string(),
-                };
-                for (range, body) in reduces {
-                    let mut inner = self.bind_rows(body, range.var());
-                    self.bound.borrow_mut().push(range.var());
-                    inner += &self.dense_loops(dense, body, "row", &|g: &Self| {
-                        format!("{} += {};", g.out_ref("row", dense), g.ex(body))
-                    });
-                    self.bound.borrow_mut().retain(|v| *v != range.var());
-                    self.unbind_rows(range.var());
-                    s.push_str(&self.gather_loop(range, body, &inner));
-                    s.push('\n');
-                }
-                s
-            }
-            _ => self.dense_loops(dense, e, "row", &|g: &Self| {
+        let s = if gathers.is_empty() {
+            self.dense_loops(dense, e, "row", &|g: &Self| {
                 format!("{} = {};", g.out_ref("row", dense), g.ex(e))
-            }),
+            })
+        } else {
+            // Edges outside, features inside (SpMM order): each neighbour's row is read
+            // once, contiguously, instead of once per output feature.
+            let mut s = match rest.first() {
+                Some(&first) => self.dense_loops(dense, first, "row", &|g: &Self| {
+                    let sum: Vec<String> = rest.iter().map(|t| g.ex(*t)).collect();
+                    format!("{} = {};", g.out_ref("row", dense), sum.join(" + "))
+                }),
+                None => "row.iter_mut().for_each(|x| *x = T::ZERO);\n".to_string(),
+            };
+            for gather in gathers {
+                let (range, body) = (gather.range, gather.body);
+                let mut inner = self.bind_rows(body, range.var());
+                self.bound.borrow_mut().push(range.var());
+                inner += &self.dense_loops(dense, body, "row", &|g: &Self| {
+                    format!("{} += {};", g.out_ref("row", dense), g.ex(body))
+                });
+                self.bound.borrow_mut().retain(|v| *v != range.var());
+                self.unbind_rows(range.var());
+                s.push_str(&self.gather_loop(gather, &inner));
+                s.push('\n');
+            }
+            s
         };
         self.bound.borrow_mut().clear();
         s
@@ -480,7 +428,12 @@ impl Gen<'_> {
     /// `T[n, f] = e` entry by entry. When `T` has a zero pattern, only its entries are computed and
     /// stored compactly, reading `[n, f]` operands through their compact layout; otherwise every
     /// entry, reading dense views.
-    fn entrywise(&self, eq: &Equation, e: ExprId) -> String {
+    fn entrywise(
+        &self,
+        eq: &Equation,
+        e: ExprId,
+        deferred: Option<&crate::plan::Deferred>,
+    ) -> String {
         let pv = self.pv();
         let width = self.width_expr(eq.lhs);
         let (n, f) = (var(eq.vars[0]), var(eq.vars[1]));
@@ -516,50 +469,12 @@ impl Gen<'_> {
         }
         let sparse = self.ex(e);
         self.slices.borrow_mut().clear();
-        let row = self.entrywise_row(eq, e);
+        let row = self.entrywise_row(eq, e, deferred);
         format!(
             "match b.sparse.get(&{pv}::TensorId({lhs})) {{\nSome(pat) => {{ {views}{pv}::par_entries(pat, &mut out, |{n}, {f}, k| {sparse}); }}\nNone => {{ {dviews}{pv}::par_rows(&mut out, {width}, |row_id, row| {{ let {n} = row_id; {row} }}); }}\n}}\n",
             lhs = eq.lhs.0,
             dviews = self.dense_views(eq),
         )
-    }
-
-    /// Splits the right-hand side of a node equation into sums over the in- or out-edges of its node
-    /// and the remaining terms; `None` if there is no such sum.
-    #[allow(clippy::type_complexity)]
-    fn neighbourhood_terms(
-        &self,
-        eq: &Equation,
-        e: ExprId,
-    ) -> Option<(Vec<(Range, ExprId)>, Vec<ExprId>)> {
-        let p = self.p;
-        if eq.vars.len() < 2 {
-            return None;
-        }
-        let mut terms = Vec::new();
-        flatten_add(p, e, &mut terms);
-        let mut reduces = Vec::new();
-        let mut rest = Vec::new();
-        for t in terms {
-            match *p.arena.get(t) {
-                Node::Reduce {
-                    op: ReduceOp::Sum,
-                    range:
-                        range @ (Range::InEdges {
-                            of: At::Node(n), ..
-                        }
-                        | Range::OutEdges {
-                            of: At::Node(n), ..
-                        }),
-                    body,
-                } if n == eq.vars[0] => reduces.push((range, body)),
-                _ => rest.push(t),
-            }
-        }
-        if reduces.is_empty() {
-            return None;
-        }
-        Some((reduces, rest))
     }
 
     /// Nested loops over dense variables around the code `inner` makes; reads along the innermost
@@ -823,26 +738,19 @@ impl Gen<'_> {
         }
     }
 
-    /// A loop over a neighbourhood that reads node rows at the far end of each edge (random rows:
-    /// the sources of a target's in-edges, the targets of a node's out-edges). The rows of the
-    /// edge a few places ahead are prefetched, so several cache misses overlap.
-    fn gather_loop(&self, range: Range, body: ExprId, inner: &str) -> String {
-        let in_fused_run = !self.fused.borrow().is_empty();
-        let (edge, end, csr, of) = match range {
-            // A fused run prefetches its targets' neighbourhoods itself.
-            Range::InEdges { .. } if in_fused_run => return self.range_loop(range, inner),
+    /// A loop over a neighbourhood; when it reads node rows at the far end of each edge (random
+    /// rows: the sources of a target's in-edges, the targets of a node's out-edges), the rows of
+    /// the edge a few places ahead in the CSR index are prefetched, so several cache misses overlap.
+    fn gather_loop(&self, gather: &Gather, inner: &str) -> String {
+        let (edge, end, csr, of) = match gather.range {
+            _ if gather.prefetch.is_empty() => return self.range_loop(gather.range, inner),
             Range::InEdges { edge, of } => (edge, End::Src, "in_csr", of),
             Range::OutEdges { edge, of } => (edge, End::Dst, "out_csr", of),
-            _ => return self.range_loop(range, inner),
+            _ => unreachable!("only neighbourhood sums prefetch"),
         };
         let VarKind::Edge(g) = self.p.var(edge).kind else {
-            return self.range_loop(range, inner);
+            unreachable!("a neighbourhood runs over edges")
         };
-        let mut far = Vec::new();
-        self.end_reads(body, g, end, Some(edge), &mut far);
-        if far.is_empty() {
-            return self.range_loop(range, inner);
-        }
         // The edges of consecutive nodes are consecutive in the CSR index, so looking ahead in it
         // also covers the first edges of the next node.
         format!(
@@ -853,43 +761,9 @@ impl Gen<'_> {
             var(edge),
             g = g.0,
             pv = self.pv(),
-            fetch = self.prefetch_at(&far, g, end, "pe as usize"),
+            fetch = self.prefetch_at(&gather.prefetch, g, end, "pe as usize"),
             n = self.node_pos(of),
         )
-    }
-
-    /// Adds to `out` (sorted) the node tensors `e` reads at endpoint `end` of an edge of graph
-    /// `g` (of edge variable `edge` only, when given): rows gathered at random when the edges are
-    /// visited from their other endpoint.
-    pub(super) fn end_reads(
-        &self,
-        e: ExprId,
-        g: GraphId,
-        end: End,
-        edge: Option<VarId>,
-        out: &mut Vec<TensorId>,
-    ) {
-        let p = self.p;
-        let mut stack = vec![e];
-        while let Some(x) = stack.pop() {
-            if let Node::Access {
-                tensor,
-                at: Some(at @ (At::Src(v) | At::Dst(v))),
-                ..
-            } = *p.arena.get(x)
-            {
-                if matches!(at, At::Src(_)) == (end == End::Src)
-                    && edge.is_none_or(|w| w == v)
-                    && p.var(v).kind == VarKind::Edge(g)
-                    && p.tensor(tensor).domain == Domain::Node
-                    && !out.contains(&tensor)
-                {
-                    out.push(tensor);
-                }
-            }
-            stack.extend(p.arena.children(x));
-        }
-        out.sort();
     }
 
     /// Statements prefetching the rows of `tensors` at endpoint `end` of edge `pe` of graph `g`.
@@ -917,23 +791,21 @@ impl Gen<'_> {
         s
     }
 
-    /// In a loop over the edges of `g` in target order, prefetches the source rows that edge
-    /// `e + PREFETCH_DISTANCE` (usually a later edge of the same or the next target) will read.
-    fn prefetch_edge_ahead(&self, edge: VarId, body: ExprId) -> String {
-        let VarKind::Edge(g) = self.p.var(edge).kind else {
-            return String::new();
-        };
-        let mut far = Vec::new();
-        self.end_reads(body, g, End::Src, Some(edge), &mut far);
+    /// In a loop over the edges of `g` in target order, prefetches the rows of `far` at the source
+    /// of edge `e + PREFETCH_DISTANCE` (usually a later edge of the same or the next target).
+    fn prefetch_edge_ahead(&self, edge: VarId, far: &[TensorId]) -> String {
         if far.is_empty() {
             return String::new();
         }
+        let VarKind::Edge(g) = self.p.var(edge).kind else {
+            unreachable!("prefetching ahead runs over edges")
+        };
         let pv = self.pv();
         format!(
             "{{ let pe = {} + {pv}::PREFETCH_DISTANCE; if pe < g{}.num_edges() {{ {} }} }}\n",
             var(edge),
             g.0,
-            self.prefetch_at(&far, g, End::Src, "pe")
+            self.prefetch_at(far, g, End::Src, "pe")
         )
     }
 
@@ -1024,27 +896,6 @@ impl Gen<'_> {
         }
     }
 
-    /// GEMM for contractions between a node tensor and a dense tensor, and their adjoints.
-    fn gemm(&self, eq: &Equation, e: ExprId) -> Option<String> {
-        let p = self.p;
-        let t = p.tensor(eq.lhs);
-        match t.domain {
-            Domain::Node => self.gemm_node(eq, e),
-            Domain::Dense => {
-                let Node::Reduce {
-                    op: ReduceOp::Sum,
-                    range: Range::AllNodes(n),
-                    body,
-                } = *p.arena.get(e)
-                else {
-                    return None;
-                };
-                self.gemm_dense(eq, n, body)
-            }
-            Domain::Edge(_) => None,
-        }
-    }
-
     fn size(&self, vars: &[VarId]) -> String {
         if vars.is_empty() {
             return "1".into();
@@ -1059,152 +910,53 @@ impl Gen<'_> {
     }
 
     /// `out[n, O] = Σ_S X[n, S] · W[O, S] (or W[S, O]) (+ Σ more products) (+ bias[O])`.
-    fn gemm_node(&self, eq: &Equation, e: ExprId) -> Option<String> {
-        let p = self.p;
-        let n = eq.vars[0];
-        let o = &eq.vars[1..];
-        let (core, bias) = match *p.arena.get(e) {
-            Node::Add(a, b) if self.is_bias(b, o) => (a, Some(b)),
-            Node::Add(a, b) if self.is_bias(a, o) => (b, Some(a)),
-            _ => (e, None),
-        };
-        let mut s_vars = Vec::new();
-        let mut body = core;
-        while let Node::Reduce {
-            op: ReduceOp::Sum,
-            range: Range::Dense(v),
-            body: b,
-        } = *p.arena.get(body)
-        {
-            s_vars.push(v);
-            body = b;
-        }
-        if s_vars.is_empty() {
-            return None;
-        }
-        let mut terms = Vec::new();
-        flatten_add(p, body, &mut terms);
+    fn gemm(
+        &self,
+        eq: &Equation,
+        terms: &[crate::plan::GemmTerm],
+        bias: Option<TensorId>,
+    ) -> String {
         let pv = self.pv();
-        let (ssz, osz) = (self.size(&s_vars), self.size(o));
+        let o = &eq.vars[1..];
+        let osz = self.size(o);
         let mut code = String::new();
-        for (k, term) in terms.iter().enumerate() {
-            let Node::Mul(a, b) = *p.arena.get(*term) else {
-                return None;
-            };
-            let (x, w) = if self.is_node_read(a, n, &s_vars) {
-                (a, b)
-            } else {
-                (b, a)
-            };
-            let (
-                Node::Access {
-                    tensor: xt,
-                    at: Some(At::Node(xn)),
-                    dense: xd,
-                },
-                Node::Access {
-                    tensor: wt,
-                    at: None,
-                    dense: wd,
-                },
-            ) = (p.arena.get(x).clone(), p.arena.get(w).clone())
-            else {
-                return None;
-            };
-            if xn != n || xd != s_vars {
-                return None;
-            }
-            let os: Vec<VarId> = o.iter().chain(&s_vars).copied().collect();
-            let so: Vec<VarId> = s_vars.iter().chain(o).copied().collect();
-            let w_os = if wd == os {
-                true
-            } else if wd == so {
-                false
-            } else {
-                return None;
-            };
+        for (k, t) in terms.iter().enumerate() {
             let _ = writeln!(
                 code,
                 "{pv}::node_matmul(b, {pv}::TensorId({0}), t{0}, {ssz}, t{1}, {osz}, {w_os}, {2}, &mut out);",
-                xt.0,
-                wt.0,
-                k > 0
+                t.x.0,
+                t.w.0,
+                k > 0,
+                ssz = self.size(&t.contracted),
+                w_os = t.w_out_first,
             );
         }
-        if let Some(bias) = bias {
-            let Node::Access { tensor: bt, .. } = p.arena.get(bias) else {
-                return None;
-            };
+        if let Some(bt) = bias {
             let _ = writeln!(
                 code,
                 "{pv}::par_rows(&mut out, {osz}, |_, row| {{ for (r, bv) in row.iter_mut().zip(t{}.iter()) {{ *r += *bv; }} }});",
                 bt.0
             );
         }
-        Some(code)
+        code
     }
 
     /// `out[P, Q] = Σ_n A[n, P] · B[n, Q]` (+ more products): Aᵀ B.
-    fn gemm_dense(&self, eq: &Equation, n: VarId, body: ExprId) -> Option<String> {
-        let p = self.p;
-        let mut terms = Vec::new();
-        flatten_add(p, body, &mut terms);
+    fn gemm_transposed(&self, terms: &[crate::plan::GemmTTerm]) -> String {
+        let pv = self.pv();
         let mut code = String::new();
-        for (k, term) in terms.iter().enumerate() {
-            let Node::Mul(a, b) = *p.arena.get(*term) else {
-                return None;
-            };
-            let (
-                Node::Access {
-                    tensor: at_,
-                    at: Some(At::Node(an)),
-                    dense: ad,
-                },
-                Node::Access {
-                    tensor: bt,
-                    at: Some(At::Node(bn)),
-                    dense: bd,
-                },
-            ) = (p.arena.get(a).clone(), p.arena.get(b).clone())
-            else {
-                return None;
-            };
-            if an != n || bn != n || ad.is_empty() || bd.is_empty() {
-                return None;
-            }
-            let cat: Vec<VarId> = ad.iter().chain(&bd).copied().collect();
-            if cat != eq.vars {
-                return None;
-            }
-            let (psz, qsz) = (self.size(&ad), self.size(&bd));
-            let pv = self.pv();
+        for (k, t) in terms.iter().enumerate() {
             let _ = writeln!(
                 code,
                 "{pv}::node_t_matmul(b, {pv}::TensorId({0}), t{0}, {psz}, {pv}::TensorId({1}), t{1}, {qsz}, {2}, &mut out);",
-                at_.0,
-                bt.0,
-                k > 0
+                t.a.0,
+                t.b.0,
+                k > 0,
+                psz = self.size(&t.a_vars),
+                qsz = self.size(&t.b_vars),
             );
         }
-        Some(code)
-    }
-
-    fn is_bias(&self, e: ExprId, o: &[VarId]) -> bool {
-        matches!(self.p.arena.get(e), Node::Access { at: None, dense, .. } if dense == o)
-    }
-
-    fn is_node_read(&self, e: ExprId, n: VarId, s: &[VarId]) -> bool {
-        matches!(self.p.arena.get(e), Node::Access { at: Some(At::Node(x)), dense, .. } if *x == n && dense == s)
-    }
-}
-
-fn flatten_add(p: &Program, e: ExprId, out: &mut Vec<ExprId>) {
-    match *p.arena.get(e) {
-        Node::Add(a, b) => {
-            flatten_add(p, a, out);
-            flatten_add(p, b, out);
-        }
-        _ => out.push(e),
+        code
     }
 }
 
@@ -1214,18 +966,6 @@ fn collect_labels(p: &Program, e: ExprId, out: &mut std::collections::BTreeSet<u
     }
     for c in p.arena.children(e) {
         collect_labels(p, c, out);
-    }
-}
-
-/// Every tensor read in `e`.
-fn collect_accesses(p: &Program, e: ExprId, out: &mut Vec<ExprId>) {
-    if let Node::Access { .. } = p.arena.get(e) {
-        if !out.contains(&e) {
-            out.push(e);
-        }
-    }
-    for c in p.arena.children(e) {
-        collect_accesses(p, c, out);
     }
 }
 
@@ -1244,34 +984,6 @@ fn collect_reads(p: &Program, e: ExprId, v: VarId, out: &mut Vec<ExprId>) {
             }
         }
     }
-}
-
-/// Which backward equations the gradients of parameters depend on.
-fn needed_for_params(p: &Program, backward: &[Equation]) -> Vec<bool> {
-    let mut needed: Vec<TensorId> = p
-        .grads
-        .iter()
-        .filter(|(leaf, _)| p.tensor(*leaf).role == Role::Param)
-        .map(|(_, g)| *g)
-        .collect();
-    let mut keep = vec![false; backward.len()];
-    for (k, eq) in backward.iter().enumerate().rev() {
-        if !needed.contains(&eq.lhs) {
-            continue;
-        }
-        keep[k] = true;
-        match eq.rhs {
-            Rhs::Expr(e) | Rhs::Softmax(e) => p.tensors_read(e, &mut needed),
-            Rhs::Reshape(t) | Rhs::LoopFill(t) | Rhs::LoopFillAdjoint(t) => needed.push(t),
-            Rhs::CrossEntropy { logits, .. } => needed.push(logits),
-        }
-    }
-    keep
-}
-
-fn has_reduce(p: &Program, e: ExprId) -> bool {
-    matches!(p.arena.get(e), Node::Reduce { .. })
-        || p.arena.children(e).into_iter().any(|c| has_reduce(p, c))
 }
 
 fn collect_mask_counts(p: &Program, e: ExprId, out: &mut std::collections::BTreeSet<u32>) {

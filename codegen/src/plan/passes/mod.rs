@@ -1,0 +1,128 @@
+//! The passes that build a plan, in order. Each is a function from plan to plan that makes one
+//! kind of decision; each has unit tests on small plans (`tests.rs`).
+
+mod deferred;
+mod entrywise;
+mod fuse;
+mod gemm;
+mod heads;
+mod loops;
+mod params;
+mod prefetch;
+#[cfg(test)]
+mod tests;
+
+use super::{schedule, Kernel, Plan, Strategy};
+use crate::ir::*;
+
+/// A named pass over a plan.
+pub struct Pass {
+    /// Its name, as `gatgrad plan --after NAME` takes it.
+    pub name: &'static str,
+    /// What it decides, in one line.
+    pub about: &'static str,
+    /// The rewrite.
+    pub run: fn(&mut Plan),
+}
+
+/// The pipeline, in order.
+pub const PASSES: &[Pass] = &[
+    Pass {
+        name: "gemm",
+        about: "contractions of a node tensor with a dense tensor, and their adjoints, become GEMMs (or sparse × dense products)",
+        run: gemm::run,
+    },
+    Pass {
+        name: "entrywise",
+        about: "node equations [n, f] without reductions are computed entry by entry; which tensors may be stored compactly",
+        run: entrywise::run,
+    },
+    Pass {
+        name: "loops",
+        about: "every other equation gets its loop: softmax, node rows (neighbourhood sums edges outside), edge rows, chunked sums into parameters, dense loops",
+        run: loops::run,
+    },
+    Pass {
+        name: "deferred",
+        about: "entry-wise q · elu(x) and q · elu'(x) in two passes: a cheap stand-in, then exp/expm1 only where needed",
+        run: deferred::run,
+    },
+    Pass {
+        name: "params",
+        about: "marks the backward kernels parameter gradients need (backward_params skips input gradients)",
+        run: params::run,
+    },
+    Pass {
+        name: "fuse",
+        about: "consecutive equations local to the targets of one graph become one pass over targets",
+        run: fuse::run,
+    },
+    Pass {
+        name: "block_sums",
+        about: "in fused kernels, per-head sums of contiguous [h, c] blocks become one flat loop of terms",
+        run: fuse::block_sums,
+    },
+    Pass {
+        name: "head_walk",
+        about: "in fused kernels, a mean over heads of in-edge sums walks the edges once",
+        run: heads::run,
+    },
+    Pass {
+        name: "prefetch",
+        about: "rows gathered at the far end of edges are prefetched: the next target's neighbourhood, or a few edges ahead",
+        run: prefetch::run,
+    },
+];
+
+/// The plan before any pass: the scheduled program (edge tensors with two or more dense axes
+/// inlined, per-node statistics hoisted) with one kernel per equation. Equations whose kind fixes
+/// their evaluation (reshape, loop fill, cross-entropy) get it; the rest are undecided.
+pub(super) fn initial(p: &Program) -> Plan {
+    let s = schedule::schedule(p);
+    let kernels = |eqs: &[Equation]| -> Vec<Kernel> {
+        eqs.iter()
+            .enumerate()
+            .map(|(k, eq)| {
+                let mut kernel = Kernel::single(k);
+                kernel.steps[0].strategy = match eq.rhs {
+                    Rhs::Reshape(_) => Strategy::Reshape,
+                    Rhs::LoopFill(_) => Strategy::LoopFill { adjoint: false },
+                    Rhs::LoopFillAdjoint(_) => Strategy::LoopFill { adjoint: true },
+                    Rhs::CrossEntropy { .. } => Strategy::CrossEntropy,
+                    Rhs::Expr(_) | Rhs::Softmax(_) => Strategy::Generic,
+                };
+                kernel
+            })
+            .collect()
+    };
+    Plan {
+        forward: kernels(&s.forward),
+        backward: kernels(&s.backward),
+        program: s.program,
+        forward_eqs: s.forward,
+        backward_eqs: s.backward,
+        inlined: s.inlined.into_iter().collect(),
+        compact: Default::default(),
+    }
+}
+
+/// Applies `decide` to every undecided step of both phases: `Some` replaces its strategy.
+pub(super) fn decide_generic(
+    plan: &mut Plan,
+    decide: impl Fn(&Program, &Equation) -> Option<Strategy>,
+) {
+    for (kernels, eqs) in [
+        (&mut plan.forward, &plan.forward_eqs),
+        (&mut plan.backward, &plan.backward_eqs),
+    ] {
+        for k in kernels.iter_mut() {
+            for step in &mut k.steps {
+                if step.strategy == Strategy::Generic {
+                    if let Some(s) = decide(&plan.program, &eqs[step.eq]) {
+                        step.strategy = s;
+                    }
+                }
+            }
+        }
+    }
+}

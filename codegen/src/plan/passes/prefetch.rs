@@ -1,0 +1,88 @@
+//! Prefetch: loops that gather node rows at the far end of edges (random rows) prefetch them, so
+//! several cache misses overlap. A fused kernel prefetches the next target's neighbourhood while
+//! it computes the current target; an edge loop in target order, or a chunked sum over edges, the
+//! source rows of the edge a few places ahead; a node's neighbourhood sum the far rows of the
+//! edge a few places ahead in the CSR index (except over in-edges inside a fused kernel, which
+//! prefetches those itself).
+
+use super::super::walk::{end_reads, End};
+use super::super::{Gather, Plan, Strategy};
+use crate::ir::*;
+
+/// The pass.
+pub(super) fn run(plan: &mut Plan) {
+    let p = &plan.program;
+    for (kernels, eqs) in [
+        (&mut plan.forward, &plan.forward_eqs),
+        (&mut plan.backward, &plan.backward_eqs),
+    ] {
+        for k in kernels.iter_mut() {
+            if let Some(g) = k.fused {
+                let outputs: Vec<TensorId> = k.eqs.clone().map(|e| eqs[e].lhs).collect();
+                let mut far = Vec::new();
+                for e in k.eqs.clone() {
+                    if let Rhs::Expr(x) = eqs[e].rhs {
+                        end_reads(p, x, g, End::Src, None, &mut far);
+                    }
+                }
+                far.retain(|t| !outputs.contains(t));
+                k.prefetch_next_target = far;
+            }
+            let fused = k.fused.is_some();
+            for step in &mut k.steps {
+                let eq = &eqs[step.eq];
+                match &mut step.strategy {
+                    Strategy::EdgeRows { prefetch_ahead, .. } if !fused => {
+                        if let (&Rhs::Expr(e), Domain::Edge(_)) = (&eq.rhs, p.tensor(eq.lhs).domain)
+                        {
+                            *prefetch_ahead = ahead(p, eq.vars[0], e);
+                        }
+                    }
+                    Strategy::ChunkedSum {
+                        over,
+                        body,
+                        prefetch_ahead,
+                    } => *prefetch_ahead = ahead(p, *over, *body),
+                    Strategy::NodeRows {
+                        gathers, head_walk, ..
+                    } => {
+                        for gather in gathers.iter_mut() {
+                            gather.prefetch = far_rows(p, gather, fused);
+                        }
+                        if let Some(walk) = head_walk {
+                            walk.gather.prefetch = far_rows(p, &walk.gather, fused);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Node tensors read at the source of edge variable `edge` in `body`, when `edge` runs over the
+/// edges of a graph in target order.
+fn ahead(p: &Program, edge: VarId, body: ExprId) -> Vec<TensorId> {
+    let VarKind::Edge(g) = p.var(edge).kind else {
+        return Vec::new();
+    };
+    let mut far = Vec::new();
+    end_reads(p, body, g, End::Src, Some(edge), &mut far);
+    far
+}
+
+/// Node tensors a neighbourhood sum reads at the far end of its edges.
+fn far_rows(p: &Program, gather: &Gather, fused: bool) -> Vec<TensorId> {
+    let (edge, end) = match gather.range {
+        Range::InEdges { .. } if fused => return Vec::new(),
+        Range::InEdges { edge, .. } => (edge, End::Src),
+        Range::OutEdges { edge, .. } => (edge, End::Dst),
+        _ => return Vec::new(),
+    };
+    let VarKind::Edge(g) = p.var(edge).kind else {
+        return Vec::new();
+    };
+    let mut far = Vec::new();
+    end_reads(p, gather.body, g, end, Some(edge), &mut far);
+    far
+}

@@ -54,6 +54,20 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Print the kernel plan: how the generated code evaluates every forward and derivative
+    /// equation, kernel by kernel (loop domain, strategy, what is stored, what is prefetched).
+    ///
+    /// The plan is built by a pipeline of passes; `--after PASS` shows it after that pass, so
+    /// each decision can be seen on its own.
+    Plan {
+        /// The `.gat` file.
+        model: PathBuf,
+        /// Stop after this pass.
+        #[arg(long, value_name = "PASS", value_parser = clap::builder::PossibleValuesParser::new(
+            gatgrad::codegen::plan::PASSES.iter().map(|p| clap::builder::PossibleValue::new(p.name).help(p.about))
+        ))]
+        after: Option<String>,
+    },
     /// Evaluate forward and gradients with the reference interpreter on a tensor file.
     ///
     /// The input file holds `x`, `edge_index` (i64 [2, E], row 0 source), `param.<name>` for every
@@ -320,6 +334,12 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 model.display(),
                 p.name
             );
+        }
+        Command::Plan { model, after } => {
+            let c = compile(&model)?;
+            let plan = gatgrad::codegen::plan::Plan::build_until(&c.program, after.as_deref())
+                .map_err(|e| (2, e))?;
+            print!("{plan}");
         }
         Command::Derive { model, wrt, format } => {
             let c = compile(&model)?;

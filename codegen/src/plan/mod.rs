@@ -262,6 +262,37 @@ impl Plan {
         Ok(plan)
     }
 
+    /// The kernels of a phase in one line each, with a short tag per step: `gemm`, `gemmT`,
+    /// `entries` (`+deferred`), `rows` (`+gather`, `+heads`), `edges` (`+blocks`), `softmax`
+    /// (`(stored)`), `sum`, `dense`, `reshape`, `fill`, `fill'`, `xent`, `?` (undecided); a fused
+    /// kernel is `fused@gK[…]`, a backward kernel parameter gradients skip ends in `!`, and `^`
+    /// marks a prefetch. For one-line assertions in tests.
+    pub fn outline(&self) -> String {
+        let mut out = String::new();
+        for (phase, name) in [(Phase::Forward, "forward"), (Phase::Backward, "backward")] {
+            let kernels: Vec<String> = self
+                .kernels(phase)
+                .iter()
+                .map(|k| {
+                    let steps: Vec<String> = k.steps.iter().map(|s| s.strategy.tag()).collect();
+                    let mut s = match k.fused {
+                        Some(g) => format!("fused@g{}[{}]", g.0, steps.join(" ")),
+                        None => steps.join(" "),
+                    };
+                    if !k.prefetch_next_target.is_empty() {
+                        s.push('^');
+                    }
+                    if !k.for_params {
+                        s.push('!');
+                    }
+                    s
+                })
+                .collect();
+            out.push_str(&format!("{name}: {}\n", kernels.join(" | ")));
+        }
+        out
+    }
+
     /// The kernels of a phase.
     pub fn kernels(&self, phase: Phase) -> &[Kernel] {
         match phase {
@@ -289,6 +320,49 @@ impl Plan {
             format!("{prefix}_{first}")
         } else {
             format!("{prefix}_{first}_to_{last}")
+        }
+    }
+}
+
+impl Strategy {
+    /// The short tag of [`Plan::outline`].
+    pub fn tag(&self) -> String {
+        let prefetch = |far: &[TensorId]| if far.is_empty() { "" } else { "^" };
+        match self {
+            Strategy::Generic => "?".into(),
+            Strategy::Reshape => "reshape".into(),
+            Strategy::LoopFill { adjoint: false } => "fill".into(),
+            Strategy::LoopFill { adjoint: true } => "fill'".into(),
+            Strategy::CrossEntropy => "xent".into(),
+            Strategy::Softmax {
+                stored: Some(_), ..
+            } => "softmax(stored)".into(),
+            Strategy::Softmax { stored: None, .. } => "softmax".into(),
+            Strategy::Gemm { .. } => "gemm".into(),
+            Strategy::GemmTransposed { .. } => "gemmT".into(),
+            Strategy::Entrywise { deferred: None } => "entries".into(),
+            Strategy::Entrywise { deferred: Some(_) } => "entries+deferred".into(),
+            Strategy::NodeRows {
+                head_walk: Some(w), ..
+            } => format!("rows+heads{}", prefetch(&w.gather.prefetch)),
+            Strategy::NodeRows { gathers, .. } if gathers.is_empty() => "rows".into(),
+            Strategy::NodeRows { gathers, .. } => {
+                let far = gathers.iter().any(|g| !g.prefetch.is_empty());
+                format!("rows+gather{}", if far { "^" } else { "" })
+            }
+            Strategy::EdgeRows {
+                block_sums,
+                prefetch_ahead,
+            } => format!(
+                "edges{}{}",
+                if block_sums.is_some() { "+blocks" } else { "" },
+                prefetch(prefetch_ahead)
+            ),
+            Strategy::TargetSoftmax { .. } => "softmax".into(),
+            Strategy::ChunkedSum { prefetch_ahead, .. } => {
+                format!("sum{}", prefetch(prefetch_ahead))
+            }
+            Strategy::DenseLoops => "dense".into(),
         }
     }
 }

@@ -28,6 +28,11 @@ pub struct Pass {
 /// The pipeline, in order.
 pub const PASSES: &[Pass] = &[
     Pass {
+        name: "schedule",
+        about: "edge tensors with two or more dense axes are inlined where read (never stored); per-node statistics are hoisted out of edge and node rows",
+        run: schedule_pass,
+    },
+    Pass {
         name: "gemm",
         about: "contractions of a node tensor with a dense tensor, and their adjoints, become GEMMs (or sparse × dense products)",
         run: gemm::run,
@@ -74,36 +79,48 @@ pub const PASSES: &[Pass] = &[
     },
 ];
 
-/// The plan before any pass: the scheduled program (edge tensors with two or more dense axes
-/// inlined, per-node statistics hoisted) with one kernel per equation. Equations whose kind fixes
-/// their evaluation (reshape, loop fill, cross-entropy) get it; the rest are undecided.
+/// The plan before any pass: the program's equations as written, one undecided kernel each.
 pub(super) fn initial(p: &Program) -> Plan {
-    let s = schedule::schedule(p);
-    let kernels = |eqs: &[Equation]| -> Vec<Kernel> {
-        eqs.iter()
-            .enumerate()
-            .map(|(k, eq)| {
-                let mut kernel = Kernel::single(k);
-                kernel.steps[0].strategy = match eq.rhs {
-                    Rhs::Reshape(_) => Strategy::Reshape,
-                    Rhs::LoopFill(_) => Strategy::LoopFill { adjoint: false },
-                    Rhs::LoopFillAdjoint(_) => Strategy::LoopFill { adjoint: true },
-                    Rhs::CrossEntropy { .. } => Strategy::CrossEntropy,
-                    Rhs::Expr(_) | Rhs::Softmax(_) => Strategy::Generic,
-                };
-                kernel
-            })
-            .collect()
-    };
     Plan {
-        forward: kernels(&s.forward),
-        backward: kernels(&s.backward),
-        program: s.program,
-        forward_eqs: s.forward,
-        backward_eqs: s.backward,
-        inlined: s.inlined.into_iter().collect(),
+        forward: kernels(&p.equations),
+        backward: kernels(&p.backward),
+        forward_eqs: p.equations.clone(),
+        backward_eqs: p.backward.clone(),
+        program: p.clone(),
+        inlined: Default::default(),
         compact: Default::default(),
     }
+}
+
+/// One kernel per equation; equations whose kind fixes their evaluation (reshape, loop fill,
+/// cross-entropy) get it, the rest are undecided.
+fn kernels(eqs: &[Equation]) -> Vec<Kernel> {
+    eqs.iter()
+        .enumerate()
+        .map(|(k, eq)| {
+            let mut kernel = Kernel::single(k);
+            kernel.steps[0].strategy = match eq.rhs {
+                Rhs::Reshape(_) => Strategy::Reshape,
+                Rhs::LoopFill(_) => Strategy::LoopFill { adjoint: false },
+                Rhs::LoopFillAdjoint(_) => Strategy::LoopFill { adjoint: true },
+                Rhs::CrossEntropy { .. } => Strategy::CrossEntropy,
+                Rhs::Expr(_) | Rhs::Softmax(_) => Strategy::Generic,
+            };
+            kernel
+        })
+        .collect()
+}
+
+/// The `schedule` pass (see [`schedule`]): rewrites the equations, so it runs first and
+/// starts the kernels afresh.
+fn schedule_pass(plan: &mut Plan) {
+    let s = schedule::schedule(&plan.program);
+    plan.forward = kernels(&s.forward);
+    plan.backward = kernels(&s.backward);
+    plan.program = s.program;
+    plan.forward_eqs = s.forward;
+    plan.backward_eqs = s.backward;
+    plan.inlined = s.inlined.into_iter().collect();
 }
 
 /// Applies `decide` to every undecided step of both phases: `Some` replaces its strategy.

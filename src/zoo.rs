@@ -1,43 +1,14 @@
-//! The zoo models compiled into the binary through `#[derive_gradients]`.
+//! The zoo models compiled into the crate through `#[derive_gradients]`: one struct per file of
+//! `models/` (written by `build.rs`; `models/gatv2_two_layer.gat` is [`GatV2TwoLayer`]), and
+//! [`for_each`] to visit every one of them, so tests cover a new model without being edited.
 
 use crate::derive_gradients;
+use crate::exec::Generated;
 
-/// `models/gatv2.gat`: PyG `GATv2Conv` defaults.
-#[derive_gradients(file = "models/gatv2.gat", krate = "crate")]
-pub struct GatV2;
+/// Something done with each zoo model in turn (see [`for_each`]).
+pub trait Visitor {
+    /// Called with the model's generated code and its file (`models/NAME.gat`).
+    fn visit<M: Generated>(&mut self, file: &str);
+}
 
-/// `models/gatv2_shared.gat`: `GATv2Conv(share_weights=True)`.
-#[derive_gradients(file = "models/gatv2_shared.gat", krate = "crate")]
-pub struct GatV2Shared;
-
-/// `models/gatv2_no_loops.gat`: `GATv2Conv(add_self_loops=False)`.
-#[derive_gradients(file = "models/gatv2_no_loops.gat", krate = "crate")]
-pub struct GatV2NoLoops;
-
-/// `models/gat.gat`: PyG `GATConv`.
-#[derive_gradients(file = "models/gat.gat", krate = "crate")]
-pub struct Gat;
-
-/// `models/gatv2_two_layer.gat`: two GATv2 layers with ELU, dropout and cross-entropy.
-#[derive_gradients(file = "models/gatv2_two_layer.gat", krate = "crate")]
-pub struct GatV2TwoLayer;
-
-/// `models/transformer.gat`: PyG `TransformerConv` defaults.
-#[derive_gradients(file = "models/transformer.gat", krate = "crate")]
-pub struct Transformer;
-
-/// `models/agnn.gat`: PyG `AGNNConv(requires_grad=True)`.
-#[derive_gradients(file = "models/agnn.gat", krate = "crate")]
-pub struct Agnn;
-
-/// `models/gat_plus.gat`: GAT+ (GATv2 with softplus).
-#[derive_gradients(file = "models/gat_plus.gat", krate = "crate")]
-pub struct GatPlus;
-
-/// `models/gat_two_layer.gat`: two GATConv layers, the original GAT training setup.
-#[derive_gradients(file = "models/gat_two_layer.gat", krate = "crate")]
-pub struct GatTwoLayer;
-
-/// `models/gat_plus_two_layer.gat`: two GAT+ layers, the GATv2 training setup with softplus scores.
-#[derive_gradients(file = "models/gat_plus_two_layer.gat", krate = "crate")]
-pub struct GatPlusTwoLayer;
+include!(concat!(env!("OUT_DIR"), "/zoo.rs"));

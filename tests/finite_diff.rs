@@ -38,11 +38,6 @@ fn objective(p: &Program, data: &Data, r: &[f64]) -> f64 {
     }
 }
 
-fn check_model(file: &str, seed: u64) {
-    let path = format!("{}/models/{file}", env!("CARGO_MANIFEST_DIR"));
-    check_path(&path, seed);
-}
-
 fn check_path(path: &str, seed: u64) {
     let file = path.rsplit('/').next().unwrap_or(path);
     let compiled = gatgrad::compile_file(std::path::Path::new(path)).unwrap();
@@ -108,58 +103,31 @@ fn check_path(path: &str, seed: u64) {
     assert!(checked > 10, "{file}: only {checked} entries checked");
 }
 
-#[test]
-fn gatv2() {
-    check_model("gatv2.gat", 1);
-}
-
-#[test]
-fn gatv2_shared() {
-    check_model("gatv2_shared.gat", 2);
-}
-
-#[test]
-fn gatv2_no_loops() {
-    check_model("gatv2_no_loops.gat", 3);
-}
-
-#[test]
-fn gat_v1() {
-    check_model("gat.gat", 4);
-}
-
-#[test]
-fn gatv2_two_layer() {
-    check_model("gatv2_two_layer.gat", 5);
-}
-
-#[test]
-fn transformer() {
-    check_model("transformer.gat", 6);
-}
-
-#[test]
-fn agnn() {
-    check_model("agnn.gat", 7);
-}
-
-#[test]
-fn gat_plus() {
-    check_model("gat_plus.gat", 8);
-}
-
-/// Small fixtures, each added when it exposed a derivative bug.
-#[test]
-fn fixtures() {
-    let dir = format!("{}/tests/fixtures/derivatives", env!("CARGO_MANIFEST_DIR"));
+/// The `.gat` files of a folder of the repository, sorted.
+fn gat_files(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"));
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "gat"))
         .collect();
     paths.sort();
-    assert!(!paths.is_empty());
-    for (k, p) in paths.iter().enumerate() {
+    assert!(!paths.is_empty(), "no .gat files in {dir}");
+    paths
+}
+
+/// Every zoo model: a new file in `models/` is checked without editing this test.
+#[test]
+fn zoo() {
+    for (k, p) in gat_files("models").iter().enumerate() {
+        check_path(&p.display().to_string(), 1 + k as u64);
+    }
+}
+
+/// Small fixtures, each added when it exposed a derivative bug.
+#[test]
+fn fixtures() {
+    for (k, p) in gat_files("tests/fixtures/derivatives").iter().enumerate() {
         check_path(&p.display().to_string(), 100 + k as u64);
     }
 }

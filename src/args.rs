@@ -22,38 +22,48 @@ pub fn count(s: &str) -> Result<usize, String> {
     }
 }
 
-/// A whole number in `1..=max`.
-fn bounded(s: &str, max: usize, why: &str) -> Result<usize, String> {
-    let n = count(s).map_err(|_| format!("expected a whole number between 1 and {max}{why}"))?;
-    if n > max {
-        return Err(format!("at most {max}{why}"));
+/// A seed: any whole number from 0 to 2^64 - 1.
+pub fn seed(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("expected a whole number from 0 to {}", u64::MAX))
+}
+
+/// A whole number in `1..=max`; `why` explains the bound, `zero` is said of 0.
+fn bounded(s: &str, max: usize, why: &str, zero: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err(format!("must be at least 1{zero}")),
+        Ok(n) if n > max => Err(format!("must be at most {max}{why}")),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("expected a whole number between 1 and {max}{why}")),
     }
-    Ok(n)
 }
 
 /// Seeds per model: `1..=MAX_SEEDS`.
 pub fn seeds(s: &str) -> Result<usize, String> {
-    bounded(s, MAX_SEEDS, "")
+    bounded(s, MAX_SEEDS, "", "")
 }
 
 /// Nodes of a generated graph: `1..=MAX_NODES`.
 pub fn nodes(s: &str) -> Result<usize, String> {
-    bounded(s, MAX_NODES, " (node ids are 32-bit)")
+    bounded(s, MAX_NODES, " (node ids are 32-bit)", "")
 }
 
-/// The cores this machine offers, and the most threads a pool may have: 16 per core, at least
-/// 64 and at most 1024 (deterministic results allow any count, but thousands of threads only
-/// cost time and memory).
+/// The most threads a pool may have: results are the same bits for any count, but thousands of
+/// threads only cost time and memory (100 000 took 25 s to fail).
+pub const MAX_THREADS: usize = 1024;
+
+/// The cores this machine offers, and [`MAX_THREADS`].
 pub fn thread_limit() -> (usize, usize) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores, (16 * cores).clamp(64, 1024))
+    (cores, MAX_THREADS)
 }
 
 /// A thread count: `1..=thread_limit()`.
 pub fn threads(s: &str) -> Result<usize, String> {
     let (cores, max) = thread_limit();
     let why = format!(" (this machine has {cores} cores; leave --threads out to use them all)");
-    bounded(s, max, &why)
+    bounded(s, max, &why, " (leave --threads out to use all cores)")
 }
 
 /// A finite floating-point number.
@@ -199,12 +209,17 @@ mod tests {
             assert!(probability(bad).is_err(), "{bad}");
         }
         let (cores, max) = thread_limit();
-        assert!((64..=1024).contains(&max) && cores >= 1);
+        assert!(max == MAX_THREADS && cores >= 1);
         assert_eq!(threads("1"), Ok(1));
         assert!(threads("0").is_err());
         let err = threads("100000").unwrap_err();
-        assert!(err.contains(&format!("this machine has {cores} cores")), "{err}");
+        assert!(
+            err.contains(&format!("this machine has {cores} cores")),
+            "{err}"
+        );
         assert!(seeds("1001").is_err() && nodes("0").is_err());
+        assert_eq!(seed("18446744073709551615"), Ok(u64::MAX));
+        assert!(seed("-1").is_err() && seed("1.5").is_err());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The `gatgrad` command line.
 
+use clap::builder::{PathBufValueParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use gatgrad::codegen::print::{Printer, Style};
-use clap::builder::{PathBufValueParser, TypedValueParser};
 use gatgrad::runtime::{OutputPath, TensorFile};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -161,7 +161,7 @@ enum Command {
         #[arg(long, default_value_t = 1000, value_parser = args::count, allow_negative_numbers = true)]
         epochs: usize,
         /// Seed of initialisation and dropout.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = args::seed, allow_negative_numbers = true)]
         seed: u64,
         /// Adam learning rate (greater than 0).
         #[arg(long, default_value_t = 0.005, value_parser = args::learning_rate, allow_negative_numbers = true)]
@@ -198,7 +198,7 @@ enum Command {
         #[arg(long)]
         edges: usize,
         /// Random seed.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = args::seed, allow_negative_numbers = true)]
         seed: u64,
         /// Output file (safetensors).
         #[arg(long, value_parser = PathBufValueParser::new().try_map(args::output))]
@@ -269,9 +269,15 @@ fn argument_error(e: clap::Error) -> ExitCode {
         e.exit();
     }
     let text = e.render().to_string();
-    let first = text.split("\n\n").next().unwrap_or_default();
-    let line: Vec<&str> = first.lines().map(str::trim).collect();
-    let line = line.join(" ");
+    // The first paragraph says what is wrong; of the rest, only clap's tips are kept.
+    let mut paragraphs = text.split("\n\n").map(str::trim);
+    let mut parts = vec![paragraphs.next().unwrap_or_default()];
+    parts.extend(paragraphs.filter(|p| p.starts_with("tip:")));
+    let line: Vec<&str> = parts
+        .iter()
+        .flat_map(|p| p.lines().map(str::trim))
+        .collect();
+    let line = line.join(" ").replace(" tip:", "; tip:");
     let line = line.strip_prefix("error: ").unwrap_or(&line);
     if e.kind() == ErrorKind::ValueValidation {
         // Our own value parsers say what to give.
@@ -413,7 +419,11 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             let tensors = gatgrad::cases::to_file_tensors(named, matches!(dtype, Dtype::F32));
             gatgrad::runtime::write_tensors_to(&out, &tensors, None)
                 .map_err(|e| (2, e.to_string()))?;
-            println!("wrote {} tensors to {}", tensors.len(), out.path().display());
+            println!(
+                "wrote {} tensors to {}",
+                tensors.len(),
+                out.path().display()
+            );
         }
         Command::Train {
             model,
@@ -437,7 +447,10 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             let init = match init {
                 Some(path) => {
                     let f = TensorFile::load(&path).map_err(|e| (2, e.to_string()))?;
-                    Some(gatgrad::train::Checkpoint::from_file(&f).map_err(|e| (2, e.to_string()))?)
+                    Some(
+                        gatgrad::train::Checkpoint::from_file(&f)
+                            .map_err(|e| (2, e.to_string()))?,
+                    )
                 }
                 None => None,
             };
@@ -510,13 +523,20 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 });
             }
             let ds = load_dataset(&dataset)?;
-            std::fs::create_dir_all(&report)
-                .map_err(|e| (2, format!("--report: cannot create `{}`: {e}", report.display())))?;
+            std::fs::create_dir_all(&report).map_err(|e| {
+                (
+                    2,
+                    format!("--report: cannot create `{}`: {e}", report.display()),
+                )
+            })?;
             // Every file the report consists of, checked before any training.
             let mut outputs = Vec::new();
-            for name in output::FILES.iter().chain([&gatgrad::diagnose::report::FILE]) {
-                let path = args::output(report.join(name))
-                    .map_err(|e| (2, format!("--report: {e}")))?;
+            for name in output::FILES
+                .iter()
+                .chain([&gatgrad::diagnose::report::FILE])
+            {
+                let path =
+                    args::output(report.join(name)).map_err(|e| (2, format!("--report: {e}")))?;
                 outputs.push(path);
             }
             let named: Vec<(&str, &OutputPath)> = outputs.iter().map(|o| ("--report", o)).collect();

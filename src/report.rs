@@ -67,8 +67,7 @@ pub fn train_with_progress(
         return Err(format!("the gradient log: {e}"));
     }
     if let Some(w) = log {
-        w.finish()
-            .map_err(|e| format!("the gradient log: {e}"))?;
+        w.finish().map_err(|e| format!("the gradient log: {e}"))?;
     }
     result
 }

@@ -50,7 +50,10 @@ impl TrainConfig {
             wrong.push("epochs must be at least 1".to_string());
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            wrong.push(format!("the learning rate must be finite and greater than 0, got {}", self.lr));
+            wrong.push(format!(
+                "the learning rate must be finite and greater than 0, got {}",
+                self.lr
+            ));
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             wrong.push(format!(
@@ -89,6 +92,8 @@ pub struct Checkpoint {
     pub name: String,
     /// Its floating-point tensors by name.
     pub tensors: HashMap<String, Tensor<f64>>,
+    /// The names of all its tensors, sorted (for messages).
+    pub names: Vec<String>,
 }
 
 impl Checkpoint {
@@ -104,6 +109,7 @@ impl Checkpoint {
         Ok(Checkpoint {
             name: file.file_name().to_string(),
             tensors,
+            names: file.names().into_iter().map(str::to_string).collect(),
         })
     }
 }
@@ -270,12 +276,7 @@ fn accuracy(logits: &[f32], k: usize, y: &[usize], mask: &[bool]) -> f64 {
     }
     let mut right = 0usize;
     let mut total = 0usize;
-    for ((row, &label), _) in logits
-        .chunks_exact(k)
-        .zip(y)
-        .zip(mask)
-        .filter(|(_, &m)| m)
-    {
+    for ((row, &label), _) in logits.chunks_exact(k).zip(y).zip(mask).filter(|(_, &m)| m) {
         let mut best = 0;
         for c in 1..k {
             if row[c] > row[best] {
@@ -604,7 +605,10 @@ pub fn train_observed<G: Generated>(
 
 /// Errors unless the checkpoint holds every parameter, naming the missing ones (all of them, or
 /// saying the file is not a checkpoint for this model when it holds none).
-fn check_checkpoint(c: &Checkpoint, params: &[(TensorId, String, Vec<usize>)]) -> Result<(), String> {
+fn check_checkpoint(
+    c: &Checkpoint,
+    params: &[(TensorId, String, Vec<usize>)],
+) -> Result<(), String> {
     let missing: Vec<String> = params
         .iter()
         .filter(|(_, name, _)| !c.tensors.contains_key(name))
@@ -615,16 +619,17 @@ fn check_checkpoint(c: &Checkpoint, params: &[(TensorId, String, Vec<usize>)]) -
     }
     let total = params.len();
     if missing.len() == total {
-        let mut has: Vec<&str> = c.tensors.keys().map(String::as_str).collect();
-        has.sort_unstable();
-        let has = if has.is_empty() {
-            "no floating-point tensors".to_string()
-        } else {
-            format!("only {}", has.join(", "))
-        };
+        const SHOWN: usize = 8;
+        let mut has = c.names[..c.names.len().min(SHOWN)].join(", ");
+        if c.names.len() > SHOWN {
+            has.push_str(&format!(" and {} more", c.names.len() - SHOWN));
+        }
+        if c.names.is_empty() {
+            has = "nothing".into();
+        }
         return Err(format!(
             "`{}` is not a checkpoint for this model: it has none of the model's {total} \
-             parameters (such as {}); it holds {has}. A checkpoint is what `gatgrad train --out` writes",
+             parameters ({}, ...) but holds {has}; give a file written by `gatgrad train --out`",
             c.name, missing[0]
         ));
     }

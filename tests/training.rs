@@ -203,3 +203,37 @@ fn empty_validation_and_test_masks_are_no_data_not_zero() {
     assert_eq!(r.epochs, 2);
     assert!(!r.best_params.is_empty());
 }
+
+#[test]
+fn a_checkpoint_missing_parameters_names_them_all() {
+    let ds = Dataset::builtin("cora").unwrap();
+    let short = TrainConfig {
+        epochs: 1,
+        ..Default::default()
+    };
+    let mut tensors = std::collections::HashMap::new();
+    for (name, shape, data) in train::<GatV2TwoLayer>(&ds, &short, |_| {})
+        .unwrap()
+        .best_params
+    {
+        let data = data.iter().map(|&v| v as f64).collect();
+        tensors.insert(name, gatgrad::runtime::Tensor { shape, data });
+    }
+    tensors.remove("conv2.att");
+    tensors.remove("conv1.bias");
+    let mut names: Vec<String> = tensors.keys().cloned().collect();
+    names.sort();
+    let cfg = TrainConfig {
+        init: Some(gatgrad::train::Checkpoint {
+            name: "ckpt.st".into(),
+            tensors,
+            names,
+        }),
+        ..short
+    };
+    let err = train::<GatV2TwoLayer>(&ds, &cfg, |_| {}).unwrap_err();
+    assert_eq!(
+        err,
+        "checkpoint `ckpt.st` lacks 2 of the model's 12 parameters: `conv1.bias`, `conv2.att`"
+    );
+}

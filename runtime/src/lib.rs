@@ -38,8 +38,8 @@ pub mod tensor_file;
 pub use dataset::Dataset;
 pub use error::DataError;
 pub use graph::{random_graph, Graph, SelfLoopMap};
-pub use sparse::SparseRows;
 pub use output::{OutputFile, OutputPath};
+pub use sparse::SparseRows;
 pub use tensor_file::{
     serialize_tensors, write_tensors, write_tensors_to, Tensor, TensorData, TensorFile,
 };

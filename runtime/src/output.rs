@@ -223,13 +223,16 @@ fn resolve(given: &Path) -> Result<Target, DataError> {
                     existing: None,
                 })
             }
-            Err(e) => return Err(cannot(given, format_args!("cannot inspect: {e}"))),
+            Err(e) => return Err(inspect_error(given, &path, e)),
         };
         let kind = metadata.file_type();
         if kind.is_symlink() {
             let link = std::fs::read_link(&path)
                 .map_err(|e| cannot(given, format_args!("cannot read the symlink: {e}")))?;
-            path = folder_of(&path).join(link);
+            path = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir.join(link),
+                _ => link,
+            };
             continue;
         }
         if kind.is_file() {
@@ -255,6 +258,22 @@ fn resolve(given: &Path) -> Result<Target, DataError> {
         given,
         format_args!("more than {MAX_LINKS} symlinks in a row (a loop?)"),
     ))
+}
+
+/// Why `path` (which `given` leads to) cannot be inspected: names the first folder on the way
+/// that is not a folder, or gives the system's reason.
+fn inspect_error(given: &Path, path: &Path, e: std::io::Error) -> DataError {
+    let not_folder = path
+        .ancestors()
+        .skip(1)
+        .find(|a| !a.as_os_str().is_empty() && std::fs::metadata(a).is_ok_and(|m| !m.is_dir()));
+    match not_folder {
+        Some(a) => cannot(
+            given,
+            format_args!("`{}` is a file, not a folder", a.display()),
+        ),
+        None => cannot(given, format_args!("cannot inspect: {e}")),
+    }
 }
 
 /// What a file that is neither regular nor a symlink is.
@@ -434,7 +453,9 @@ mod tests {
         assert!(err.contains("symlinks in a row"), "{err}");
         // A dangling link whose folder is missing names that folder.
         std::os::unix::fs::symlink("nowhere/x.bin", d.join("dangling")).unwrap();
-        let err = OutputPath::check(d.join("dangling")).unwrap_err().to_string();
+        let err = OutputPath::check(d.join("dangling"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("nowhere` does not exist"), "{err}");
         std::fs::remove_dir_all(&d).unwrap();
     }
@@ -443,7 +464,10 @@ mod tests {
     fn folders_and_missing_folders_are_refused() {
         let d = dir("folders");
         let err = OutputPath::check(&d).unwrap_err().to_string();
-        assert!(err.ends_with("is a folder; give the path of a file to write"), "{err}");
+        assert!(
+            err.ends_with("is a folder; give the path of a file to write"),
+            "{err}"
+        );
         let err = OutputPath::check(d.join("no/such/x.bin"))
             .unwrap_err()
             .to_string();
@@ -452,7 +476,7 @@ mod tests {
         let err = OutputPath::check(d.join("file/x.bin"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("cannot inspect"), "{err}");
+        assert!(err.ends_with("file` is a file, not a folder"), "{err}");
         let err = OutputPath::check(format!("{}/", d.join("new").display()))
             .unwrap_err()
             .to_string();

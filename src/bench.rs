@@ -2,9 +2,10 @@
 
 use crate::exec::{Generated, Session};
 use crate::runtime::kernels::Float;
-use crate::runtime::Graph;
+use crate::runtime::{DataError, Graph, TensorFile};
 use crate::synth::{dim_sizes, random_data};
 use crate::zoo::*;
+use std::path::Path;
 use std::time::Instant;
 
 /// Sizes and settings of one benchmark run.
@@ -17,6 +18,42 @@ pub struct BenchConfig {
     pub channels: usize,
     /// Timed repetitions (the median is reported).
     pub reps: usize,
+}
+
+/// Reads the graph of a benchmark from a safetensors file with `edge_index` (i64 `[2, E]`, row 0
+/// source), as `gatgrad gen-graph` writes it. The node count is the `num_nodes` metadata when
+/// present (validated as the dataset loader does: a non-negative integer that every edge index is
+/// below), else one more than the largest node index; a file with neither is refused, as is a
+/// graph without nodes.
+pub fn load_graph(path: &Path) -> Result<Graph, DataError> {
+    let file = TensorFile::load(path)?;
+    let edge_index = file.i64("edge_index")?;
+    let nodes = match file.metadata().and_then(|m| m.get("num_nodes")) {
+        Some(raw) => raw.trim().parse::<usize>().map_err(|_| {
+            DataError::file(
+                file.file_name(),
+                format_args!("metadata `num_nodes` is not a non-negative integer: {raw:?}"),
+            )
+        })?,
+        // A negative index is reported by `from_edge_index`.
+        None => match edge_index.data.iter().copied().max() {
+            Some(m) => m.max(0) as usize + 1,
+            None => {
+                return Err(DataError::file(
+                    file.file_name(),
+                    "has no edges and no `num_nodes` metadata, so its node count is unknown; \
+                     add `num_nodes` (gatgrad gen-graph writes it)",
+                ))
+            }
+        },
+    };
+    if nodes == 0 {
+        return Err(DataError::file(
+            file.file_name(),
+            "the graph has no nodes (metadata `num_nodes` is 0)",
+        ));
+    }
+    Graph::from_edge_index(nodes, &edge_index)
 }
 
 /// Zoo models compiled into the binary, by name.

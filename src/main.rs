@@ -1,11 +1,14 @@
 //! The `gatgrad` command line.
 
+use clap::builder::{PathBufValueParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use gatgrad::codegen::print::{Printer, Style};
-use gatgrad::runtime::TensorFile;
+use gatgrad::runtime::{OutputPath, TensorFile};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod args;
 
 /// Symbolic gradients for graph attention.
 ///
@@ -82,15 +85,15 @@ enum Command {
         #[arg(long)]
         inputs: PathBuf,
         /// Where to write the results (safetensors).
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, value_parser = PathBufValueParser::new().try_map(args::output))]
+        out: OutputPath,
         /// Override a named constant, e.g. `--set slope=0.1` or `--set conv1.slope=0.1`.
-        #[arg(long = "set", value_name = "NAME=VALUE")]
-        set: Vec<String>,
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = args::constant, allow_negative_numbers = true)]
+        set: Vec<(String, f64)>,
         /// Size of a dimension the tensors cannot fix, e.g. `--dim H=4` for a layer whose files
         /// store only `[H*C, F]`.
-        #[arg(long = "dim", value_name = "NAME=SIZE")]
-        dim: Vec<String>,
+        #[arg(long = "dim", value_name = "NAME=SIZE", value_parser = args::dim)]
+        dim: Vec<(String, usize)>,
         /// Precision of the interpreter.
         #[arg(long, value_enum, default_value = "f64")]
         dtype: Dtype,
@@ -121,36 +124,36 @@ enum Command {
         /// `sparse:nodes=N,degree=D,seed=S`.
         #[arg(long, default_value = "cora")]
         dataset: String,
-        /// Seeds 0..K for every model.
-        #[arg(long, default_value_t = 3)]
+        /// Seeds 0..K for every model (K at most 1000).
+        #[arg(long, default_value_t = 3, value_parser = args::seeds, allow_negative_numbers = true)]
         seeds: usize,
         /// Epochs per run (every epoch is run: no early stopping).
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 200, value_parser = args::count, allow_negative_numbers = true)]
         epochs: usize,
         /// Where to write the report (created if missing).
-        #[arg(long)]
+        #[arg(long, value_parser = PathBufValueParser::new().try_map(args::folder))]
         report: PathBuf,
         /// Nodes whose in-edges to rank, e.g. `--explain 12,305` (default: the 3 test nodes whose
         /// true class gets the lowest probability).
         #[arg(long, value_delimiter = ',')]
         explain: Option<Vec<usize>>,
-        /// Adam learning rate.
-        #[arg(long, default_value_t = 0.005)]
+        /// Adam learning rate (greater than 0).
+        #[arg(long, default_value_t = 0.005, value_parser = args::learning_rate, allow_negative_numbers = true)]
         lr: f64,
-        /// L2 weight decay.
-        #[arg(long, default_value_t = 5e-4)]
+        /// L2 weight decay (at least 0).
+        #[arg(long, default_value_t = 5e-4, value_parser = args::non_negative, allow_negative_numbers = true)]
         weight_decay: f64,
-        /// Dropout on inputs, hidden features and attention (default: the model's, 0.6).
-        #[arg(long)]
+        /// Dropout on inputs, hidden features and attention, in [0, 1) (default: the model's, 0.6).
+        #[arg(long, value_parser = args::probability, allow_negative_numbers = true)]
         dropout: Option<f64>,
         /// Attention heads of the hidden layer.
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 8, value_parser = args::count, allow_negative_numbers = true)]
         heads: usize,
         /// Channels per head of the hidden layer.
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 8, value_parser = args::count, allow_negative_numbers = true)]
         hidden: usize,
         /// Threads (default: all cores).
-        #[arg(long)]
+        #[arg(long, value_parser = args::threads, allow_negative_numbers = true)]
         threads: Option<usize>,
     },
     /// Train a model (full batch) on a citation graph and report test accuracy and gradient flow.
@@ -168,51 +171,52 @@ enum Command {
         /// (see data/README.md), or a synthetic task (`dictlookup:k=K`, `sparse:nodes=N,degree=D`).
         #[arg(long, default_value = "cora")]
         dataset: String,
-        /// Maximum number of epochs.
-        #[arg(long, default_value_t = 1000)]
+        /// Maximum number of epochs (at least 1).
+        #[arg(long, default_value_t = 1000, value_parser = args::count, allow_negative_numbers = true)]
         epochs: usize,
         /// Seed of initialisation and dropout.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = args::seed, allow_negative_numbers = true)]
         seed: u64,
-        /// Adam learning rate.
-        #[arg(long, default_value_t = 0.005)]
+        /// Adam learning rate (greater than 0).
+        #[arg(long, default_value_t = 0.005, value_parser = args::learning_rate, allow_negative_numbers = true)]
         lr: f64,
-        /// L2 weight decay (added to the gradient, as torch.optim.Adam).
-        #[arg(long, default_value_t = 5e-4)]
+        /// L2 weight decay (at least 0; added to the gradient, as torch.optim.Adam).
+        #[arg(long, default_value_t = 5e-4, value_parser = args::non_negative, allow_negative_numbers = true)]
         weight_decay: f64,
-        /// Dropout on inputs, hidden features and attention (default: the model's, 0.6).
-        #[arg(long)]
+        /// Dropout on inputs, hidden features and attention, in [0, 1) (default: the model's, 0.6).
+        #[arg(long, value_parser = args::probability, allow_negative_numbers = true)]
         dropout: Option<f64>,
-        /// Early-stopping patience (epochs without a better validation accuracy).
-        #[arg(long, default_value_t = 100)]
+        /// Early-stopping patience (epochs without a better validation accuracy; at least 1).
+        #[arg(long, default_value_t = 100, value_parser = args::count, allow_negative_numbers = true)]
         patience: usize,
         /// Write the parameters of the best epoch here (PyG state_dict names).
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[arg(long, value_parser = PathBufValueParser::new().try_map(args::output))]
+        out: Option<OutputPath>,
         /// Start from these parameters (PyG state_dict names) instead of Glorot initialisation.
         #[arg(long)]
         init: Option<PathBuf>,
-        /// Append one JSON line per epoch with every parameter's gradient norm.
-        #[arg(long)]
-        log: Option<PathBuf>,
+        /// Write one JSON line per epoch with every parameter's gradient norm (also when
+        /// training stops early on a non-finite loss: the epochs run until then).
+        #[arg(long, value_parser = PathBufValueParser::new().try_map(args::output))]
+        log: Option<OutputPath>,
         /// Threads (default: all cores).
-        #[arg(long)]
+        #[arg(long, value_parser = args::threads, allow_negative_numbers = true)]
         threads: Option<usize>,
     },
     /// Write a seeded uniform random graph as `edge_index` (i64 [2, E], row 0 source).
     GenGraph {
-        /// Number of nodes.
-        #[arg(long)]
+        /// Number of nodes (at least 1).
+        #[arg(long, value_parser = args::nodes, allow_negative_numbers = true)]
         nodes: usize,
         /// Number of edges (sources and targets uniform; multi-edges and self loops possible).
         #[arg(long)]
         edges: usize,
         /// Random seed.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = args::seed, allow_negative_numbers = true)]
         seed: u64,
         /// Output file (safetensors).
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, value_parser = PathBufValueParser::new().try_map(args::output))]
+        out: OutputPath,
     },
     /// Time forward + backward of a zoo model's generated code; prints one JSON line with the
     /// median `forward_s`, `backward_s`, `total_s` and `peak_rss_mib`. Self loops are added as PyG
@@ -220,40 +224,43 @@ enum Command {
     Bench {
         /// Zoo model compiled into the binary: gatv2, gatv2_shared, gatv2_no_loops, gat,
         /// transformer, agnn, gat_plus.
-        #[arg(long)]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(gatgrad::bench::MODELS))]
         model: String,
         /// A graph written by `gatgrad gen-graph` (or any file with `edge_index`).
         #[arg(long, conflicts_with_all = ["nodes", "edges"])]
         graph: Option<PathBuf>,
         /// Nodes of a random graph (with --edges).
-        #[arg(long, requires = "edges")]
+        #[arg(long, requires = "edges", value_parser = args::nodes, allow_negative_numbers = true)]
         nodes: Option<usize>,
         /// Edges of a random graph (with --nodes).
         #[arg(long, requires = "nodes")]
         edges: Option<usize>,
         /// Input features F.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 64, value_parser = args::count, allow_negative_numbers = true)]
         features: usize,
         /// Heads H.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 4, value_parser = args::count, allow_negative_numbers = true)]
         heads: usize,
         /// Channels per head C.
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 16, value_parser = args::count, allow_negative_numbers = true)]
         channels: usize,
         /// Threads (default: all cores).
-        #[arg(long)]
+        #[arg(long, value_parser = args::threads, allow_negative_numbers = true)]
         threads: Option<usize>,
         /// Element type.
         #[arg(long, value_enum, default_value = "f32")]
         dtype: Dtype,
         /// Timed repetitions (after one warm-up); the median is reported.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = args::count, allow_negative_numbers = true)]
         reps: usize,
     },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return argument_error(e),
+    };
     match run(cli) {
         Ok(code) => code,
         Err((code, msg)) => {
@@ -261,6 +268,38 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// Prints a clap error: help and version as clap does, anything else as one line (its first
+/// paragraph, without clap's usage block) with exit status 2.
+fn argument_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    // The first paragraph says what is wrong; of the rest, only clap's tips are kept.
+    let mut paragraphs = text.split("\n\n").map(str::trim);
+    let mut parts = vec![paragraphs.next().unwrap_or_default()];
+    parts.extend(paragraphs.filter(|p| p.starts_with("tip:")));
+    let line: Vec<&str> = parts
+        .iter()
+        .flat_map(|p| p.lines().map(str::trim))
+        .collect();
+    let line = line.join(" ").replace(" tip:", "; tip:");
+    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    if e.kind() == ErrorKind::ValueValidation {
+        // Our own value parsers say what to give.
+        eprintln!("{line}");
+    } else {
+        eprintln!("{line} (see --help)");
+    }
+    ExitCode::from(2)
 }
 
 fn compile(path: &std::path::Path) -> Result<gatgrad::Compiled, (u8, String)> {
@@ -292,7 +331,14 @@ fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, (u8, String)
     if let Some(t) = threads {
         pool = pool.num_threads(t);
     }
-    pool.build().map_err(|e| (2, e.to_string()))
+    pool.build().map_err(|e| {
+        let (cores, _) = args::thread_limit();
+        let asked = threads.map_or_else(|| format!("{cores}"), |t| t.to_string());
+        (
+            2,
+            format!("cannot start {asked} threads ({e}); this machine has {cores} cores, try fewer --threads"),
+        )
+    })
 }
 
 fn load_dataset(name: &str) -> Result<gatgrad::runtime::Dataset, (u8, String)> {
@@ -381,36 +427,9 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             dim,
             dtype,
         } => {
+            let consts = args::unique("--set", &set).map_err(|e| (2, e))?;
+            let dims = args::unique("--dim", &dim).map_err(|e| (2, e))?;
             let c = compile(&model)?;
-            let mut consts = HashMap::new();
-            for s in &set {
-                let Some((k, v)) = s.split_once('=') else {
-                    return Err((2, format!("--set expects NAME=VALUE, got `{s}`")));
-                };
-                let v: f64 = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| (2, format!("--set {k}: `{v}` is not a number")))?;
-                if !v.is_finite() {
-                    return Err((2, format!("--set {k}: value must be finite")));
-                }
-                consts.insert(k.trim().to_string(), v);
-            }
-            let mut dims = HashMap::new();
-            for s in &dim {
-                let parsed = s.split_once('=').and_then(|(k, v)| {
-                    Some((k.trim().to_string(), v.trim().parse::<usize>().ok()?))
-                });
-                match parsed {
-                    Some((k, v)) if v > 0 => dims.insert(k, v),
-                    _ => {
-                        return Err((
-                            2,
-                            format!("--dim expects NAME=SIZE with SIZE ≥ 1, got `{s}`"),
-                        ))
-                    }
-                };
-            }
             let file = TensorFile::load(&inputs).map_err(|e| (2, e.to_string()))?;
             let named = match dtype {
                 Dtype::F64 => gatgrad::cases::run_case::<f64>(&c.program, &file, &consts, &dims),
@@ -418,9 +437,13 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             }
             .map_err(|e| (2, e.to_string()))?;
             let tensors = gatgrad::cases::to_file_tensors(named, matches!(dtype, Dtype::F32));
-            gatgrad::runtime::write_tensors(&out, &tensors, None)
+            gatgrad::runtime::write_tensors_to(&out, &tensors, None)
                 .map_err(|e| (2, e.to_string()))?;
-            println!("wrote {} tensors to {}", tensors.len(), out.display());
+            println!(
+                "wrote {} tensors to {}",
+                tensors.len(),
+                out.path().display()
+            );
         }
         Command::Train {
             model,
@@ -436,19 +459,18 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             log,
             threads,
         } => {
+            if let (Some(o), Some(l)) = (&out, &log) {
+                args::distinct_outputs(&[("--out", o), ("--log", l)]).map_err(|e| (2, e))?;
+            }
             let text = read_model(&model)?;
             let ds = load_dataset(&dataset)?;
             let init = match init {
                 Some(path) => {
                     let f = TensorFile::load(&path).map_err(|e| (2, e.to_string()))?;
-                    let mut m = HashMap::new();
-                    for name in f.names() {
-                        m.insert(
-                            name.to_string(),
-                            f.f64(name).map_err(|e| (2, e.to_string()))?,
-                        );
-                    }
-                    Some(m)
+                    Some(
+                        gatgrad::train::Checkpoint::from_file(&f)
+                            .map_err(|e| (2, e.to_string()))?,
+                    )
                 }
                 None => None,
             };
@@ -468,7 +490,7 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default();
             let result = pool
-                .install(|| gatgrad::report::train_with_progress(&text, &ds, &cfg, log.as_deref()))
+                .install(|| gatgrad::report::train_with_progress(&text, &ds, &cfg, log.as_ref()))
                 .map_err(|e| (2, e))?;
             if let Some(path) = out {
                 let tensors: Vec<_> = result
@@ -482,7 +504,7 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                         )
                     })
                     .collect();
-                gatgrad::runtime::write_tensors(&path, &tensors, None)
+                gatgrad::runtime::write_tensors_to(&path, &tensors, None)
                     .map_err(|e| (2, e.to_string()))?;
             }
             eprint!("{}", gatgrad::report::gradient_table(&result));
@@ -512,12 +534,6 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             threads,
         } => {
             use gatgrad::diagnose::{output, run};
-            if seeds == 0 || epochs == 0 || heads == 0 || hidden == 0 {
-                return Err((
-                    2,
-                    "--seeds, --epochs, --heads and --hidden must be at least 1".into(),
-                ));
-            }
             let mut files = Vec::new();
             for m in &models {
                 let source = read_model(m)?;
@@ -527,8 +543,24 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 });
             }
             let ds = load_dataset(&dataset)?;
-            std::fs::create_dir_all(&report)
-                .map_err(|e| (2, format!("cannot create `{}`: {e}", report.display())))?;
+            std::fs::create_dir_all(&report).map_err(|e| {
+                (
+                    2,
+                    format!("--report: cannot create `{}`: {e}", report.display()),
+                )
+            })?;
+            // Every file the report consists of, checked before any training.
+            let mut outputs = Vec::new();
+            for name in output::FILES
+                .iter()
+                .chain([&gatgrad::diagnose::report::FILE])
+            {
+                let path =
+                    args::output(report.join(name)).map_err(|e| (2, format!("--report: {e}")))?;
+                outputs.push(path);
+            }
+            let named: Vec<(&str, &OutputPath)> = outputs.iter().map(|o| ("--report", o)).collect();
+            args::distinct_outputs(&named).map_err(|e| (2, e))?;
             let cfg = run::DiagnoseConfig {
                 seeds,
                 explain,
@@ -545,7 +577,10 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 ..Default::default()
             };
             let pool = thread_pool(threads)?;
-            let bar = indicatif::ProgressBar::new((files.len() * seeds * epochs) as u64);
+            let total = (files.len() as u64)
+                .saturating_mul(seeds as u64)
+                .saturating_mul(epochs as u64);
+            let bar = indicatif::ProgressBar::new(total);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
                     "{bar:30} {pos}/{len} epochs {elapsed} {msg}",
@@ -565,10 +600,10 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 .map_err(|e| (2, e))?;
             bar.finish_and_clear();
             output::write_data(&d, &report).map_err(|e| (2, e))?;
-            gatgrad::diagnose::report::write_html(&d, &report.join("report.html"))
-                .map_err(|e| (2, e))?;
+            let html = report.join(gatgrad::diagnose::report::FILE);
+            gatgrad::diagnose::report::write_html(&d, &html).map_err(|e| (2, e))?;
             print!("{}", output::terminal_summary(&d));
-            println!("report: {}", report.join("report.html").display());
+            println!("report: {}", html.display());
         }
         Command::GenGraph {
             nodes,
@@ -576,9 +611,6 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             seed,
             out,
         } => {
-            if nodes == 0 || nodes > u32::MAX as usize / 2 {
-                return Err((2, format!("--nodes must be between 1 and {}", u32::MAX / 2)));
-            }
             let g = gatgrad::runtime::random_graph(nodes, edges, seed);
             let ei = g.edge_index();
             let mut meta = HashMap::new();
@@ -589,13 +621,13 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 ei.shape.clone(),
                 gatgrad::runtime::TensorData::I64(ei.data),
             )];
-            gatgrad::runtime::write_tensors(&out, &tensors, Some(meta))
+            gatgrad::runtime::write_tensors_to(&out, &tensors, Some(meta))
                 .map_err(|e| (2, e.to_string()))?;
             println!(
                 "wrote {} nodes, {} edges to {}",
                 nodes,
                 edges,
-                out.display()
+                out.path().display()
             );
         }
         Command::Bench {
@@ -610,30 +642,9 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             dtype,
             reps,
         } => {
-            if features == 0 || heads == 0 || channels == 0 || reps == 0 {
-                return Err((
-                    2,
-                    "--features, --heads, --channels and --reps must be at least 1".into(),
-                ));
-            }
             let g = match (graph, nodes, edges) {
                 (Some(path), _, _) => {
-                    let f = TensorFile::load(&path).map_err(|e| (2, e.to_string()))?;
-                    let ei = f.i64("edge_index").map_err(|e| (2, e.to_string()))?;
-                    let n = f
-                        .metadata()
-                        .and_then(|m| m.get("num_nodes"))
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or_else(|| {
-                            ei.data
-                                .iter()
-                                .copied()
-                                .max()
-                                .map(|m| m as usize + 1)
-                                .unwrap_or(0)
-                        });
-                    gatgrad::runtime::Graph::from_edge_index(n, &ei)
-                        .map_err(|e| (2, e.to_string()))?
+                    gatgrad::bench::load_graph(&path).map_err(|e| (2, e.to_string()))?
                 }
                 (None, Some(n), Some(e)) => gatgrad::runtime::random_graph(n, e, 0),
                 _ => return Err((2, "give --graph FILE or --nodes N --edges E".into())),

@@ -3,9 +3,8 @@
 
 use crate::train::{EpochStats, TrainConfig, TrainResult};
 use crate::trainable::Trainable;
-use gatgrad_runtime::Dataset;
+use gatgrad_runtime::{Dataset, OutputPath};
 use std::io::Write;
-use std::path::Path;
 
 /// Gradient norm below which a gradient counts as vanished (the diagnose threshold).
 pub const VANISHED: f64 = crate::diagnose::metrics::VANISHING_GRADIENT;
@@ -14,17 +13,16 @@ pub const VANISHED: f64 = crate::diagnose::metrics::VANISHING_GRADIENT;
 pub const EXPLODED: f64 = crate::diagnose::metrics::EXPLODING_GROWTH;
 
 /// Trains the compiled model whose source is `source`, with a progress bar on stderr and, if
-/// `log` is given, one JSON line per epoch.
+/// `log` is given, one JSON line per epoch. The log replaces a regular file only once training
+/// has ended (also when it stopped on a non-finite loss: the log then holds the epochs run).
 pub fn train_with_progress(
     source: &str,
     ds: &Dataset,
     cfg: &TrainConfig,
-    log: Option<&Path>,
+    log: Option<&OutputPath>,
 ) -> Result<TrainResult, String> {
     let mut log = match log {
-        Some(p) => Some(std::io::BufWriter::new(
-            std::fs::File::create(p).map_err(|e| format!("cannot write `{}`: {e}", p.display()))?,
-        )),
+        Some(p) => Some(p.create().map_err(|e| e.to_string())?),
         None => None,
     };
     let bar = indicatif::ProgressBar::new(cfg.epochs as u64);
@@ -36,8 +34,11 @@ pub fn train_with_progress(
     let mut on_epoch = |s: &EpochStats| {
         bar.set_position(s.epoch as u64);
         bar.set_message(format!(
-            "loss {:.4}  train {:.3}  val {:.3}  test {:.3}",
-            s.loss, s.train_acc, s.val_acc, s.test_acc
+            "loss {:.4}  train {}  val {}  test {}",
+            s.loss,
+            fraction(s.train_acc),
+            fraction(s.val_acc),
+            fraction(s.test_acc)
         ));
         if let Some(w) = log.as_mut() {
             let grads: serde_json::Map<String, serde_json::Value> = s
@@ -52,8 +53,10 @@ pub fn train_with_progress(
                 "epoch": s.epoch, "loss": s.loss, "train_acc": s.train_acc,
                 "val_acc": s.val_acc, "test_acc": s.test_acc, "grads": grads,
             });
-            if let Err(e) = writeln!(w, "{line}") {
-                log_err = Some(e.to_string());
+            if log_err.is_none() {
+                if let Err(e) = writeln!(w, "{line}") {
+                    log_err = Some(w.error(e).to_string());
+                }
             }
         }
     };
@@ -61,13 +64,21 @@ pub fn train_with_progress(
         .and_then(|t| t.train(ds, cfg, &mut crate::train::Callback(&mut on_epoch)));
     bar.finish_and_clear();
     if let Some(e) = log_err {
-        return Err(format!("cannot write the gradient log: {e}"));
+        return Err(format!("the gradient log: {e}"));
     }
-    if let Some(mut w) = log {
-        w.flush()
-            .map_err(|e| format!("cannot write the gradient log: {e}"))?;
+    if let Some(w) = log {
+        w.finish().map_err(|e| format!("the gradient log: {e}"))?;
     }
     result
+}
+
+/// An accuracy with three decimals, `–` when there is none (an empty mask).
+fn fraction(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.3}")
+    } else {
+        "–".into()
+    }
 }
 
 /// Per parameter: first, last, smallest and largest gradient norm, with flags.

@@ -9,7 +9,7 @@ use crate::dropout;
 use crate::exec::{timed, Generated, Session};
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::kernels::Pattern;
-use gatgrad_runtime::{Dataset, Tensor};
+use gatgrad_runtime::{DataError, Dataset, Tensor, TensorFile};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
@@ -37,7 +37,81 @@ pub struct TrainConfig {
     /// Heads of the output layer.
     pub out_heads: usize,
     /// Parameters to start from (PyG state_dict names), instead of Glorot initialisation.
-    pub init: Option<HashMap<String, Tensor<f64>>>,
+    pub init: Option<Checkpoint>,
+}
+
+impl TrainConfig {
+    /// Checks that every setting can mean something: at least one epoch, a positive finite
+    /// learning rate (a negative one would ascend the loss), a finite weight decay of at least 0,
+    /// a dropout rate in `[0, 1)`, a patience and layer sizes of at least 1.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut wrong = Vec::new();
+        if self.epochs == 0 {
+            wrong.push("epochs must be at least 1".to_string());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            wrong.push(format!(
+                "the learning rate must be finite and greater than 0, got {}",
+                self.lr
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            wrong.push(format!(
+                "the weight decay must be finite and at least 0, got {}",
+                self.weight_decay
+            ));
+        }
+        if let Some(p) = self.dropout {
+            if !(0.0..1.0).contains(&p) {
+                wrong.push(format!("the dropout rate must be in [0, 1), got {p}"));
+            }
+        }
+        for (what, v) in [
+            ("patience", self.patience),
+            ("heads", self.heads),
+            ("hidden", self.hidden),
+            ("out_heads", self.out_heads),
+        ] {
+            if v == 0 {
+                wrong.push(format!("{what} must be at least 1"));
+            }
+        }
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("invalid training settings: {}", wrong.join("; ")))
+        }
+    }
+}
+
+/// Parameters to start training from, as `gatgrad train --out` writes them (PyG state_dict
+/// names).
+#[derive(Clone, Debug, Default)]
+pub struct Checkpoint {
+    /// The file it came from, for messages.
+    pub name: String,
+    /// Its floating-point tensors by name.
+    pub tensors: HashMap<String, Tensor<f64>>,
+    /// The names of all its tensors, sorted (for messages).
+    pub names: Vec<String>,
+}
+
+impl Checkpoint {
+    /// The floating-point tensors of `file` (others, e.g. a dataset's `edge_index`, are not
+    /// parameters and are left out; training reports which parameters are missing).
+    pub fn from_file(file: &TensorFile) -> Result<Checkpoint, DataError> {
+        let mut tensors = HashMap::new();
+        for name in file.names() {
+            if matches!(file.dtype(name)?.as_str(), "F64" | "F32") {
+                tensors.insert(name.to_string(), file.f64(name)?);
+            }
+        }
+        Ok(Checkpoint {
+            name: file.file_name().to_string(),
+            tensors,
+            names: file.names().into_iter().map(str::to_string).collect(),
+        })
+    }
 }
 
 impl Default for TrainConfig {
@@ -57,7 +131,8 @@ impl Default for TrainConfig {
     }
 }
 
-/// One epoch's measurements.
+/// One epoch's measurements. An accuracy or loss over a mask that selects no node is NaN (no
+/// data; written as `null` in JSON), never 0.
 #[derive(Clone, Debug)]
 pub struct EpochStats {
     /// 1-based epoch.
@@ -68,9 +143,9 @@ pub struct EpochStats {
     pub train_acc: f64,
     /// Validation accuracy.
     pub val_acc: f64,
-    /// Test accuracy.
+    /// Test accuracy (NaN without test nodes).
     pub test_acc: f64,
-    /// Validation loss (evaluation mode).
+    /// Validation loss (evaluation mode; NaN without validation nodes).
     pub val_loss: f64,
     /// Per parameter, in declaration order.
     pub grads: Vec<ParamStats>,
@@ -131,9 +206,9 @@ impl<F: FnMut(&EpochStats)> Observer for Callback<F> {
 pub struct TrainResult {
     /// Epochs run (early stopping may end before the maximum).
     pub epochs: usize,
-    /// Best validation accuracy.
+    /// Best validation accuracy (NaN without validation nodes).
     pub best_val_acc: f64,
-    /// Test accuracy at the epoch of best validation accuracy.
+    /// Test accuracy at the epoch of best validation accuracy (NaN without test nodes).
     pub test_acc: f64,
     /// Wall time per epoch (one training step and one evaluation forward).
     pub seconds_per_epoch: f64,
@@ -193,23 +268,28 @@ fn init_param(shape: &[usize], name: &str, rng: &mut ChaCha8Rng) -> Vec<f64> {
     (0..len).map(|_| rng.gen_range(-bound..bound)).collect()
 }
 
+/// The fraction of masked nodes whose largest logit is their label; NaN when the mask selects
+/// no node. `logits` holds one row of `k` per node (checked before training).
 fn accuracy(logits: &[f32], k: usize, y: &[usize], mask: &[bool]) -> f64 {
+    if k == 0 {
+        return f64::NAN;
+    }
     let mut right = 0usize;
     let mut total = 0usize;
-    for (n, row) in logits.chunks(k).enumerate() {
-        if !mask[n] {
-            continue;
-        }
+    for ((row, &label), _) in logits.chunks_exact(k).zip(y).zip(mask).filter(|(_, &m)| m) {
         let mut best = 0;
         for c in 1..k {
             if row[c] > row[best] {
                 best = c;
             }
         }
-        right += usize::from(best == y[n]);
+        right += usize::from(best == label);
         total += 1;
     }
-    right as f64 / total.max(1) as f64
+    if total == 0 {
+        return f64::NAN;
+    }
+    right as f64 / total as f64
 }
 
 /// Trains `G` (a model with `input x[n, f]`, labels, a train mask and a loss) on `ds`.
@@ -228,6 +308,7 @@ pub fn train_observed<G: Generated>(
     cfg: &TrainConfig,
     observer: &mut dyn Observer,
 ) -> Result<TrainResult, String> {
+    cfg.validate()?;
     let p = G::program();
     let loss_t = p
         .loss
@@ -253,6 +334,13 @@ pub fn train_observed<G: Generated>(
     let n = ds.num_nodes;
     let f = ds.num_features;
     let k = ds.num_classes;
+    let has_val = ds.val_mask.contains(&true);
+    if !has_val && cfg.patience != usize::MAX {
+        return Err(format!(
+            "dataset `{}`: val_mask selects no node, and early stopping needs validation nodes",
+            ds.name
+        ));
+    }
     let mut features = ds.features.clone();
     features.row_normalize();
     let mut data = Data {
@@ -263,9 +351,6 @@ pub fn train_observed<G: Generated>(
         ..Data::default()
     };
     if let Some(pd) = cfg.dropout {
-        if !(0.0..1.0).contains(&pd) {
-            return Err(format!("--dropout must be in [0, 1), got {pd}"));
-        }
         for s in &p.scalars {
             if s.name.rsplit('.').next() == Some("dropout") {
                 data.consts.insert(s.name.clone(), pd);
@@ -309,19 +394,20 @@ pub fn train_observed<G: Generated>(
                 .map(|d| probe_dims.get(d.index()).copied().unwrap_or(0))
                 .collect(),
         };
-        let values = match cfg.init.as_ref().and_then(|m| m.get(&t.external)) {
+        let values = match cfg.init.as_ref().and_then(|c| c.tensors.get(&t.external)) {
             Some(v) => {
                 if v.shape != shape {
                     return Err(format!(
-                        "checkpoint tensor `{}`: expected shape {shape:?}, found {:?}",
-                        t.external, v.shape
+                        "checkpoint `{}`: tensor `{}`: expected shape {shape:?}, found {:?}",
+                        cfg.init.as_ref().map_or("", |c| c.name.as_str()),
+                        t.external,
+                        v.shape
                     ));
                 }
                 v.data.clone()
             }
-            None if cfg.init.is_some() => {
-                return Err(format!("checkpoint: missing tensor `{}`", t.external))
-            }
+            // Missing parameters are reported together below.
+            None if cfg.init.is_some() => Vec::new(),
             None => init_param(&shape, &t.external, &mut rng),
         };
         data.reals.insert(
@@ -333,6 +419,9 @@ pub fn train_observed<G: Generated>(
         );
         params.push((TensorId(id as u32), t.external.clone(), shape));
     }
+    if let Some(c) = &cfg.init {
+        check_checkpoint(c, &params)?;
+    }
     let mut s: Session<f32> =
         Session::new(p.clone(), &data, G::NUM_TENSORS).map_err(|e| e.to_string())?;
     let pattern = Pattern {
@@ -341,6 +430,7 @@ pub fn train_observed<G: Generated>(
         cols: f,
     };
     s.bound.set_sparse(&p, x_t, pattern);
+    check_output_shape(&p, &s, ds)?;
     // Dropout masks: which tensors, their probability, and (for a sparse masked tensor) which
     // entries matter.
     let drops: Vec<(TensorId, f64, Option<TensorId>)> = p
@@ -452,12 +542,11 @@ pub fn train_observed<G: Generated>(
             train_acc: accuracy(logits, k, &ds.y, &ds.train_mask),
             val_acc: accuracy(logits, k, &ds.y, &ds.val_mask),
             test_acc: accuracy(logits, k, &ds.y, &ds.test_mask),
-            val_loss: gatgrad_runtime::kernels::masked_cross_entropy(
-                logits,
-                k,
-                &ds.y,
-                &ds.val_mask,
-            ),
+            val_loss: if has_val {
+                gatgrad_runtime::kernels::masked_cross_entropy(logits, k, &ds.y, &ds.val_mask)
+            } else {
+                f64::NAN
+            },
             grads: grad_stats,
         };
         observer.on_epoch(&stats);
@@ -472,8 +561,10 @@ pub fn train_observed<G: Generated>(
         let progress = stats.val_acc >= max_acc || stats.val_loss <= min_loss;
         max_acc = max_acc.max(stats.val_acc);
         min_loss = min_loss.min(stats.val_loss);
-        let improved =
-            stats.val_acc > best.0 || (stats.val_acc == best.0 && stats.val_loss < best.1);
+        // Without validation nodes (no early stopping) the last epoch is the one reported.
+        let improved = !has_val
+            || stats.val_acc > best.0
+            || (stats.val_acc == best.0 && stats.val_loss < best.1);
         if improved {
             best = (stats.val_acc, stats.val_loss);
             result.best_val_acc = stats.val_acc;
@@ -510,6 +601,68 @@ pub fn train_observed<G: Generated>(
         crate::exec::set_profiling(false);
     }
     Ok(result)
+}
+
+/// Errors unless the checkpoint holds every parameter, naming the missing ones (all of them, or
+/// saying the file is not a checkpoint for this model when it holds none).
+fn check_checkpoint(
+    c: &Checkpoint,
+    params: &[(TensorId, String, Vec<usize>)],
+) -> Result<(), String> {
+    let missing: Vec<String> = params
+        .iter()
+        .filter(|(_, name, _)| !c.tensors.contains_key(name))
+        .map(|(_, name, _)| format!("`{name}`"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let total = params.len();
+    if missing.len() == total {
+        const SHOWN: usize = 8;
+        let mut has = c.names[..c.names.len().min(SHOWN)].join(", ");
+        if c.names.len() > SHOWN {
+            has.push_str(&format!(" and {} more", c.names.len() - SHOWN));
+        }
+        if c.names.is_empty() {
+            has = "nothing".into();
+        }
+        return Err(format!(
+            "`{}` is not a checkpoint for this model: it has none of the model's {total} \
+             parameters ({}, ...) but holds {has}; give a file written by `gatgrad train --out`",
+            c.name, missing[0]
+        ));
+    }
+    Err(format!(
+        "checkpoint `{}` lacks {} of the model's {total} parameters: {}",
+        c.name,
+        missing.len(),
+        missing.join(", ")
+    ))
+}
+
+/// Errors unless the model's output holds one row of `K` logits per node of the dataset, which
+/// accuracy and early stopping read; the message names both shapes.
+fn check_output_shape(p: &Program, s: &Session<f32>, ds: &Dataset) -> Result<(), String> {
+    let out = p.tensor(p.output);
+    let shape = s.bound.shape(p, p.output);
+    let per_node = matches!(out.domain, Domain::Node) && shape.first() == Some(&ds.num_nodes);
+    let row: usize = shape.iter().skip(1).product();
+    if per_node && row == ds.num_classes {
+        return Ok(());
+    }
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    Err(format!(
+        "the model's output `{}` has shape [{}], but training on `{}` needs one row of {} logits \
+         (one per class) for each of its {} nodes: [{}, {}]",
+        out.name,
+        dims.join(", "),
+        ds.name,
+        ds.num_classes,
+        ds.num_nodes,
+        ds.num_nodes,
+        ds.num_classes
+    ))
 }
 
 /// How dropout mask `m` is stored: compactly when it masks a tensor with a zero pattern, in

@@ -19,7 +19,7 @@
 //! `run` is split on whitespace (no quoting). Every path a case creates lives in its temporary
 //! folder: cases make their own FIFOs, symlinks and device nodes and never touch system paths.
 //! The snapshot holds the exit status, stdout and stderr (each cut to its first 40 lines), with
-//! both folders replaced by their placeholders. A case fails if gatgrad panics, is killed by a
+//! both folders replaced by their placeholders and times and core counts redacted. A case fails if gatgrad panics, is killed by a
 //! signal (an abort, or the memory limit), runs past the time limit, exits with another status
 //! than `exit`, or an `after` check fails.
 
@@ -144,6 +144,39 @@ fn first_lines(text: &str) -> String {
     out
 }
 
+/// Replaces what differs between runs and machines — times, memory and core counts — by
+/// placeholders, so snapshots are stable: the number after `"seconds_per_epoch":`, `epochs · `
+/// (the diagnose summary's time), `this machine has ` and bench's times and peak memory.
+fn redact(text: &str) -> String {
+    let mut out = text.to_string();
+    for (prefix, placeholder) in [
+        ("\"seconds_per_epoch\":", "\"[seconds]\""),
+        ("epochs · ", "[seconds]"),
+        ("this machine has ", "[N]"),
+        ("\"forward_s\":", "\"[seconds]\""),
+        ("\"backward_s\":", "\"[seconds]\""),
+        ("\"total_s\":", "\"[seconds]\""),
+        ("\"peak_rss_mib\":", "\"[MiB]\""),
+    ] {
+        let mut done = String::new();
+        let mut rest = out.as_str();
+        while let Some(k) = rest.find(prefix) {
+            let (head, tail) = rest.split_at(k + prefix.len());
+            let number = tail
+                .find(|c: char| !(c.is_ascii_digit() || ".eE+-".contains(c)))
+                .unwrap_or(tail.len());
+            done.push_str(head);
+            if number > 0 {
+                done.push_str(placeholder);
+            }
+            rest = &tail[number..];
+        }
+        done.push_str(rest);
+        out = done;
+    }
+    out
+}
+
 fn run_case(path: &Path) -> String {
     let case = parse_case(path);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -217,7 +250,7 @@ fn run_case(path: &Path) -> String {
         s.replace(&tmp.display().to_string(), "{tmp}")
             .replace(&root.display().to_string(), "{root}")
     };
-    let (stdout, stderr) = (clean(&stdout), clean(&stderr));
+    let (stdout, stderr) = (redact(&clean(&stdout)), redact(&clean(&stderr)));
     let why =
         format!("{name}: status {status:?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
     assert!(!stderr.contains("panicked"), "gatgrad panicked:\n{why}");

@@ -121,3 +121,119 @@ fn sparse_input_matches_dense() {
         );
     }
 }
+
+/// A model whose output is not one row of K logits per node: `K × K` products per node.
+#[gatgrad::derive_gradients(source = r#"
+model pairwise() {
+    dims F, K;
+    input  x[n: node, f: F];
+    labels y[n: node] classes K;
+    mask   train_mask[n: node];
+    param  W[k: K, f: F] as "w" [K, F];
+
+    out[n, k] = sum_f W[k, f] * x[n, f];
+    pairs[n, k, j] = out[n, k] * out[n, j];
+
+    loss = cross_entropy(out, y, train_mask);
+    output pairs;
+}
+"#)]
+struct Pairwise;
+
+#[test]
+fn an_output_without_one_row_of_logits_per_node_is_an_error() {
+    let ds = Dataset::builtin("cora").unwrap();
+    let cfg = TrainConfig {
+        epochs: 1,
+        ..Default::default()
+    };
+    let err = train::<Pairwise>(&ds, &cfg, |_| {}).unwrap_err();
+    assert_eq!(
+        err,
+        "the model's output `pairs` has shape [2708, 7, 7], but training on `cora` needs one row \
+         of 7 logits (one per class) for each of its 2708 nodes: [2708, 7]"
+    );
+}
+
+#[test]
+fn settings_that_cannot_mean_anything_are_errors() {
+    let ds = Dataset::builtin("cora").unwrap();
+    let run = |cfg: TrainConfig| train::<GatV2TwoLayer>(&ds, &cfg, |_| {}).unwrap_err();
+    let err = run(TrainConfig {
+        epochs: 0,
+        lr: -1.0,
+        ..Default::default()
+    });
+    assert!(
+        err.contains("epochs must be at least 1") && err.contains("greater than 0, got -1"),
+        "{err}"
+    );
+    let err = run(TrainConfig {
+        weight_decay: f64::NAN,
+        dropout: Some(1.0),
+        ..Default::default()
+    });
+    assert!(
+        err.contains("weight decay") && err.contains("dropout rate must be in [0, 1), got 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_validation_and_test_masks_are_no_data_not_zero() {
+    let mut ds = Dataset::builtin("cora").unwrap();
+    ds.test_mask.iter_mut().for_each(|m| *m = false);
+    let cfg = TrainConfig {
+        epochs: 2,
+        ..Default::default()
+    };
+    let r = train::<GatV2TwoLayer>(&ds, &cfg, |_| {}).unwrap();
+    assert!(r.test_acc.is_nan() && r.history.iter().all(|e| e.test_acc.is_nan()));
+    assert!(r.best_val_acc > 0.0 && r.best_val_acc <= 1.0);
+    // Early stopping needs validation nodes; without early stopping the last epoch is reported.
+    ds.val_mask.iter_mut().for_each(|m| *m = false);
+    let err = train::<GatV2TwoLayer>(&ds, &cfg, |_| {}).unwrap_err();
+    assert!(err.contains("val_mask selects no node"), "{err}");
+    let no_stop = TrainConfig {
+        patience: usize::MAX,
+        ..cfg
+    };
+    let r = train::<GatV2TwoLayer>(&ds, &no_stop, |_| {}).unwrap();
+    assert!(r.best_val_acc.is_nan() && r.history.iter().all(|e| e.val_loss.is_nan()));
+    assert_eq!(r.epochs, 2);
+    assert!(!r.best_params.is_empty());
+}
+
+#[test]
+fn a_checkpoint_missing_parameters_names_them_all() {
+    let ds = Dataset::builtin("cora").unwrap();
+    let short = TrainConfig {
+        epochs: 1,
+        ..Default::default()
+    };
+    let mut tensors = std::collections::HashMap::new();
+    for (name, shape, data) in train::<GatV2TwoLayer>(&ds, &short, |_| {})
+        .unwrap()
+        .best_params
+    {
+        let data = data.iter().map(|&v| v as f64).collect();
+        tensors.insert(name, gatgrad::runtime::Tensor { shape, data });
+    }
+    tensors.remove("conv2.att");
+    tensors.remove("conv1.bias");
+    let mut names: Vec<String> = tensors.keys().cloned().collect();
+    names.sort();
+    let cfg = TrainConfig {
+        init: Some(gatgrad::train::Checkpoint {
+            name: "ckpt.st".into(),
+            tensors,
+            names,
+        }),
+        ..short
+    };
+    let err = train::<GatV2TwoLayer>(&ds, &cfg, |_| {}).unwrap_err();
+    assert_eq!(
+        err,
+        "checkpoint `ckpt.st` lacks 2 of the model's 12 parameters: `conv1.bias`, `conv2.att`"
+    );
+}

@@ -5,7 +5,8 @@
 //!   [`Graph::with_self_loops`] reproducing PyG `GATConv`/`GATv2Conv` self-loop handling
 //!   (including `fill_value='mean'` for edge features and its adjoint).
 //! - [`TensorFile`] / [`write_tensors`]: safetensors reading (validated up front, typed
-//!   accessors) and atomic writing.
+//!   accessors) and writing through [`OutputPath`], which never destroys what is at a path
+//!   (regular files replaced atomically, symlinks followed, FIFOs and devices written directly).
 //! - [`Dataset`]: the Planetoid citation datasets (Cora and Citeseer are embedded), with
 //!   features as [`SparseRows`] and PyG-style row normalisation.
 //!
@@ -28,6 +29,7 @@ pub mod dataset;
 pub mod error;
 pub mod graph;
 pub mod kernels;
+pub mod output;
 pub mod pattern;
 pub mod prefetch;
 pub mod sparse;
@@ -36,5 +38,8 @@ pub mod tensor_file;
 pub use dataset::Dataset;
 pub use error::DataError;
 pub use graph::{random_graph, Graph, SelfLoopMap};
+pub use output::{OutputFile, OutputPath};
 pub use sparse::SparseRows;
-pub use tensor_file::{serialize_tensors, write_tensors, Tensor, TensorData, TensorFile};
+pub use tensor_file::{
+    serialize_tensors, write_tensors, write_tensors_to, Tensor, TensorData, TensorFile,
+};

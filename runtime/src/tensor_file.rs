@@ -2,9 +2,9 @@
 //! that names the file or the tensor.
 
 use crate::error::{fmt_shape, DataError};
+use crate::output::OutputPath;
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, TensorView};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 /// A dense tensor read from a file: row-major `data` with `shape`.
@@ -473,38 +473,25 @@ pub fn serialize_tensors(
 }
 
 /// Writes tensors `(name, shape, data)` and optional header metadata to a safetensors file
-/// at `path`. The bytes go to a temporary file in the same directory that is then
-/// renamed over `path`, so a failure never leaves a partial output file.
+/// at `path`, through an [`OutputPath`]: a regular file is replaced atomically (a failure never
+/// leaves a partial output file), a symlink's target is replaced, a FIFO or character device is
+/// written directly, anything else is refused.
 pub fn write_tensors(
     path: impl AsRef<Path>,
     tensors: &[(String, Vec<usize>, TensorData)],
     metadata: Option<HashMap<String, String>>,
 ) -> Result<(), DataError> {
-    let path = path.as_ref();
-    let shown = path.display().to_string();
     let bytes = serialize_tensors(tensors, metadata)?;
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| DataError::file(&shown, "not a file path"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let unique = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    tmp_name.push(format!(".{}.{unique}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = write_then_rename(&tmp, path, &bytes);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| DataError::file(&shown, format_args!("cannot write: {e}")))
+    OutputPath::check(path)?.write_bytes(&bytes)
 }
 
-fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::File::create(tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(tmp, path)
+/// [`write_tensors`] to an output checked earlier (e.g. when the arguments were read).
+pub fn write_tensors_to(
+    out: &OutputPath,
+    tensors: &[(String, Vec<usize>, TensorData)],
+    metadata: Option<HashMap<String, String>>,
+) -> Result<(), DataError> {
+    out.write_bytes(&serialize_tensors(tensors, metadata)?)
 }
 
 #[cfg(test)]
@@ -674,7 +661,7 @@ mod tests {
         assert_eq!(leftovers.len(), 1);
         // Writing into a missing directory fails cleanly.
         let err = write_tensors(dir.join("no/such/x.safetensors"), &sample(), None).unwrap_err();
-        assert!(err.to_string().contains("cannot write"), "{err}");
+        assert!(err.to_string().contains("does not exist"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -3,6 +3,7 @@
 
 use super::metrics::mean_finite;
 use super::record::*;
+use gatgrad_runtime::OutputPath;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -152,21 +153,27 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// Writes `metrics.jsonl`, `summary.json` and `edge_importance.csv` into `dir`.
+/// The files [`write_data`] writes into the report folder.
+pub const FILES: [&str; 3] = ["metrics.jsonl", "summary.json", "edge_importance.csv"];
+
+/// Writes `metrics.jsonl`, `summary.json` and `edge_importance.csv` into `dir`, each through an
+/// [`OutputPath`] (a regular file is replaced atomically, nothing else is destroyed).
 pub fn write_data(d: &Diagnosis, dir: &Path) -> Result<(), String> {
     let write = |name: &str, text: String| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+        OutputPath::check(dir.join(name))
+            .and_then(|out| out.write_bytes(text.as_bytes()))
+            .map_err(|e| e.to_string())
     };
+    let [metrics, summary_file, edges] = FILES;
     let mut lines = String::new();
     for v in metrics_lines(d) {
         lines.push_str(&v.to_string());
         lines.push('\n');
     }
-    write("metrics.jsonl", lines)?;
+    write(metrics, lines)?;
     let summary = serde_json::to_string_pretty(&summary(d)).unwrap_or_default();
-    write("summary.json", summary + "\n")?;
-    write("edge_importance.csv", edges_csv(d))
+    write(summary_file, summary + "\n")?;
+    write(edges, edges_csv(d))
 }
 
 /// A fraction as a percentage with one decimal, "–" when not finite.

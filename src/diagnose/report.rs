@@ -16,6 +16,7 @@ use super::metrics::{
 };
 use super::output::pct;
 use super::record::{Diagnosis, EpochRecord, Explanation, ModelDiagnosis};
+use gatgrad_runtime::OutputPath;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -46,10 +47,15 @@ tr.flagged td { background: #fff3f0; }
 .wrong { color: #d62728; font-weight: 600; }
 "#;
 
-/// Renders `d` as the report and writes it to `path` (parent directories must exist).
+/// The report's file name in the report folder.
+pub const FILE: &str = "report.html";
+
+/// Renders `d` as the report and writes it to `path` through an [`OutputPath`] (the folder must
+/// exist; a regular file is replaced atomically, nothing else is destroyed).
 pub fn write_html(d: &Diagnosis, path: &Path) -> Result<(), String> {
-    std::fs::write(path, render_html(d))
-        .map_err(|e| format!("cannot write the report {}: {e}", path.display()))
+    OutputPath::check(path)
+        .and_then(|out| out.write_bytes(render_html(d).as_bytes()))
+        .map_err(|e| format!("cannot write the report: {e}"))
 }
 
 /// The whole report as one self-contained HTML document.

@@ -68,6 +68,10 @@ pub fn diagnose(
     cfg: &DiagnoseConfig,
     mut progress: impl FnMut(Progress),
 ) -> Result<Diagnosis, String> {
+    if cfg.seeds == 0 {
+        return Err("diagnose needs at least one seed".into());
+    }
+    cfg.train.validate()?;
     let start = Instant::now();
     let resolved: Vec<(Trainable, &ModelFile)> = models
         .iter()

@@ -6,6 +6,8 @@
 //!   (including `fill_value='mean'` for edge features and its adjoint).
 //! - [`TensorFile`] / [`write_tensors`]: safetensors reading (validated up front, typed
 //!   accessors) and atomic writing.
+//! - [`memory`]: how much memory this process may still allocate, and [`memory::reserve`],
+//!   the check every claimed size passes before it is allocated.
 //! - [`Dataset`]: the Planetoid citation datasets (Cora and Citeseer are embedded), with
 //!   features as [`SparseRows`] and PyG-style row normalisation.
 //!
@@ -28,6 +30,7 @@ pub mod dataset;
 pub mod error;
 pub mod graph;
 pub mod kernels;
+pub mod memory;
 pub mod pattern;
 pub mod prefetch;
 pub mod sparse;

@@ -1,8 +1,9 @@
 //! `gatgrad bench`: forward + backward of a zoo model's generated code on a (random) graph.
 
 use crate::exec::{Generated, Session};
+use crate::footprint::{edge_counts, Footprint};
 use crate::runtime::kernels::Float;
-use crate::runtime::Graph;
+use crate::runtime::{Graph, TensorFile};
 use crate::synth::{dim_sizes, random_data};
 use crate::zoo::*;
 use std::time::Instant;
@@ -61,6 +62,30 @@ pub fn run(
     }
 }
 
+/// Reads the graph of `--graph FILE`: its `edge_index`, on the nodes its metadata `num_nodes`
+/// says (else one more than the largest node id). A graph too large for this machine is refused
+/// before it is built.
+pub fn load_graph(path: &std::path::Path) -> Result<Graph, String> {
+    let f = TensorFile::load(path).map_err(|e| e.to_string())?;
+    let ei = f.i64("edge_index").map_err(|e| e.to_string())?;
+    let n = match f.metadata().and_then(|m| m.get("num_nodes")) {
+        Some(v) => v.trim().parse::<usize>().map_err(|_| {
+            format!(
+                "file `{}`: metadata `num_nodes` is not a non-negative integer: {v:?}",
+                path.display()
+            )
+        })?,
+        None => ei
+            .data
+            .iter()
+            .copied()
+            .max()
+            .map(|m| m.max(-1) as usize + 1)
+            .unwrap_or(0),
+    };
+    Graph::from_edge_index(n, &ei).map_err(|e| format!("file `{}`: {e}", path.display()))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -68,11 +93,46 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64, f64), String> {
     let p = G::program();
+    if cfg.heads.checked_mul(cfg.channels).is_none() {
+        return Err(format!(
+            "--heads {} and --channels {} are too large: their product overflows",
+            cfg.heads, cfg.channels
+        ));
+    }
     let dims = dim_sizes(&p, |name| match name {
         "H" => cfg.heads,
         "C" => cfg.channels,
         _ => cfg.features,
     });
+    // The whole run before the random data is made: the session, the f64 data and the seed.
+    let footprint = Footprint::of(
+        &p,
+        &dims,
+        graph.num_nodes(),
+        &edge_counts(&p, graph.num_nodes(), graph.num_edges()),
+    );
+    let elem = std::mem::size_of::<T>();
+    let extra = footprint.given.saturating_mul(8).saturating_add(
+        footprint
+            .largest
+            .map_or(0, |(_, n)| n.saturating_mul(elem as u128)),
+    );
+    footprint
+        .reserve(
+            &p,
+            &dims,
+            elem,
+            extra,
+            &format!(
+                "bench on {} nodes, {} edges with --features {} --heads {} --channels {}",
+                graph.num_nodes(),
+                graph.num_edges(),
+                cfg.features,
+                cfg.heads,
+                cfg.channels
+            ),
+        )
+        .map_err(|e| e.to_string())?;
     let data = random_data(&p, graph, &dims, 1);
     let mut s: Session<T> =
         Session::new(p.clone(), &data, G::NUM_TENSORS).map_err(|e| e.to_string())?;

@@ -559,6 +559,9 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             if nodes == 0 || nodes > u32::MAX as usize / 2 {
                 return Err((2, format!("--nodes must be between 1 and {}", u32::MAX / 2)));
             }
+            // The graph, its `edge_index` as i64 and the file's bytes (16 bytes per edge each).
+            gatgrad::runtime::reserve_graph(nodes, edges, "gen-graph", 32 * edges as u128)
+                .map_err(|e| (2, e.to_string()))?;
             let g = gatgrad::runtime::random_graph(nodes, edges, seed);
             let ei = g.edge_index();
             let mut meta = HashMap::new();
@@ -597,25 +600,11 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 ));
             }
             let g = match (graph, nodes, edges) {
-                (Some(path), _, _) => {
-                    let f = TensorFile::load(&path).map_err(|e| (2, e.to_string()))?;
-                    let ei = f.i64("edge_index").map_err(|e| (2, e.to_string()))?;
-                    let n = f
-                        .metadata()
-                        .and_then(|m| m.get("num_nodes"))
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or_else(|| {
-                            ei.data
-                                .iter()
-                                .copied()
-                                .max()
-                                .map(|m| m as usize + 1)
-                                .unwrap_or(0)
-                        });
-                    gatgrad::runtime::Graph::from_edge_index(n, &ei)
+                (Some(path), _, _) => gatgrad::bench::load_graph(&path).map_err(|e| (2, e))?,
+                (None, Some(n), Some(e)) => {
+                    gatgrad::runtime::try_random_graph(n, e, 0, "--nodes/--edges")
                         .map_err(|e| (2, e.to_string()))?
                 }
-                (None, Some(n), Some(e)) => gatgrad::runtime::random_graph(n, e, 0),
                 _ => return Err((2, "give --graph FILE or --nodes N --edges E".into())),
             };
             let pool = thread_pool(threads)?;

@@ -1,6 +1,7 @@
 //! A directed graph stored as an edge list plus CSR indexes by target and by source.
 
 use crate::error::DataError;
+use crate::memory;
 use crate::tensor_file::Tensor;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -28,7 +29,8 @@ pub struct Graph {
 
 impl Graph {
     /// A graph with `n` nodes and edges `src[e] -> dst[e]`. Errors if the lists differ in
-    /// length, a node id is `>= n`, or `n + E` exceeds `u32::MAX`.
+    /// length, a node id is `>= n`, `n + E` exceeds `u32::MAX`, or its indexes do not fit in
+    /// the [available](memory::available) memory.
     pub fn new(n: usize, src: Vec<u32>, dst: Vec<u32>) -> Result<Graph, DataError> {
         if src.len() != dst.len() {
             return Err(DataError::new(format!(
@@ -56,7 +58,10 @@ impl Graph {
     pub fn from_edge_index(n: usize, edge_index: &Tensor<i64>) -> Result<Graph, DataError> {
         const NAME: &str = "edge_index";
         let shape = &edge_index.shape;
-        if shape.len() != 2 || shape[0] != 2 || edge_index.data.len() != 2 * shape[1] {
+        if shape.len() != 2
+            || shape[0] != 2
+            || Some(edge_index.data.len()) != shape[1].checked_mul(2)
+        {
             return Err(DataError::shape(NAME, "[2, E]", shape));
         }
         let e = shape[1];
@@ -97,6 +102,13 @@ impl Graph {
             out_ptr,
             out_edges,
         }
+    }
+
+    /// The memory a graph of `n` nodes and `e` edges takes, with the scratch space of building
+    /// its indexes: edge lists and two CSR indexes (16 bytes per edge), two row-pointer arrays
+    /// and a cursor array (24 bytes per node).
+    pub fn bytes(n: usize, e: usize) -> u128 {
+        16 * e as u128 + 24 * (n as u128 + 1)
     }
 
     /// The number of nodes `N`.
@@ -431,16 +443,40 @@ pub fn random_graph(n: usize, e: usize, seed: u64) -> Graph {
     Graph::from_valid(n, src, dst)
 }
 
-/// Errors unless `n + e <= u32::MAX`, the limit that keeps node and edge ids (self loops
-/// included) within `u32`.
-fn check_size(n: usize, e: usize, what: &str) -> Result<(), DataError> {
-    match n.checked_add(e) {
-        Some(t) if t <= u32::MAX as usize => Ok(()),
-        _ => Err(DataError::new(format!(
-            "{what}: {n} nodes and {e} edges exceed the limit of {} nodes + edges",
-            u32::MAX
-        ))),
+/// [`random_graph`] for sizes given by a user: errors instead of clamping when `n + e` exceeds
+/// `u32::MAX` or `e > 0` edges need nodes, and when the graph does not fit in the available
+/// memory (`what` names where the sizes came from, e.g. `--nodes/--edges`).
+pub fn try_random_graph(n: usize, e: usize, seed: u64, what: &str) -> Result<Graph, DataError> {
+    if n == 0 && e > 0 {
+        return Err(DataError::new(format!(
+            "{what}: {e} edges need at least one node"
+        )));
     }
+    check_size(n, e, what)?;
+    Ok(random_graph(n, e, seed))
+}
+
+fn check_size(n: usize, e: usize, what: &str) -> Result<(), DataError> {
+    reserve_graph(n, e, what, 0)
+}
+
+/// Errors unless `n + e <= u32::MAX`, the limit that keeps node and edge ids (self loops
+/// included) within `u32`, and unless a graph of that size ([`Graph::bytes`]) and `extra` bytes
+/// fit in the available memory; `what` says where the sizes came from.
+pub fn reserve_graph(n: usize, e: usize, what: &str, extra: u128) -> Result<(), DataError> {
+    match n.checked_add(e) {
+        Some(t) if t <= u32::MAX as usize => {}
+        _ => {
+            return Err(DataError::new(format!(
+                "{what}: {n} nodes and {e} edges exceed the limit of {} nodes + edges",
+                u32::MAX
+            )))
+        }
+    }
+    memory::reserve(
+        &format!("{what}: a graph of {n} nodes and {e} edges"),
+        Graph::bytes(n, e).saturating_add(extra),
+    )
 }
 
 /// A stable counting sort of edge ids by `keys[e]` (all `< n`): `(ptr, edges)`.

@@ -38,6 +38,6 @@ pub mod tensor_file;
 
 pub use dataset::Dataset;
 pub use error::DataError;
-pub use graph::{random_graph, Graph, SelfLoopMap};
+pub use graph::{random_graph, reserve_graph, try_random_graph, Graph, SelfLoopMap};
 pub use sparse::SparseRows;
 pub use tensor_file::{serialize_tensors, write_tensors, Tensor, TensorData, TensorFile};

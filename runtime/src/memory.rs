@@ -165,7 +165,10 @@ impl Probe {
         let read = |path: &str| std::fs::read_to_string(path).ok();
         let mut cgroups = Vec::new();
         // cgroup v2: `0::/path` in /proc/self/cgroup; limits may be set on any ancestor.
-        if let Some(path) = read("/proc/self/cgroup").as_deref().and_then(cgroup_v2_path) {
+        if let Some(path) = read("/proc/self/cgroup")
+            .as_deref()
+            .and_then(cgroup_v2_path)
+        {
             let mut dir = format!("/sys/fs/cgroup{}", path.trim_end_matches('/'));
             loop {
                 if let (Some(max), Some(cur)) = (
@@ -321,7 +324,10 @@ Max address space         3221225472           unlimited            bytes
             "Max data size             1073741824",
         );
         let a = probe(&limits).tightest(None);
-        assert_eq!((a.bytes, a.limit), (1_073_741_824 - 51_200 * 1024, Limit::DataSize));
+        assert_eq!(
+            (a.bytes, a.limit),
+            (1_073_741_824 - 51_200 * 1024, Limit::DataSize)
+        );
     }
 
     #[test]

@@ -68,21 +68,35 @@ pub fn run(
 pub fn load_graph(path: &std::path::Path) -> Result<Graph, String> {
     let f = TensorFile::load(path).map_err(|e| e.to_string())?;
     let ei = f.i64("edge_index").map_err(|e| e.to_string())?;
-    let n = match f.metadata().and_then(|m| m.get("num_nodes")) {
-        Some(v) => v.trim().parse::<usize>().map_err(|_| {
-            format!(
-                "file `{}`: metadata `num_nodes` is not a non-negative integer: {v:?}",
-                path.display()
-            )
-        })?,
-        None => ei
-            .data
-            .iter()
-            .copied()
-            .max()
-            .map(|m| m.max(-1) as usize + 1)
-            .unwrap_or(0),
+    let (n, source) = match f.metadata().and_then(|m| m.get("num_nodes")) {
+        Some(v) => {
+            let n = v.trim().parse::<usize>().map_err(|_| {
+                format!(
+                    "file `{}`: metadata `num_nodes` is not a non-negative integer: {v:?}",
+                    path.display()
+                )
+            })?;
+            (n, format!("metadata `num_nodes` = {n}"))
+        }
+        None => {
+            let n = ei
+                .data
+                .iter()
+                .copied()
+                .max()
+                .map(|m| m.max(-1) as usize + 1)
+                .unwrap_or(0);
+            (n, format!("{n} nodes by its largest node id"))
+        }
     };
+    let columns = ei.shape.get(1).copied().unwrap_or(0);
+    crate::runtime::reserve_graph(
+        n,
+        columns,
+        &format!("file `{}`: {source}", path.display()),
+        0,
+    )
+    .map_err(|e| e.to_string())?;
     Graph::from_edge_index(n, &ei).map_err(|e| format!("file `{}`: {e}", path.display()))
 }
 
@@ -105,7 +119,7 @@ fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64
         _ => cfg.features,
     });
     // The whole run before the random data is made: the session, the f64 data and the seed.
-    let footprint = Footprint::of(
+    let footprint = Footprint::of_generated(
         &p,
         &dims,
         graph.num_nodes(),

@@ -45,15 +45,21 @@ pub struct Bound {
 }
 
 impl Bound {
-    /// Binds data to a program, checking every tensor, for a run computing in f64.
+    /// Binds data to a program, checking every tensor, for the interpreter computing in f64.
     pub fn new(p: &Program, data: &Data) -> Result<Bound, DataError> {
-        Bound::for_precision(p, data, 8)
+        Bound::for_run(p, data, 8, false)
     }
 
     /// Binds data to a program, checking every tensor, for a run storing its tensors in floats of
-    /// `elem_bytes` bytes: once the sizes are solved, and before anything of that size is
-    /// allocated, the memory of the whole run ([`Footprint`]) must fit in what the machine has.
-    pub fn for_precision(p: &Program, data: &Data, elem_bytes: usize) -> Result<Bound, DataError> {
+    /// `elem_bytes` bytes, by generated code (`generated`) or the interpreter: once the sizes are
+    /// solved, and before anything of that size is allocated, the memory of the whole run
+    /// ([`Footprint`]) must fit in what the machine has.
+    pub fn for_run(
+        p: &Program,
+        data: &Data,
+        elem_bytes: usize,
+        generated: bool,
+    ) -> Result<Bound, DataError> {
         let raw = Graph::new(data.num_nodes, data.src.clone(), data.dst.clone())?;
         let (raw_sorted, raw_origin) = raw.sorted_by_target();
         let mut loop_map = None;
@@ -77,7 +83,11 @@ impl Bound {
         let footprint = Footprint {
             // The graphs are built already.
             graph_bytes: 0,
-            ..Footprint::of(p, &dims, data.num_nodes, &num_edges)
+            ..if generated {
+                Footprint::of_generated(p, &dims, data.num_nodes, &num_edges)
+            } else {
+                Footprint::of(p, &dims, data.num_nodes, &num_edges)
+            }
         };
         footprint.reserve(p, &dims, elem_bytes, 0, &format!("running `{}`", p.name))?;
         let mut consts: Vec<f64> = p.scalars.iter().map(|s| s.default).collect();

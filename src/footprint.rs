@@ -3,12 +3,13 @@
 //! ([`gatgrad_runtime::memory`]) once for the whole run.
 //!
 //! The estimate is an upper bound: every tensor of the program (forward values and gradients) in
-//! the precision of the run (generated code keeps some of them in registers and never stores
-//! them), the f64 copies of the given tensors a [`Bound`](crate::bound::Bound) holds, and the
-//! graphs with their target-order copies.
+//! the precision of the run, except, for generated code, the tensors its schedule never stores
+//! ([`Footprint::of_generated`]); the f64 copies of the given tensors a
+//! [`Bound`](crate::bound::Bound) holds; and the graphs with their target-order copies.
 
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::{memory, DataError, Graph};
+use std::collections::HashSet;
 
 /// What a bound program allocates, in elements and bytes (all saturating: a size that overflows
 /// is one no machine has).
@@ -28,11 +29,37 @@ pub struct Footprint {
 }
 
 impl Footprint {
-    /// The footprint of `p` with dimension sizes `dims` on `num_nodes` nodes, with
-    /// `num_edges[g]` edges in graph variant `g` (missing variants count as no edges).
+    /// The footprint of `p` evaluated by the interpreter (which stores every tensor) with
+    /// dimension sizes `dims` on `num_nodes` nodes, with `num_edges[g]` edges in graph variant `g`
+    /// (missing variants count as no edges).
     pub fn of(p: &Program, dims: &[usize], num_nodes: usize, num_edges: &[usize]) -> Footprint {
+        Footprint::count(p, dims, num_nodes, num_edges, &HashSet::new())
+    }
+
+    /// [`Footprint::of`] for generated code, which never stores the tensors its schedule inlines
+    /// (edge tensors with two or more dense axes, such as `z[i <- j, h, c]`).
+    pub fn of_generated(
+        p: &Program,
+        dims: &[usize],
+        num_nodes: usize,
+        num_edges: &[usize],
+    ) -> Footprint {
+        let inlined = gatgrad_codegen::emit::schedule::schedule(p).inlined;
+        Footprint::count(p, dims, num_nodes, num_edges, &inlined)
+    }
+
+    fn count(
+        p: &Program,
+        dims: &[usize],
+        num_nodes: usize,
+        num_edges: &[usize],
+        unstored: &HashSet<TensorId>,
+    ) -> Footprint {
         let mut f = Footprint::default();
         for (k, t) in p.tensors.iter().enumerate() {
+            if unstored.contains(&TensorId(k as u32)) {
+                continue;
+            }
             let n = elements(t, dims, num_nodes, num_edges);
             f.elements = f.elements.saturating_add(n);
             if matches!(
@@ -197,6 +224,32 @@ mod tests {
             )),
             "{err}"
         );
+    }
+
+    #[test]
+    fn generated_code_does_not_store_inlined_edge_tensors() {
+        use crate::exec::Generated;
+        let p = crate::zoo::GatV2::program();
+        let dims: Vec<usize> = p
+            .dims
+            .iter()
+            .map(|d| match d.name.as_str() {
+                "H" => 4,
+                "C" => 16,
+                "F" => 64,
+                _ => 64,
+            })
+            .collect();
+        let all = Footprint::of(&p, &dims, 100, &[1100]);
+        let stored = Footprint::of_generated(&p, &dims, 100, &[1100]);
+        // `z` [edges, H, C] and its adjoint are inlined.
+        assert_eq!(all.elements - stored.elements, 2 * 1100 * 4 * 16);
+        assert_eq!(
+            (all.given, all.graph_bytes),
+            (stored.given, stored.graph_bytes)
+        );
+        let (t, _) = all.largest.unwrap();
+        assert!(p.tensor(t).name.ends_with('z'), "{}", p.tensor(t).name);
     }
 
     #[test]

@@ -250,14 +250,17 @@ fn main() -> ExitCode {
 }
 
 fn compile(path: &std::path::Path) -> Result<gatgrad::Compiled, (u8, String)> {
-    gatgrad::compile_file(path).map(warned).map_err(|m| (1, m))
+    // A file that cannot be read is an environment problem (2), not a wrong program (1).
+    let text = gatgrad::compile::read_source(path).map_err(|e| (2, e))?;
+    gatgrad::compile(&path.display().to_string(), &text)
+        .map(warned)
+        .map_err(|e| (1, e.rendered))
 }
 
 /// Reads a model to train (exit status 2 if it cannot be read), checks it (1 on errors) and
 /// returns its text.
 fn read_model(path: &std::path::Path) -> Result<String, (u8, String)> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| (2, format!("cannot read `{}`: {e}", path.display())))?;
+    let text = gatgrad::compile::read_source(path).map_err(|e| (2, e))?;
     gatgrad::compile(&path.display().to_string(), &text)
         .map(warned)
         .map_err(|e| (1, e.rendered))?;

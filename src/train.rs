@@ -292,7 +292,7 @@ pub fn train_observed<G: Generated>(
         .map_err(|e| format!("cannot size the model for `{}`: {e}", ds.name))?;
     // The whole run, before any of it is allocated: the session in f32, the f64 data it is made
     // from, and per parameter element Adam's two f64 moments and the best epoch's f32 copy.
-    let footprint = crate::footprint::Footprint::of(
+    let footprint = crate::footprint::Footprint::of_generated(
         &p,
         &probe_dims,
         n,

@@ -474,7 +474,11 @@ pub fn reserve_graph(n: usize, e: usize, what: &str, extra: u128) -> Result<(), 
         }
     }
     memory::reserve(
-        &format!("{what}: a graph of {n} nodes and {e} edges"),
+        &format!(
+            "{what}: a graph of {n} node{} and {e} edge{}",
+            if n == 1 { "" } else { "s" },
+            if e == 1 { "" } else { "s" }
+        ),
         Graph::bytes(n, e).saturating_add(extra),
     )
 }
@@ -638,6 +642,35 @@ mod tests {
             assert_eq!(back(s.out_edges(n)), g.out_edges(n));
             assert_eq!(s.in_degree(n), g.in_degree(n));
         }
+    }
+
+    #[test]
+    fn claimed_sizes_are_checked_before_building() {
+        // Two billion nodes claimed for one edge: 48 GB of row pointers, refused by name.
+        let err = Graph::from_edge_index(2_000_000_000, &tensor(vec![2, 1], vec![0, 1]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "tensor `edge_index`: a graph of 2000000000 nodes and 1 edge needs 48.0 GB, this machine has"
+            ),
+            "{err}"
+        );
+        assert_eq!(Graph::bytes(2_000_000_000, 1), 48_000_000_040);
+        // Random graphs from user sizes: errors instead of clamping.
+        let err = try_random_graph(10, 100_000_000_000, 0, "gen-graph")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "gen-graph: 10 nodes and 100000000000 edges exceed the limit of 4294967295 nodes + edges"
+        );
+        assert!(try_random_graph(0, 5, 0, "x").is_err());
+        assert_eq!(
+            try_random_graph(30, 200, 7, "x").unwrap(),
+            random_graph(30, 200, 7)
+        );
+        assert!(reserve_graph(10, 10, "x", u128::MAX).is_err());
     }
 
     #[test]

@@ -801,6 +801,113 @@ mod tests {
             .starts_with("file `/nonexistent/dir/x.safetensors`: cannot read"));
     }
 
+    /// A scratch directory removed on drop.
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(tag: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!("gatgrad-rd-{}-{tag}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A header of `n` empty tensors.
+    fn empty_tensors(n: usize) -> Vec<u8> {
+        let entries: Vec<String> = (0..n)
+            .map(|k| format!("\"t{k}\":{{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}"))
+            .collect();
+        let header = format!("{{{}}}", entries.join(","));
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend(header.as_bytes());
+        bytes
+    }
+
+    #[test]
+    fn headers_and_tensor_counts_are_capped() {
+        let ok = TensorFile::from_bytes("t", empty_tensors(3)).unwrap();
+        assert_eq!(ok.names().len(), 3);
+        assert_eq!(
+            TensorFile::from_bytes("t", empty_tensors(MAX_TENSORS + 1))
+                .unwrap_err()
+                .to_string(),
+            "file `t`: holds 100001 tensors, more than the 100000 this reader accepts"
+        );
+        // A header over the limit is refused by its length alone.
+        let mut long = (MAX_HEADER_BYTES + 1).to_le_bytes().to_vec();
+        long.resize(MAX_HEADER_BYTES as usize + 9, b' ');
+        assert_eq!(
+            TensorFile::from_bytes("t", long).unwrap_err().to_string(),
+            "file `t`: not a valid safetensors file (a header of 16.0 MB is over the 16.0 MB this reader accepts)"
+        );
+    }
+
+    #[test]
+    fn loading_reads_no_more_than_the_file_holds() {
+        let dir = Scratch::new("load");
+        // A regular file larger than any machine's memory is not read (a sparse file: no disk used).
+        let huge = dir.0.join("huge.safetensors");
+        let f = std::fs::File::create(&huge).unwrap();
+        f.set_len(1 << 43).unwrap();
+        let err = TensorFile::load(&huge).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("reading `{}` needs 8.8 TB", huge.display())),
+            "{err}"
+        );
+        // A header length over the limit is refused after 8 bytes, even before the file's end.
+        let mut long = (u64::MAX / 2).to_le_bytes().to_vec();
+        long.extend([b'{'; 100]);
+        std::fs::write(&huge, &long).unwrap();
+        let err = TensorFile::load(&huge).unwrap_err().to_string();
+        assert!(err.contains("exceeds file size 108"), "{err}");
+        let dir_err = TensorFile::load(&dir.0).unwrap_err().to_string();
+        assert!(
+            dir_err.ends_with("is a directory, not a safetensors file"),
+            "{dir_err}"
+        );
+    }
+
+    #[test]
+    fn a_fifo_is_read_to_the_end_its_header_declares() {
+        use std::io::Write as _;
+        let dir = Scratch::new("fifo");
+        let fifo = dir.0.join("in.safetensors");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.map(|s| s.success()).unwrap_or(false) {
+            return; // no mkfifo on this system
+        }
+        let good = bytes_of(&sample());
+        let feed = |mut bytes: Vec<u8>, endless: bool| {
+            let path = fifo.clone();
+            std::thread::spawn(move || {
+                let Ok(mut w) = std::fs::OpenOptions::new().write(true).open(path) else {
+                    return;
+                };
+                if w.write_all(&bytes).is_err() || !endless {
+                    return;
+                }
+                bytes.iter_mut().for_each(|b| *b = 0);
+                // Endless: until the reader goes away (a broken pipe).
+                while w.write_all(&bytes).is_ok() {}
+            })
+        };
+        let writer = feed(good.clone(), false);
+        let f = TensorFile::load(&fifo).unwrap();
+        writer.join().unwrap();
+        assert_eq!(f.f64("w").unwrap().data, vec![1., 2., 3., 4., 5., 6.]);
+        // The same bytes followed by endless zeros: one byte past the declared end is enough.
+        let writer = feed(good, true);
+        let err = TensorFile::load(&fifo).unwrap_err().to_string();
+        writer.join().unwrap();
+        assert!(err.contains("follow the header"), "{err}");
+    }
+
     #[test]
     fn serialize_rejects_bad_input() {
         let bad = vec![("w".to_string(), vec![2, 2], TensorData::F64(vec![1.0]))];

@@ -75,7 +75,16 @@ impl Footprint {
                 f.largest = Some((TensorId(k as u32), n));
             }
         }
-        let raw = num_edges.first().copied().unwrap_or(0);
+        // The graph as given: the raw variant's edges (a program with only a self-loop variant
+        // has at most as many).
+        let raw = p
+            .graphs
+            .iter()
+            .position(|g| *g == GraphKind::Raw)
+            .and_then(|g| num_edges.get(g))
+            .or(num_edges.iter().max())
+            .copied()
+            .unwrap_or(0);
         f.graph_bytes = Graph::bytes(num_nodes, raw);
         for g in 0..p.graphs.len() {
             let e = num_edges.get(g).copied().unwrap_or(0);
@@ -193,10 +202,12 @@ mod tests {
         // x [7, 3], w [5], y [7, 5] and their gradients.
         assert_eq!(f.elements, 2 * (21 + 5 + 35));
         assert_eq!((f.given, f.params), (21 + 5, 5));
-        assert_eq!(f.graph_bytes, Graph::bytes(7, 0));
+        // The graph as given and its one variant in target order.
+        assert_eq!(p.graphs, vec![GraphKind::Raw]);
+        assert_eq!(f.graph_bytes, 2 * Graph::bytes(7, 0));
         assert_eq!(
             f.bytes(4),
-            4 * 2 * (21 + 5 + 35) + 8 * (21 + 5) + Graph::bytes(7, 0)
+            4 * 2 * (21 + 5 + 35) + 8 * (21 + 5) + 2 * Graph::bytes(7, 0)
         );
         let (t, n) = f.largest.unwrap();
         assert_eq!(n, 35);
@@ -256,7 +267,14 @@ mod tests {
     fn self_loop_variants_get_one_edge_per_node_more() {
         use crate::exec::Generated;
         let p = crate::zoo::GatV2::program();
-        assert_eq!(edge_counts(&p, 10, 100), vec![110]);
+        assert_eq!(p.graphs, vec![GraphKind::SelfLoops, GraphKind::Raw]);
+        assert_eq!(edge_counts(&p, 10, 100), vec![110, 100]);
+        // Raw graph 100 edges, then each variant with its edge origins.
+        let f = Footprint::of(&p, &vec![1; p.dims.len()], 10, &[110, 100]);
+        assert_eq!(
+            f.graph_bytes,
+            Graph::bytes(10, 100) + Graph::bytes(10, 110) + 440 + Graph::bytes(10, 100) + 400
+        );
         let p = crate::zoo::GatV2NoLoops::program();
         assert_eq!(edge_counts(&p, 10, 100), vec![100]);
     }

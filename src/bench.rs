@@ -1,6 +1,7 @@
 //! `gatgrad bench`: forward + backward of a zoo model's generated code on a (random) graph.
 
 use crate::exec::{Generated, Session};
+use crate::footprint::{edge_counts, Footprint};
 use crate::runtime::kernels::Float;
 use crate::runtime::{DataError, Graph, TensorFile};
 use crate::synth::{dim_sizes, random_data};
@@ -53,6 +54,13 @@ pub fn load_graph(path: &Path) -> Result<Graph, DataError> {
             "the graph has no nodes (metadata `num_nodes` is 0)",
         ));
     }
+    let columns = edge_index.shape.get(1).copied().unwrap_or(0);
+    crate::runtime::reserve_graph(
+        nodes,
+        columns,
+        &format!("file `{}`: {nodes} nodes", path.display()),
+        0,
+    )?;
     Graph::from_edge_index(nodes, &edge_index)
 }
 
@@ -105,11 +113,46 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64, f64), String> {
     let p = G::program();
+    if cfg.heads.checked_mul(cfg.channels).is_none() {
+        return Err(format!(
+            "--heads {} and --channels {} are too large: their product overflows",
+            cfg.heads, cfg.channels
+        ));
+    }
     let dims = dim_sizes(&p, |name| match name {
         "H" => cfg.heads,
         "C" => cfg.channels,
         _ => cfg.features,
     });
+    // The whole run before the random data is made: the session, the f64 data and the seed.
+    let footprint = Footprint::of_generated(
+        &p,
+        &dims,
+        graph.num_nodes(),
+        &edge_counts(&p, graph.num_nodes(), graph.num_edges()),
+    );
+    let elem = std::mem::size_of::<T>();
+    let extra = footprint.given.saturating_mul(8).saturating_add(
+        footprint
+            .largest
+            .map_or(0, |(_, n)| n.saturating_mul(elem as u128)),
+    );
+    footprint
+        .reserve(
+            &p,
+            &dims,
+            elem,
+            extra,
+            &format!(
+                "bench on {} nodes, {} edges with --features {} --heads {} --channels {}",
+                graph.num_nodes(),
+                graph.num_edges(),
+                cfg.features,
+                cfg.heads,
+                cfg.channels
+            ),
+        )
+        .map_err(|e| e.to_string())?;
     let data = random_data(&p, graph, &dims, 1);
     let mut s: Session<T> =
         Session::new(p.clone(), &data, G::NUM_TENSORS).map_err(|e| e.to_string())?;

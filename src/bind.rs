@@ -295,47 +295,9 @@ fn solve(
             }
         }
     }
-    check_sizes(p, &out, data.num_nodes, num_edges)?;
+    // Whether tensors of these sizes fit in memory is checked by the caller, for the whole run
+    // (`crate::footprint`).
     Ok(out)
-}
-
-/// Largest tensor (in elements) a program may allocate: far beyond any graph this runs on, small
-/// enough that a mistyped `--dim` is an error, not an allocation failure.
-pub const MAX_ELEMENTS: usize = 1 << 34;
-
-fn check_sizes(
-    p: &Program,
-    dims: &[usize],
-    n: usize,
-    num_edges: &[usize],
-) -> Result<(), DataError> {
-    for t in &p.tensors {
-        let lead = match t.domain {
-            Domain::Dense => 1,
-            Domain::Node => n,
-            Domain::Edge(g) => num_edges.get(g.index()).copied().unwrap_or(0),
-        };
-        let size = t
-            .dims
-            .iter()
-            .try_fold(lead, |a, d| a.checked_mul(dims[d.index()]));
-        match size {
-            Some(s) if s <= MAX_ELEMENTS => {}
-            _ => {
-                let names: Vec<String> = t
-                    .dims
-                    .iter()
-                    .map(|d| format!("{}={}", p.dims[d.index()].name, dims[d.index()]))
-                    .collect();
-                return Err(DataError::new(format!(
-                    "tensor `{}` would be too large ({}): check --dim and the input shapes",
-                    t.name,
-                    names.join(", ")
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn describe(p: &Program, lead: Option<usize>, groups: &[Vec<DimId>]) -> String {

@@ -3,6 +3,7 @@
 //! interpreter and by generated code.
 
 use crate::bind::{file_name, solve_dims, Data};
+use crate::footprint::Footprint;
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::pattern::{Columns, Pattern};
 use gatgrad_runtime::{DataError, Graph, SelfLoopMap};
@@ -44,8 +45,21 @@ pub struct Bound {
 }
 
 impl Bound {
-    /// Binds data to a program, checking every tensor.
+    /// Binds data to a program, checking every tensor, for the interpreter computing in f64.
     pub fn new(p: &Program, data: &Data) -> Result<Bound, DataError> {
+        Bound::for_run(p, data, 8, false)
+    }
+
+    /// Binds data to a program, checking every tensor, for a run storing its tensors in floats of
+    /// `elem_bytes` bytes, by generated code (`generated`) or the interpreter: once the sizes are
+    /// solved, and before anything of that size is allocated, the memory of the whole run
+    /// ([`Footprint`]) must fit in what the machine has.
+    pub fn for_run(
+        p: &Program,
+        data: &Data,
+        elem_bytes: usize,
+        generated: bool,
+    ) -> Result<Bound, DataError> {
         let raw = Graph::new(data.num_nodes, data.src.clone(), data.dst.clone())?;
         let (raw_sorted, raw_origin) = raw.sorted_by_target();
         let mut loop_map = None;
@@ -66,6 +80,16 @@ impl Bound {
             .collect();
         let num_edges: Vec<usize> = graphs.iter().map(|g| g.num_edges()).collect();
         let dims = solve_dims(p, data, &num_edges)?;
+        let footprint = Footprint {
+            // The graphs are built already.
+            graph_bytes: 0,
+            ..if generated {
+                Footprint::of_generated(p, &dims, data.num_nodes, &num_edges)
+            } else {
+                Footprint::of(p, &dims, data.num_nodes, &num_edges)
+            }
+        };
+        footprint.reserve(p, &dims, elem_bytes, 0, &format!("running `{}`", p.name))?;
         let mut consts: Vec<f64> = p.scalars.iter().map(|s| s.default).collect();
         for (name, v) in &data.consts {
             match p.scalars.iter().position(|s| &s.name == name) {

@@ -42,7 +42,36 @@ pub fn compile(name: &str, text: &str) -> Result<Compiled, CompileError> {
 
 /// Reads and compiles a `.gat` file; I/O errors become a one-line message.
 pub fn compile_file(path: &std::path::Path) -> Result<Compiled, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let text = read_source(path)?;
     compile(&path.display().to_string(), &text).map_err(|e| e.rendered)
+}
+
+/// `.gat` files longer than this are refused (the zoo's are a few KB; even 200 000 equations
+/// take 7 MB).
+pub const MAX_SOURCE_BYTES: u64 = 64_000_000;
+
+/// Reads a `.gat` file as UTF-8, reading at most [`MAX_SOURCE_BYTES`] (so a FIFO or a device
+/// that never ends is refused instead of filling memory); errors are one line.
+pub fn read_source(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let fail = |e: std::io::Error| format!("cannot read `{}`: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(fail)?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(format!(
+            "cannot read `{}`: longer than the {} a .gat file may have",
+            path.display(),
+            gatgrad_runtime::memory::format_bytes(MAX_SOURCE_BYTES as u128)
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "cannot read `{}`: not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
 }

@@ -46,7 +46,7 @@ pub struct Session<T: Float> {
 impl<T: Float> Session<T> {
     /// Binds data; `slots` is the generated `NUM_TENSORS`.
     pub fn new(program: Program, data: &Data, slots: usize) -> Result<Self, DataError> {
-        let mut bound = Bound::new(&program, data)?;
+        let mut bound = Bound::for_run(&program, data, std::mem::size_of::<T>(), true)?;
         let mut values = vec![Vec::new(); slots.max(program.tensors.len())];
         // The f64 copies are only needed to fill the table.
         for (k, v) in std::mem::take(&mut bound.initial).into_iter().enumerate() {

@@ -44,7 +44,7 @@ pub struct Interpreter<'p, T: Real> {
 impl<'p, T: Real> Interpreter<'p, T> {
     /// Binds data to a program, checking every tensor.
     pub fn new(p: &'p Program, data: &Data) -> Result<Self, DataError> {
-        let bound = Bound::new(p, data)?;
+        let bound = Bound::for_run(p, data, std::mem::size_of::<T>(), false)?;
         let mut values = Vec::with_capacity(bound.initial.len());
         for (k, v) in bound.initial.iter().enumerate() {
             let Some(v) = v else {

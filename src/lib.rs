@@ -13,6 +13,7 @@ pub mod compile;
 pub mod diagnose;
 pub mod dropout;
 pub mod eval;
+pub mod footprint;
 pub mod interp;
 pub mod report;
 pub mod synth;

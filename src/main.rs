@@ -303,14 +303,17 @@ fn argument_error(e: clap::Error) -> ExitCode {
 }
 
 fn compile(path: &std::path::Path) -> Result<gatgrad::Compiled, (u8, String)> {
-    gatgrad::compile_file(path).map(warned).map_err(|m| (1, m))
+    // A file that cannot be read is an environment problem (2), not a wrong program (1).
+    let text = gatgrad::compile::read_source(path).map_err(|e| (2, e))?;
+    gatgrad::compile(&path.display().to_string(), &text)
+        .map(warned)
+        .map_err(|e| (1, e.rendered))
 }
 
 /// Reads a model to train (exit status 2 if it cannot be read), checks it (1 on errors) and
 /// returns its text.
 fn read_model(path: &std::path::Path) -> Result<String, (u8, String)> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| (2, format!("cannot read `{}`: {e}", path.display())))?;
+    let text = gatgrad::compile::read_source(path).map_err(|e| (2, e))?;
     gatgrad::compile(&path.display().to_string(), &text)
         .map(warned)
         .map_err(|e| (1, e.rendered))?;
@@ -611,6 +614,9 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             seed,
             out,
         } => {
+            // The graph, its `edge_index` as i64 and the file's bytes (16 bytes per edge each).
+            gatgrad::runtime::reserve_graph(nodes, edges, "gen-graph", 32 * edges as u128)
+                .map_err(|e| (2, e.to_string()))?;
             let g = gatgrad::runtime::random_graph(nodes, edges, seed);
             let ei = g.edge_index();
             let mut meta = HashMap::new();
@@ -646,7 +652,10 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 (Some(path), _, _) => {
                     gatgrad::bench::load_graph(&path).map_err(|e| (2, e.to_string()))?
                 }
-                (None, Some(n), Some(e)) => gatgrad::runtime::random_graph(n, e, 0),
+                (None, Some(n), Some(e)) => {
+                    gatgrad::runtime::try_random_graph(n, e, 0, "--nodes/--edges")
+                        .map_err(|e| (2, e.to_string()))?
+                }
                 _ => return Err((2, "give --graph FILE or --nodes N --edges E".into())),
             };
             let pool = thread_pool(threads)?;

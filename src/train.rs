@@ -357,11 +357,12 @@ pub fn train_observed<G: Generated>(
             }
         }
     }
+    // Only the shape for now: the dense features are made once the run is known to fit.
     data.reals.insert(
         file_name(p.tensor(x_t)),
         Tensor {
             shape: vec![n, f],
-            data: features.to_dense(),
+            data: Vec::new(),
         },
     );
     data.labels.insert(
@@ -374,6 +375,29 @@ pub fn train_observed<G: Generated>(
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let probe_dims = crate::bind::solve_dims_partial(&p, &data, &[ds.graph.num_edges(); 4])
         .map_err(|e| format!("cannot size the model for `{}`: {e}", ds.name))?;
+    // The whole run, before any of it is allocated: the session in f32, the f64 data it is made
+    // from, and per parameter element Adam's two f64 moments and the best epoch's f32 copy.
+    let footprint = crate::footprint::Footprint::of_generated(
+        &p,
+        &probe_dims,
+        n,
+        &crate::footprint::edge_counts(&p, n, ds.graph.num_edges()),
+    );
+    footprint
+        .reserve(
+            &p,
+            &probe_dims,
+            4,
+            footprint
+                .given
+                .saturating_mul(8)
+                .saturating_add(footprint.params.saturating_mul(20)),
+            &format!("training `{}` on `{}`", p.name, ds.name),
+        )
+        .map_err(|e| e.to_string())?;
+    if let Some(x) = data.reals.get_mut(&file_name(p.tensor(x_t))) {
+        x.data = features.to_dense().map_err(|e| e.to_string())?;
+    }
     let mut params: Vec<(TensorId, String, Vec<usize>)> = Vec::new();
     for (id, t) in p.tensors.iter().enumerate() {
         if t.role != Role::Param {

@@ -13,6 +13,7 @@
 //! after: test -p out.st           (any number; each must exit 0 once gatgrad has finished)
 //! requires: root                  (optional; the case needs root, e.g. for `mknod`)
 //! memory: 2048                    (optional; the address-space limit in MiB, default 3072)
+//! env: GATGRAD_MEMORY_LIMIT=2G     (any number; environment variables for gatgrad)
 //! ```
 //!
 //! In `setup`, `run` and `after`, `{root}` is the repository and `{tmp}` the temporary folder;
@@ -40,6 +41,7 @@ struct Case {
     after: Vec<String>,
     requires_root: bool,
     memory_mib: u64,
+    env: Vec<(String, String)>,
 }
 
 fn parse_case(path: &Path) -> Case {
@@ -52,6 +54,7 @@ fn parse_case(path: &Path) -> Case {
         after: Vec::new(),
         requires_root: false,
         memory_mib: DEFAULT_MEMORY_MIB,
+        env: Vec::new(),
     };
     for (k, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -70,6 +73,10 @@ fn parse_case(path: &Path) -> Case {
             "after" => case.after.push(value),
             "requires" => case.requires_root = value == "root",
             "memory" => case.memory_mib = value.parse().expect("memory in MiB"),
+            "env" => {
+                let (k, v) = value.split_once('=').expect("env: NAME=VALUE");
+                case.env.push((k.trim().to_string(), v.trim().to_string()));
+            }
             other => panic!("{}:{}: unknown key `{other}`", path.display(), k + 1),
         }
     }
@@ -215,6 +222,7 @@ fn run_case(path: &Path) -> String {
         .current_dir(&tmp)
         .env("RAYON_NUM_THREADS", "2")
         .env("NO_COLOR", "1")
+        .envs(case.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

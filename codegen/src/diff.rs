@@ -45,8 +45,12 @@ pub fn differentiate(p: &mut Program) -> Result<(), String> {
         contribs: HashMap::new(),
         reshape_contribs: HashMap::new(),
         canon: HashMap::new(),
+        defining: HashMap::new(),
     };
     let eqs = p.equations.clone();
+    for (k, eq) in eqs.iter().enumerate().rev() {
+        d.defining.insert(eq.lhs, k);
+    }
     // Seed.
     let root = p.loss.unwrap_or(p.output);
     let droot = d.adjoint(p, root);
@@ -190,6 +194,9 @@ struct Differ {
     /// Canonical bound variables, so that sums built by different contributions to the same adjoint
     /// share their variable and can merge.
     canon: HashMap<(TensorId, u8, u32, u32), VarId>,
+    /// The index of the forward equation defining each tensor (what [`Program::definition`]
+    /// finds, without a scan per adjoint).
+    defining: HashMap<TensorId, usize>,
 }
 
 impl Differ {
@@ -212,8 +219,8 @@ impl Differ {
             role: Role::Adjoint(t),
             index_names: tensor.index_names.clone(),
         });
-        let vars = match p.definition(t) {
-            Some(eq) => eq.vars.clone(),
+        let vars = match self.defining.get(&t) {
+            Some(&k) => p.equations[k].vars.clone(),
             None => fresh_vars(p, t),
         };
         self.adj.insert(t, a);

@@ -1,6 +1,7 @@
 //! A directed graph stored as an edge list plus CSR indexes by target and by source.
 
 use crate::error::DataError;
+use crate::memory;
 use crate::tensor_file::Tensor;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -28,7 +29,8 @@ pub struct Graph {
 
 impl Graph {
     /// A graph with `n` nodes and edges `src[e] -> dst[e]`. Errors if the lists differ in
-    /// length, a node id is `>= n`, or `n + E` exceeds `u32::MAX`.
+    /// length, a node id is `>= n`, `n + E` exceeds `u32::MAX`, or its indexes do not fit in
+    /// the [available](memory::available) memory.
     pub fn new(n: usize, src: Vec<u32>, dst: Vec<u32>) -> Result<Graph, DataError> {
         if src.len() != dst.len() {
             return Err(DataError::new(format!(
@@ -56,7 +58,10 @@ impl Graph {
     pub fn from_edge_index(n: usize, edge_index: &Tensor<i64>) -> Result<Graph, DataError> {
         const NAME: &str = "edge_index";
         let shape = &edge_index.shape;
-        if shape.len() != 2 || shape[0] != 2 || edge_index.data.len() != 2 * shape[1] {
+        if shape.len() != 2
+            || shape[0] != 2
+            || Some(edge_index.data.len()) != shape[1].checked_mul(2)
+        {
             return Err(DataError::shape(NAME, "[2, E]", shape));
         }
         let e = shape[1];
@@ -97,6 +102,13 @@ impl Graph {
             out_ptr,
             out_edges,
         }
+    }
+
+    /// The memory a graph of `n` nodes and `e` edges takes, with the scratch space of building
+    /// its indexes: edge lists and two CSR indexes (16 bytes per edge), two row-pointer arrays
+    /// and a cursor array (24 bytes per node).
+    pub fn bytes(n: usize, e: usize) -> u128 {
+        16 * e as u128 + 24 * (n as u128 + 1)
     }
 
     /// The number of nodes `N`.
@@ -431,16 +443,44 @@ pub fn random_graph(n: usize, e: usize, seed: u64) -> Graph {
     Graph::from_valid(n, src, dst)
 }
 
-/// Errors unless `n + e <= u32::MAX`, the limit that keeps node and edge ids (self loops
-/// included) within `u32`.
-fn check_size(n: usize, e: usize, what: &str) -> Result<(), DataError> {
-    match n.checked_add(e) {
-        Some(t) if t <= u32::MAX as usize => Ok(()),
-        _ => Err(DataError::new(format!(
-            "{what}: {n} nodes and {e} edges exceed the limit of {} nodes + edges",
-            u32::MAX
-        ))),
+/// [`random_graph`] for sizes given by a user: errors instead of clamping when `n + e` exceeds
+/// `u32::MAX` or `e > 0` edges need nodes, and when the graph does not fit in the available
+/// memory (`what` names where the sizes came from, e.g. `--nodes/--edges`).
+pub fn try_random_graph(n: usize, e: usize, seed: u64, what: &str) -> Result<Graph, DataError> {
+    if n == 0 && e > 0 {
+        return Err(DataError::new(format!(
+            "{what}: {e} edges need at least one node"
+        )));
     }
+    check_size(n, e, what)?;
+    Ok(random_graph(n, e, seed))
+}
+
+fn check_size(n: usize, e: usize, what: &str) -> Result<(), DataError> {
+    reserve_graph(n, e, what, 0)
+}
+
+/// Errors unless `n + e <= u32::MAX`, the limit that keeps node and edge ids (self loops
+/// included) within `u32`, and unless a graph of that size ([`Graph::bytes`]) and `extra` bytes
+/// fit in the available memory; `what` says where the sizes came from.
+pub fn reserve_graph(n: usize, e: usize, what: &str, extra: u128) -> Result<(), DataError> {
+    match n.checked_add(e) {
+        Some(t) if t <= u32::MAX as usize => {}
+        _ => {
+            return Err(DataError::new(format!(
+                "{what}: {n} nodes and {e} edges exceed the limit of {} nodes + edges",
+                u32::MAX
+            )))
+        }
+    }
+    memory::reserve(
+        &format!(
+            "{what}: a graph of {n} node{} and {e} edge{}",
+            if n == 1 { "" } else { "s" },
+            if e == 1 { "" } else { "s" }
+        ),
+        Graph::bytes(n, e).saturating_add(extra),
+    )
 }
 
 /// A stable counting sort of edge ids by `keys[e]` (all `< n`): `(ptr, edges)`.
@@ -602,6 +642,35 @@ mod tests {
             assert_eq!(back(s.out_edges(n)), g.out_edges(n));
             assert_eq!(s.in_degree(n), g.in_degree(n));
         }
+    }
+
+    #[test]
+    fn claimed_sizes_are_checked_before_building() {
+        // Two billion nodes claimed for one edge: 48 GB of row pointers, refused by name.
+        let err = Graph::from_edge_index(2_000_000_000, &tensor(vec![2, 1], vec![0, 1]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "tensor `edge_index`: a graph of 2000000000 nodes and 1 edge needs 48.0 GB, this machine has"
+            ),
+            "{err}"
+        );
+        assert_eq!(Graph::bytes(2_000_000_000, 1), 48_000_000_040);
+        // Random graphs from user sizes: errors instead of clamping.
+        let err = try_random_graph(10, 100_000_000_000, 0, "gen-graph")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "gen-graph: 10 nodes and 100000000000 edges exceed the limit of 4294967295 nodes + edges"
+        );
+        assert!(try_random_graph(0, 5, 0, "x").is_err());
+        assert_eq!(
+            try_random_graph(30, 200, 7, "x").unwrap(),
+            random_graph(30, 200, 7)
+        );
+        assert!(reserve_graph(10, 10, "x", u128::MAX).is_err());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - [`TensorFile`] / [`write_tensors`]: safetensors reading (validated up front, typed
 //!   accessors) and writing through [`OutputPath`], which never destroys what is at a path
 //!   (regular files replaced atomically, symlinks followed, FIFOs and devices written directly).
+//! - [`memory`]: how much memory this process may still allocate, and [`memory::reserve`],
+//!   the check every claimed size passes before it is allocated.
 //! - [`Dataset`]: the Planetoid citation datasets (Cora and Citeseer are embedded), with
 //!   features as [`SparseRows`] and PyG-style row normalisation.
 //!
@@ -29,6 +31,7 @@ pub mod dataset;
 pub mod error;
 pub mod graph;
 pub mod kernels;
+pub mod memory;
 pub mod output;
 pub mod pattern;
 pub mod prefetch;
@@ -37,7 +40,7 @@ pub mod tensor_file;
 
 pub use dataset::Dataset;
 pub use error::DataError;
-pub use graph::{random_graph, Graph, SelfLoopMap};
+pub use graph::{random_graph, reserve_graph, try_random_graph, Graph, SelfLoopMap};
 pub use output::{OutputFile, OutputPath};
 pub use sparse::SparseRows;
 pub use tensor_file::{

@@ -163,8 +163,16 @@ impl SparseRows {
         }
     }
 
-    /// The dense row-major `[num_rows, num_cols]` matrix.
-    pub fn to_dense(&self) -> Vec<f64> {
+    /// The dense row-major `[num_rows, num_cols]` matrix; errors if it does not fit in the
+    /// [available](crate::memory::available) memory.
+    pub fn to_dense(&self) -> Result<Vec<f64>, DataError> {
+        crate::memory::reserve(
+            &format!(
+                "the dense [{}, {}] copy of the sparse features (f64)",
+                self.num_rows, self.num_cols
+            ),
+            crate::memory::bytes_of(&[self.num_rows, self.num_cols], 8),
+        )?;
         let mut dense = vec![0.0; self.num_rows * self.num_cols];
         for r in 0..self.num_rows {
             let (cols, vals) = self.row(r);
@@ -173,7 +181,7 @@ impl SparseRows {
                 out[c as usize] += v;
             }
         }
-        dense
+        Ok(dense)
     }
 
     /// `self · rhs` where `rhs` is a dense row-major `[num_cols, width]` matrix; the result
@@ -243,13 +251,29 @@ mod tests {
         assert_eq!((m.num_rows(), m.num_cols(), m.nnz()), (3, 3, 3));
         assert_eq!(m.row(0), (&[0u32, 2][..], &[1.0, 2.0][..]));
         assert_eq!(
-            m.to_dense(),
+            m.to_dense().unwrap(),
             vec![1.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0]
         );
-        assert_eq!(SparseRows::from_dense(3, 3, &m.to_dense()).unwrap(), m);
+        assert_eq!(
+            SparseRows::from_dense(3, 3, &m.to_dense().unwrap()).unwrap(),
+            m
+        );
         assert_eq!(
             SparseRows::from_dense(2, 0, &[]).unwrap().indptr(),
             &[0, 0, 0]
+        );
+    }
+
+    #[test]
+    fn a_dense_copy_too_large_for_memory_is_refused() {
+        // 40 rows and 10^15 columns claimed, nothing stored: 320 PB dense.
+        let m = SparseRows::new(40, 1_000_000_000_000_000, vec![0; 41], vec![], vec![]).unwrap();
+        let err = m.to_dense().unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "the dense [40, 1000000000000000] copy of the sparse features (f64) needs 320.0 PB, this machine has"
+            ),
+            "{err}"
         );
     }
 

@@ -2,9 +2,11 @@
 //! that names the file or the tensor.
 
 use crate::error::{fmt_shape, DataError};
+use crate::memory;
 use crate::output::OutputPath;
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, TensorView};
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 
 /// A dense tensor read from a file: row-major `data` with `shape`.
@@ -71,11 +73,15 @@ pub struct TensorFile {
 
 impl TensorFile {
     /// Reads and validates the file at `path`; errors name the path.
+    ///
+    /// Nothing larger than the file says it holds is read: a regular file is read once its size
+    /// fits in the [available](memory::available) memory; a pipe or device is read up to the
+    /// end its header declares (so `/dev/zero` or an endless FIFO is refused after its first
+    /// bytes). Headers over [`MAX_HEADER_BYTES`] are refused before they are read.
     pub fn load(path: impl AsRef<Path>) -> Result<TensorFile, DataError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|e| DataError::file(&name, format_args!("cannot read: {e}")))?;
+        let bytes = read_bounded(path, &name)?;
         TensorFile::from_bytes(&name, bytes)
     }
 
@@ -101,6 +107,7 @@ impl TensorFile {
                 )))
             }
         };
+        check_header_len(name, header_len)?;
         let data_len = len - data_start;
         // Our own pass over the header first: it names the offending tensor, and it keeps
         // absurd offsets away from the safetensors crate's unchecked arithmetic.
@@ -109,6 +116,7 @@ impl TensorFile {
         let Some(object) = header.as_object() else {
             return Err(invalid("header is not a JSON object".to_string()));
         };
+        check_tensor_count(name, object)?;
         let mut names: Vec<&String> = object.keys().filter(|k| *k != "__metadata__").collect();
         names.sort();
         let mut declared_end = 0usize;
@@ -149,6 +157,8 @@ impl TensorFile {
                 )));
             }
         }
+        // The crate parses the header once more; the first parse's tree is not needed any more.
+        drop(header);
         let metadata = match SafeTensors::read_metadata(&bytes) {
             Ok((_, metadata)) => metadata,
             Err(err) => {
@@ -230,6 +240,7 @@ impl TensorFile {
     /// first position: ``tensor `x`: contains NaN at [3, 1]``.
     pub fn f64(&self, name: &str) -> Result<Tensor<f64>, DataError> {
         let (entry, bytes) = self.raw(name)?;
+        reserve_decoded(name, entry, 8, "f64")?;
         let data: Vec<f64> = match entry.dtype {
             Dtype::F64 => decode(bytes, f64::from_le_bytes),
             Dtype::F32 => decode(bytes, |b: [u8; 4]| f32::from_le_bytes(b) as f64),
@@ -246,6 +257,7 @@ impl TensorFile {
     /// including F64 values too large for f32.
     pub fn f32(&self, name: &str) -> Result<Tensor<f32>, DataError> {
         let (entry, bytes) = self.raw(name)?;
+        reserve_decoded(name, entry, 4, "f32")?;
         let data: Vec<f32> = match entry.dtype {
             Dtype::F32 => decode(bytes, f32::from_le_bytes),
             Dtype::F64 => decode(bytes, |b: [u8; 8]| f64::from_le_bytes(b) as f32),
@@ -261,6 +273,7 @@ impl TensorFile {
     /// Tensor `name` as i64; accepts I64 and I32.
     pub fn i64(&self, name: &str) -> Result<Tensor<i64>, DataError> {
         let (entry, bytes) = self.raw(name)?;
+        reserve_decoded(name, entry, 8, "i64")?;
         let data: Vec<i64> = match entry.dtype {
             Dtype::I64 => decode(bytes, i64::from_le_bytes),
             Dtype::I32 => decode(bytes, |b: [u8; 4]| i32::from_le_bytes(b) as i64),
@@ -276,6 +289,7 @@ impl TensorFile {
     /// [`TensorData::U8`]), without checking its values: for copying or rewriting files.
     pub fn data(&self, name: &str) -> Result<TensorData, DataError> {
         let (entry, bytes) = self.raw(name)?;
+        reserve_decoded(name, entry, 8, "stored")?;
         Ok(match entry.dtype {
             Dtype::F64 => TensorData::F64(decode(bytes, f64::from_le_bytes)),
             Dtype::F32 => TensorData::F32(decode(bytes, f32::from_le_bytes)),
@@ -290,23 +304,17 @@ impl TensorFile {
     /// (any shape, flattened in row-major order).
     pub fn mask(&self, name: &str) -> Result<Vec<bool>, DataError> {
         let (entry, bytes) = self.raw(name)?;
-        let values: Vec<i64> = match entry.dtype {
-            Dtype::U8 | Dtype::BOOL => bytes.iter().map(|&b| b as i64).collect(),
-            Dtype::I64 => decode(bytes, i64::from_le_bytes),
-            Dtype::I32 => decode(bytes, |b: [u8; 4]| i32::from_le_bytes(b) as i64),
-            other => return Err(wrong_dtype(name, "U8, BOOL, I64 or I32", other)),
-        };
-        if let Some(pos) = values.iter().position(|&v| v != 0 && v != 1) {
-            return Err(DataError::tensor(
+        reserve_decoded(name, entry, 1, "booleans")?;
+        match entry.dtype {
+            Dtype::U8 | Dtype::BOOL => to_mask(name, &entry.shape, bytes.iter().map(|&b| b as i64)),
+            Dtype::I64 => to_mask(name, &entry.shape, elems(bytes).map(i64::from_le_bytes)),
+            Dtype::I32 => to_mask(
                 name,
-                format_args!(
-                    "value {} at {} is not 0 or 1",
-                    values[pos],
-                    fmt_index(&entry.shape, pos)
-                ),
-            ));
+                &entry.shape,
+                elems(bytes).map(|b| i32::from_le_bytes(b) as i64),
+            ),
+            other => Err(wrong_dtype(name, "U8, BOOL, I64 or I32", other)),
         }
-        Ok(values.into_iter().map(|v| v == 1).collect())
     }
 
     fn entry(&self, name: &str) -> Result<&Entry, DataError> {
@@ -324,6 +332,157 @@ impl TensorFile {
             .ok_or_else(|| DataError::tensor(name, "data lies outside the file"))?;
         Ok((entry, bytes))
     }
+}
+
+/// Headers longer than this are refused before they are read: a header takes about 60 bytes
+/// per tensor, so this allows far more tensors than [`MAX_TENSORS`], and it bounds what parsing
+/// a header costs (its JSON tree takes many times its length).
+pub const MAX_HEADER_BYTES: u64 = 16_000_000;
+
+/// Files with more tensors than this are refused (a model's parameters are a few dozen tensors).
+pub const MAX_TENSORS: usize = 100_000;
+
+fn check_header_len(name: &str, header_len: u64) -> Result<(), DataError> {
+    if header_len <= MAX_HEADER_BYTES {
+        return Ok(());
+    }
+    Err(DataError::file(
+        name,
+        format_args!(
+            "not a valid safetensors file (a header of {} is over the {} this reader accepts)",
+            memory::format_bytes(header_len as u128),
+            memory::format_bytes(MAX_HEADER_BYTES as u128)
+        ),
+    ))
+}
+
+fn check_tensor_count(
+    name: &str,
+    header: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), DataError> {
+    let count = header.len() - usize::from(header.contains_key("__metadata__"));
+    if count <= MAX_TENSORS {
+        return Ok(());
+    }
+    Err(DataError::file(
+        name,
+        format_args!("holds {count} tensors, more than the {MAX_TENSORS} this reader accepts"),
+    ))
+}
+
+/// Reads a safetensors file without reading more than it can hold (see [`TensorFile::load`]).
+fn read_bounded(path: &Path, name: &str) -> Result<Vec<u8>, DataError> {
+    let io = |e: std::io::Error| DataError::file(name, format_args!("cannot read: {e}"));
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.is_dir() {
+        return Err(DataError::file(
+            name,
+            "is a directory, not a safetensors file",
+        ));
+    }
+    let mut file = std::io::BufReader::new(file);
+    // The 8-byte header length first: an absurd one is refused before anything else is read.
+    let mut head = Vec::with_capacity(8);
+    (&mut file).take(8).read_to_end(&mut head).map_err(io)?;
+    let header_len = match <[u8; 8]>::try_from(&head[..]) {
+        Ok(raw) => u64::from_le_bytes(raw),
+        // Too short: let `from_bytes` say so.
+        Err(_) => return Ok(head),
+    };
+    if meta.is_file() {
+        let size = meta.len();
+        if header_len <= size.saturating_sub(8) {
+            check_header_len(name, header_len)?;
+        }
+        memory::reserve(&format!("reading `{name}`"), size as u128)?;
+        let mut bytes = Vec::with_capacity(size as usize);
+        bytes.extend_from_slice(&head);
+        // A file that grows while it is read is cut at the size it had.
+        file.take(size - 8).read_to_end(&mut bytes).map_err(io)?;
+        return Ok(bytes);
+    }
+    // A pipe or a device: the header says how much follows.
+    check_header_len(name, header_len)?;
+    let mut bytes = head;
+    (&mut file)
+        .take(header_len)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 != 8 + header_len {
+        // Truncated: let `from_bytes` say so.
+        return Ok(bytes);
+    }
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..]).map_err(|e| {
+        DataError::file(
+            name,
+            format_args!("not a valid safetensors file (header is not valid JSON: {e})"),
+        )
+    })?;
+    let Some(object) = header.as_object() else {
+        return Ok(bytes);
+    };
+    check_tensor_count(name, object)?;
+    let data_len = object
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .filter_map(|(_, info)| info.get("data_offsets")?.get(1)?.as_u64())
+        .max()
+        .unwrap_or(0);
+    drop(header);
+    memory::reserve(
+        &format!("reading `{name}`"),
+        8 + header_len as u128 + data_len as u128,
+    )?;
+    (&mut file)
+        .take(data_len)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    // One byte more than declared is enough to tell the file holds more than its header says.
+    file.take(1).read_to_end(&mut bytes).map_err(io)?;
+    Ok(bytes)
+}
+
+/// Errors unless tensor `name` decoded to `elem_bytes` per element fits in the available memory
+/// (a file of f32 or U8 values takes up to eight times its size once decoded).
+fn reserve_decoded(
+    name: &str,
+    entry: &Entry,
+    elem_bytes: usize,
+    ty: &str,
+) -> Result<(), DataError> {
+    memory::reserve(
+        &format!("tensor `{name}` as {ty} values"),
+        memory::bytes_of(&entry.shape, elem_bytes),
+    )
+}
+
+/// Booleans from 0/1 values; anything else is an error naming its position.
+fn to_mask(
+    name: &str,
+    shape: &[usize],
+    values: impl Iterator<Item = i64>,
+) -> Result<Vec<bool>, DataError> {
+    let mut out = Vec::with_capacity(values.size_hint().0);
+    for (pos, v) in values.enumerate() {
+        if v != 0 && v != 1 {
+            return Err(DataError::tensor(
+                name,
+                format_args!("value {v} at {} is not 0 or 1", fmt_index(shape, pos)),
+            ));
+        }
+        out.push(v == 1);
+    }
+    Ok(out)
+}
+
+/// The fixed-size elements of `bytes` (a trailing partial element is ignored).
+fn elems<const N: usize>(bytes: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
+    bytes.chunks_exact(N).map(|c| {
+        let mut a = [0u8; N];
+        a.copy_from_slice(c);
+        a
+    })
 }
 
 /// Little-endian decoding of fixed-size elements.
@@ -628,6 +787,113 @@ mod tests {
         assert!(missing
             .to_string()
             .starts_with("file `/nonexistent/dir/x.safetensors`: cannot read"));
+    }
+
+    /// A scratch directory removed on drop.
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(tag: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!("gatgrad-rd-{}-{tag}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A header of `n` empty tensors.
+    fn empty_tensors(n: usize) -> Vec<u8> {
+        let entries: Vec<String> = (0..n)
+            .map(|k| format!("\"t{k}\":{{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}"))
+            .collect();
+        let header = format!("{{{}}}", entries.join(","));
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend(header.as_bytes());
+        bytes
+    }
+
+    #[test]
+    fn headers_and_tensor_counts_are_capped() {
+        let ok = TensorFile::from_bytes("t", empty_tensors(3)).unwrap();
+        assert_eq!(ok.names().len(), 3);
+        assert_eq!(
+            TensorFile::from_bytes("t", empty_tensors(MAX_TENSORS + 1))
+                .unwrap_err()
+                .to_string(),
+            "file `t`: holds 100001 tensors, more than the 100000 this reader accepts"
+        );
+        // A header over the limit is refused by its length alone.
+        let mut long = (MAX_HEADER_BYTES + 1).to_le_bytes().to_vec();
+        long.resize(MAX_HEADER_BYTES as usize + 9, b' ');
+        assert_eq!(
+            TensorFile::from_bytes("t", long).unwrap_err().to_string(),
+            "file `t`: not a valid safetensors file (a header of 16.0 MB is over the 16.0 MB this reader accepts)"
+        );
+    }
+
+    #[test]
+    fn loading_reads_no_more_than_the_file_holds() {
+        let dir = Scratch::new("load");
+        // A regular file larger than any machine's memory is not read (a sparse file: no disk used).
+        let huge = dir.0.join("huge.safetensors");
+        let f = std::fs::File::create(&huge).unwrap();
+        f.set_len(1 << 43).unwrap();
+        let err = TensorFile::load(&huge).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("reading `{}` needs 8.8 TB", huge.display())),
+            "{err}"
+        );
+        // A header length over the limit is refused after 8 bytes, even before the file's end.
+        let mut long = (u64::MAX / 2).to_le_bytes().to_vec();
+        long.extend([b'{'; 100]);
+        std::fs::write(&huge, &long).unwrap();
+        let err = TensorFile::load(&huge).unwrap_err().to_string();
+        assert!(err.contains("exceeds file size 108"), "{err}");
+        let dir_err = TensorFile::load(&dir.0).unwrap_err().to_string();
+        assert!(
+            dir_err.ends_with("is a directory, not a safetensors file"),
+            "{dir_err}"
+        );
+    }
+
+    #[test]
+    fn a_fifo_is_read_to_the_end_its_header_declares() {
+        use std::io::Write as _;
+        let dir = Scratch::new("fifo");
+        let fifo = dir.0.join("in.safetensors");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.map(|s| s.success()).unwrap_or(false) {
+            return; // no mkfifo on this system
+        }
+        let good = bytes_of(&sample());
+        let feed = |mut bytes: Vec<u8>, endless: bool| {
+            let path = fifo.clone();
+            std::thread::spawn(move || {
+                let Ok(mut w) = std::fs::OpenOptions::new().write(true).open(path) else {
+                    return;
+                };
+                if w.write_all(&bytes).is_err() || !endless {
+                    return;
+                }
+                bytes.iter_mut().for_each(|b| *b = 0);
+                // Endless: until the reader goes away (a broken pipe).
+                while w.write_all(&bytes).is_ok() {}
+            })
+        };
+        let writer = feed(good.clone(), false);
+        let f = TensorFile::load(&fifo).unwrap();
+        writer.join().unwrap();
+        assert_eq!(f.f64("w").unwrap().data, vec![1., 2., 3., 4., 5., 6.]);
+        // The same bytes followed by endless zeros: one byte past the declared end is enough.
+        let writer = feed(good, true);
+        let err = TensorFile::load(&fifo).unwrap_err().to_string();
+        writer.join().unwrap();
+        assert!(err.contains("follow the header"), "{err}");
     }
 
     #[test]

@@ -814,10 +814,12 @@ fn model_with_syntax_error_exits_1() {
     assert!(!o.out_exists, "an output file was written:\n{why}");
 }
 
+/// A model file that cannot be read is an environment problem (2, as for `train` and
+/// `diagnose`), not a wrong program (1).
 #[test]
-fn model_file_missing_exits_1() {
+fn model_file_missing_exits_2() {
     let dir = TempDir::new("missing_model");
     let model = dir.path("absent.gat");
     let o = grad(dir, &model, &root().join(BASIC), &[]);
-    assert_rejected(&o, 1, &["absent.gat"]);
+    assert_rejected(&o, 2, &["absent.gat"]);
 }

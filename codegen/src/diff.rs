@@ -204,7 +204,7 @@ impl Differ {
         }
         let tensor = p.tensor(t).clone();
         let a = p.add_tensor(Tensor {
-            name: format!("d {}", tensor.name),
+            name: format!("∂{}", tensor.name),
             external: format!("grad.{}", tensor.external),
             domain: tensor.domain,
             dims: tensor.dims.clone(),
@@ -265,11 +265,25 @@ impl Differ {
         Ok(())
     }
 
+    /// True when the expression reads a differentiable tensor (an explicit stack, each shared
+    /// node visited once).
     fn depends(&self, p: &Program, e: ExprId) -> bool {
-        match p.arena.get(e) {
-            Node::Access { tensor, .. } => self.is_differentiable(p, *tensor),
-            _ => p.arena.children(e).iter().any(|&c| self.depends(p, c)),
+        let mut stack = vec![e];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(e) = stack.pop() {
+            if !seen.insert(e) {
+                continue;
+            }
+            match p.arena.get(e) {
+                Node::Access { tensor, .. } => {
+                    if self.is_differentiable(p, *tensor) {
+                        return true;
+                    }
+                }
+                _ => stack.extend(p.arena.children(e)),
+            }
         }
+        false
     }
 
     /// Pushes the adjoint `g` of expression `e` down to the tensors it reads.
@@ -287,14 +301,14 @@ impl Differ {
         match node {
             Node::Const(_) | Node::OneHot { .. } | Node::MaskCount(_) | Node::DimSize(_) => {}
             Node::Access { tensor, at, dense } => self.contribute(p, tensor, at, &dense, g, ctx)?,
-            Node::Add(a, b) => {
-                self.back(p, a, g, ctx)?;
-                self.back(p, b, g, ctx)?;
-            }
-            Node::Sub(a, b) => {
-                self.back(p, a, g, ctx)?;
-                let ng = p.arena.neg(g);
-                self.back(p, b, ng, ctx)?;
+            Node::Add(..) | Node::Sub(..) => {
+                // A chain of sums is taken apart with a loop (see `terms`), term by term in order.
+                let (first, rest) = p.arena.sum_terms(e);
+                self.back(p, first, g, ctx)?;
+                for t in rest {
+                    let gt = if t.negated { p.arena.neg(g) } else { g };
+                    self.back(p, t.expr, gt, ctx)?;
+                }
             }
             Node::Mul(a, b) => {
                 if self.depends(p, a) {

@@ -12,6 +12,7 @@ pub mod ir;
 pub mod lower;
 pub mod print;
 pub mod simplify;
+pub mod terms;
 
 pub use compile::{compile_source, Failure};
 pub use diff::differentiate;

@@ -550,8 +550,8 @@ impl Lowerer {
         if loops {
             // Edge features given on the raw graph; the layer reads them on the self-loop graph.
             let filled = self.p.add_tensor(Tensor {
-                name: sc.full(&format!("{name}_loops")),
-                external: sc.full(&format!("{name}_loops")),
+                name: sc.full(&generated_name("loops", name)),
+                external: sc.full(&generated_name("loops", name)),
                 domain,
                 dims: dims.clone(),
                 external_shape: None,
@@ -814,8 +814,8 @@ impl Lowerer {
                     match (body, p) {
                         (Some(body), Some(p)) => {
                             let mask = self.p.add_tensor(Tensor {
-                                name: sc.full(&format!("dropmask_{name}")),
-                                external: sc.full(&format!("dropmask_{name}")),
+                                name: sc.full(&generated_name("dropmask", name)),
+                                external: sc.full(&generated_name("dropmask", name)),
                                 domain,
                                 dims: dims.clone(),
                                 external_shape: None,
@@ -1610,6 +1610,12 @@ fn usage_of(p: &Program, sc: &Scope, name: &str, e: &ast::Expr) -> Option<Usage>
             _ => usage_of(p, sc, name, body),
         },
     }
+}
+
+/// The name of a tensor lowering makes for user tensor `of` (`dropmask(h)`, `loops(e)`). The
+/// parentheses keep it apart from every name a user can write.
+fn generated_name(what: &str, of: &str) -> String {
+    format!("{what}({of})")
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -188,12 +188,18 @@ impl<'a> Printer<'a> {
                 )
             }
             Rhs::LoopFill(t) => format!(
-                "{} on original edges; mean of the target's in-edge features on self loops",
-                self.same_indices(eq, *t, names)
+                "{}{}",
+                self.same_indices(eq, *t, names),
+                self.words(
+                    " on original edges; mean of the target's in-edge features on self loops"
+                )
             ),
             Rhs::LoopFillAdjoint(t) => format!(
-                "{} on each edge + its share (1/in-degree) of the target's self-loop gradient",
-                self.same_indices(eq, *t, names)
+                "{}{}",
+                self.same_indices(eq, *t, names),
+                self.words(
+                    " on each edge + its share (1/in-degree) of the target's self-loop gradient"
+                )
             ),
             Rhs::CrossEntropy {
                 logits,
@@ -209,6 +215,15 @@ impl<'a> Printer<'a> {
             }
         };
         format!("{lhs} = {rhs}")
+    }
+
+    /// Prose in an equation (LaTeX: set as text).
+    fn words(&self, text: &str) -> String {
+        if self.latex() {
+            format!("\\quad\\text{{{}}}", text.trim_start())
+        } else {
+            text.to_string()
+        }
     }
 
     /// Brings a left-hand-side variable into scope, under its own name unless another variable

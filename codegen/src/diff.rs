@@ -1,9 +1,9 @@
 //! Reverse-mode symbolic differentiation, one rule per operator.
 //!
-//! Forward equations are visited last to first. For `T[vars] = rhs`, the adjoint `d T[vars]` is pushed
+//! Forward equations are visited last to first. For `T[vars] = rhs`, the adjoint `∂T[vars]` is pushed
 //! down the expression tree (sum: unchanged; product: times the other factor; `f(x)`: times `f'(x)`;
 //! reductions: broadcast into the body) until it reaches a tensor read `A[at, dense]`, where it becomes
-//! a contribution to `d A`: the variables the read fixes are renamed to `d A`'s own, and every other
+//! a contribution to `∂A`: the variables the read fixes are renamed to `∂A`'s own, and every other
 //! variable in scope is summed. The graph rules fall out of that last step:
 //!
 //! - `A[j]` read at the source of an edge sums over the out-edges of `j` (a gather on the transposed
@@ -12,7 +12,7 @@
 //! - a parameter read inside an edge or node equation sums over all edges or nodes.
 //!
 //! A softmax over in-edges has its Jacobian-vector rule,
-//! `d s[i <- j] = α[i <- j] (d α[i <- j] - Σ_{k -> i} α[i <- k] d α[i <- k])`.
+//! `∂s[i <- j] = α[i <- j] (∂α[i <- j] - Σ_{k -> i} α[i <- k] ∂α[i <- k])`.
 
 use crate::ir::*;
 use crate::simplify::Repl;
@@ -233,7 +233,7 @@ impl Differ {
         *self.canon.entry((t, tag, a, b)).or_insert_with(|| make(p))
     }
 
-    /// Writes `d t = Σ contributions` into the backward list.
+    /// Writes `∂t = Σ contributions` into the backward list.
     fn finalize(&mut self, p: &mut Program, t: TensorId) -> Result<(), String> {
         let dt = self.adj[&t];
         let vars = self.adj_vars[&t].clone();
@@ -404,7 +404,7 @@ impl Differ {
         Ok(())
     }
 
-    /// Turns the adjoint `g` reaching the read `tensor[at, dense]` into a contribution to `d tensor`.
+    /// Turns the adjoint `g` reaching the read `tensor[at, dense]` into a contribution to `∂tensor`.
     fn contribute(
         &mut self,
         p: &mut Program,

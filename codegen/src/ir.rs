@@ -95,7 +95,7 @@ pub enum Role {
     },
     /// Defined by an equation.
     Defined,
-    /// The gradient of the loss with respect to another tensor (`d xl`).
+    /// The gradient of the loss with respect to another tensor (`∂xl`).
     Adjoint(TensorId),
 }
 
@@ -606,7 +606,7 @@ pub struct Program {
     pub backward: Vec<Equation>,
     /// For each input and parameter that receives a gradient: the tensor holding it.
     pub grads: Vec<(TensorId, TensorId)>,
-    /// The adjoint tensor the caller supplies (`d out`), for a layer without a loss.
+    /// The adjoint tensor the caller supplies (`∂out`), for a layer without a loss.
     pub seed: Option<TensorId>,
 }
 

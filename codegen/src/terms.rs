@@ -1,8 +1,8 @@
 //! Sums as lists of terms, walked without recursion.
 //!
-//! A derivative `d T` collects one term per read of `T`, so its sum grows with the length of the
+//! A derivative `∂T` collects one term per read of `T`, so its sum grows with the length of the
 //! program, not with anything the user nested: a chain of 18 000 equations that each read `x` gives
-//! `d x` 18 000 terms. The simplifier builds such a sum as a left-nested chain of `+` and `-`
+//! `∂x` 18 000 terms. The simplifier builds such a sum as a left-nested chain of `+` and `-`
 //! (`((a + b) - c) + d`), so every walk that descends into left operands would need stack in
 //! proportion to the program. Walkers take the chain apart here with a loop instead and recurse only
 //! into the terms, whose depth is bounded by the nesting the parser accepts in one statement.

@@ -35,7 +35,9 @@ fn run() {
     assert_eq!(dx.matches("∂t").count(), 2 * EQUATIONS - 1, "terms");
     assert_eq!(dx.matches("Σ_{f'}").count(), EQUATIONS - 1, "sum terms");
     assert!(dx.ends_with(" + 2 · ∂t0[n, f]"), "{}", &dx[dx.len() - 60..]);
-    assert!(Printer::new(p, Style::Latex).backward().contains("\\partial x"));
+    assert!(Printer::new(p, Style::Latex)
+        .backward()
+        .contains("\\partial x"));
 
     let graph = Graph::new(4, vec![0, 1, 2], vec![1, 2, 3]).unwrap();
     let dims = gatgrad::synth::dim_sizes(p, |_| 3);
@@ -56,8 +58,14 @@ fn run() {
         for k in row {
             let want_out = n1 * x[k] + 0.001 * nm1 * sx;
             let want_grad = n1 * r[k] + 0.001 * nm1 * sr;
-            assert!((out[k] - want_out).abs() <= 1e-9 * want_out.abs().max(1.0), "out[{k}]");
-            assert!((grad[k] - want_grad).abs() <= 1e-9 * want_grad.abs().max(1.0), "grad[{k}]");
+            assert!(
+                (out[k] - want_out).abs() <= 1e-9 * want_out.abs().max(1.0),
+                "out[{k}]"
+            );
+            assert!(
+                (grad[k] - want_grad).abs() <= 1e-9 * want_grad.abs().max(1.0),
+                "grad[{k}]"
+            );
         }
     }
 }

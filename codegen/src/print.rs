@@ -563,7 +563,13 @@ fn names_at(of: At, names: &Names, p: &Program) -> String {
         At::Src(v) => (v, false),
     };
     match names.shown.get(&v) {
-        Some((t, s)) => if target { t.clone() } else { s.clone() },
+        Some((t, s)) => {
+            if target {
+                t.clone()
+            } else {
+                s.clone()
+            }
+        }
         None => {
             let var = p.var(v);
             match (var.kind, target) {

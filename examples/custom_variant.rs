@@ -80,7 +80,7 @@ fn main() {
     });
     let mut data = random_data(&p, &graph, &dims, 7);
 
-    // Forward, then backward with the seed `d out = R` for a fixed random R: the gradients are
+    // Forward, then backward with the seed `∂out = R` for a fixed random R: the gradients are
     // then those of `Σ out · R`.
     let mut s =
         Session::<f64>::new(p.clone(), &data, GatV2TanhTau::NUM_TENSORS).expect("data binds");

@@ -105,8 +105,17 @@ impl<'a, V: Values + ?Sized> Evaluator<'a, V> {
                 (self.bound.labels[labels][n] == env[class.index()]) as u8 as f64
             }
             Node::Access { tensor, at, dense } => self.access(*tensor, *at, dense, env),
-            Node::Add(a, b) => self.eval(*a, env) + self.eval(*b, env),
-            Node::Sub(a, b) => self.eval(*a, env) - self.eval(*b, env),
+            Node::Add(..) | Node::Sub(..) => {
+                // A derivative's sum can have a term per equation of the program: take the chain
+                // apart with a loop, adding in the order (and so with the bits) of the nesting.
+                let (first, rest) = self.p.arena.sum_terms(e);
+                let mut acc = self.eval(first, env);
+                for t in rest {
+                    let x = self.eval(t.expr, env);
+                    acc = if t.negated { acc - x } else { acc + x };
+                }
+                acc
+            }
             Node::Mul(a, b) => self.eval(*a, env) * self.eval(*b, env),
             Node::Div(a, b) => self.eval(*a, env) / self.eval(*b, env),
             Node::Neg(a) => -self.eval(*a, env),

@@ -72,7 +72,7 @@ impl<T: Float> Session<T> {
         G::forward(&self.bound, &mut self.values);
     }
 
-    /// Sets the seed `d out` (a layer) and runs `G::backward`.
+    /// Sets the seed `∂out` (a layer) and runs `G::backward`.
     pub fn backward<G: Generated>(&mut self, seed: Option<&[T]>) {
         if let (Some(t), Some(s)) = (self.program.seed, seed) {
             self.values[t.index()] = s.to_vec();

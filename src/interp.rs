@@ -86,7 +86,7 @@ impl<'p, T: Real> Interpreter<'p, T> {
         self.values[t.index()].as_deref()
     }
 
-    /// Sets a tensor's value (the seed `d out`, for instance).
+    /// Sets a tensor's value (the seed `∂out`, for instance).
     pub fn set(&mut self, t: TensorId, v: Vec<T>) -> Result<(), DataError> {
         let len: usize = self.shape(t).iter().product();
         if v.len() != len {

@@ -81,7 +81,8 @@ fn check_path(path: &str, seed: u64) {
     for leaf in p.leaves() {
         let name = file_name(p.tensor(leaf));
         let analytic: Vec<f64> = match p.grads.iter().find(|(l, _)| *l == leaf) {
-            Some((_, g)) => it.value(*g).unwrap().to_vec(),
+            // Edge tensors are stored in target order; the data is in PyG's order.
+            Some((_, g)) => it.bound.to_pyg_order(p, *g, it.value(*g).unwrap()),
             None => vec![0.0; data.reals[&name].data.len()],
         };
         for (k, derived) in analytic.iter().enumerate() {

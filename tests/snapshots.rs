@@ -2,6 +2,7 @@
 //! CI runs with `INSTA_UPDATE=no`, so any changed snapshot fails.
 //!
 //! - every zoo model: forward + derivative equations as text, and as LaTeX; generated code of two;
+//! - every file in tests/fixtures/derivatives: the same, as text and as LaTeX;
 //! - every file in tests/fixtures/errors and tests/fixtures/syntax: the rendered messages.
 
 use std::path::Path;
@@ -31,6 +32,20 @@ fn zoo_derivatives_text() {
 #[test]
 fn zoo_derivatives_latex() {
     insta::glob!("../models", "*.gat", |path| {
+        insta::assert_snapshot!(derivatives(path, gatgrad::codegen::print::Style::Latex));
+    });
+}
+
+#[test]
+fn fixture_derivatives_text() {
+    insta::glob!("fixtures/derivatives", "*.gat", |path| {
+        insta::assert_snapshot!(derivatives(path, gatgrad::codegen::print::Style::Text));
+    });
+}
+
+#[test]
+fn fixture_derivatives_latex() {
+    insta::glob!("fixtures/derivatives", "*.gat", |path| {
         insta::assert_snapshot!(derivatives(path, gatgrad::codegen::print::Style::Latex));
     });
 }

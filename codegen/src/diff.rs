@@ -1,9 +1,9 @@
 //! Reverse-mode symbolic differentiation, one rule per operator.
 //!
-//! Forward equations are visited last to first. For `T[vars] = rhs`, the adjoint `d T[vars]` is pushed
+//! Forward equations are visited last to first. For `T[vars] = rhs`, the adjoint `∂T[vars]` is pushed
 //! down the expression tree (sum: unchanged; product: times the other factor; `f(x)`: times `f'(x)`;
 //! reductions: broadcast into the body) until it reaches a tensor read `A[at, dense]`, where it becomes
-//! a contribution to `d A`: the variables the read fixes are renamed to `d A`'s own, and every other
+//! a contribution to `∂A`: the variables the read fixes are renamed to `∂A`'s own, and every other
 //! variable in scope is summed. The graph rules fall out of that last step:
 //!
 //! - `A[j]` read at the source of an edge sums over the out-edges of `j` (a gather on the transposed
@@ -12,7 +12,7 @@
 //! - a parameter read inside an edge or node equation sums over all edges or nodes.
 //!
 //! A softmax over in-edges has its Jacobian-vector rule,
-//! `d s[i <- j] = α[i <- j] (d α[i <- j] - Σ_{k -> i} α[i <- k] d α[i <- k])`.
+//! `∂s[i <- j] = α[i <- j] (∂α[i <- j] - Σ_{k -> i} α[i <- k] ∂α[i <- k])`.
 
 use crate::ir::*;
 use crate::simplify::Repl;
@@ -211,7 +211,7 @@ impl Differ {
         }
         let tensor = p.tensor(t).clone();
         let a = p.add_tensor(Tensor {
-            name: format!("d {}", tensor.name),
+            name: format!("∂{}", tensor.name),
             external: format!("grad.{}", tensor.external),
             domain: tensor.domain,
             dims: tensor.dims.clone(),
@@ -240,7 +240,7 @@ impl Differ {
         *self.canon.entry((t, tag, a, b)).or_insert_with(|| make(p))
     }
 
-    /// Writes `d t = Σ contributions` into the backward list.
+    /// Writes `∂t = Σ contributions` into the backward list.
     fn finalize(&mut self, p: &mut Program, t: TensorId) -> Result<(), String> {
         let dt = self.adj[&t];
         let vars = self.adj_vars[&t].clone();
@@ -272,11 +272,25 @@ impl Differ {
         Ok(())
     }
 
+    /// True when the expression reads a differentiable tensor (an explicit stack, each shared
+    /// node visited once).
     fn depends(&self, p: &Program, e: ExprId) -> bool {
-        match p.arena.get(e) {
-            Node::Access { tensor, .. } => self.is_differentiable(p, *tensor),
-            _ => p.arena.children(e).iter().any(|&c| self.depends(p, c)),
+        let mut stack = vec![e];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(e) = stack.pop() {
+            if !seen.insert(e) {
+                continue;
+            }
+            match p.arena.get(e) {
+                Node::Access { tensor, .. } => {
+                    if self.is_differentiable(p, *tensor) {
+                        return true;
+                    }
+                }
+                _ => stack.extend(p.arena.children(e)),
+            }
         }
+        false
     }
 
     /// Pushes the adjoint `g` of expression `e` down to the tensors it reads.
@@ -294,14 +308,14 @@ impl Differ {
         match node {
             Node::Const(_) | Node::OneHot { .. } | Node::MaskCount(_) | Node::DimSize(_) => {}
             Node::Access { tensor, at, dense } => self.contribute(p, tensor, at, &dense, g, ctx)?,
-            Node::Add(a, b) => {
-                self.back(p, a, g, ctx)?;
-                self.back(p, b, g, ctx)?;
-            }
-            Node::Sub(a, b) => {
-                self.back(p, a, g, ctx)?;
-                let ng = p.arena.neg(g);
-                self.back(p, b, ng, ctx)?;
+            Node::Add(..) | Node::Sub(..) => {
+                // A chain of sums is taken apart with a loop (see `terms`), term by term in order.
+                let (first, rest) = p.arena.sum_terms(e);
+                self.back(p, first, g, ctx)?;
+                for t in rest {
+                    let gt = if t.negated { p.arena.neg(g) } else { g };
+                    self.back(p, t.expr, gt, ctx)?;
+                }
             }
             Node::Mul(a, b) => {
                 if self.depends(p, a) {
@@ -397,7 +411,7 @@ impl Differ {
         Ok(())
     }
 
-    /// Turns the adjoint `g` reaching the read `tensor[at, dense]` into a contribution to `d tensor`.
+    /// Turns the adjoint `g` reaching the read `tensor[at, dense]` into a contribution to `∂tensor`.
     fn contribute(
         &mut self,
         p: &mut Program,

@@ -95,7 +95,7 @@ pub enum Role {
     },
     /// Defined by an equation.
     Defined,
-    /// The gradient of the loss with respect to another tensor (`d xl`).
+    /// The gradient of the loss with respect to another tensor (`∂xl`).
     Adjoint(TensorId),
 }
 
@@ -606,7 +606,7 @@ pub struct Program {
     pub backward: Vec<Equation>,
     /// For each input and parameter that receives a gradient: the tensor holding it.
     pub grads: Vec<(TensorId, TensorId)>,
-    /// The adjoint tensor the caller supplies (`d out`), for a layer without a loss.
+    /// The adjoint tensor the caller supplies (`∂out`), for a layer without a loss.
     pub seed: Option<TensorId>,
 }
 
@@ -697,12 +697,15 @@ impl Program {
         }
     }
     /// Appends every tensor read by expression `e` (with repetitions) to `out`.
+    /// The walk keeps an explicit stack (a derivative's sum can have a term per equation of the
+    /// program) and visits nodes in the order of a recursive pre-order walk.
     pub fn tensors_read(&self, e: ExprId, out: &mut Vec<TensorId>) {
-        if let Node::Access { tensor, .. } = self.arena.get(e) {
-            out.push(*tensor);
-        }
-        for c in self.arena.children(e) {
-            self.tensors_read(c, out);
+        let mut stack = vec![e];
+        while let Some(e) = stack.pop() {
+            if let Node::Access { tensor, .. } = self.arena.get(e) {
+                out.push(*tensor);
+            }
+            stack.extend(self.arena.children(e).into_iter().rev());
         }
     }
 

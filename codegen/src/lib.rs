@@ -13,6 +13,7 @@ pub mod lower;
 pub mod plan;
 pub mod print;
 pub mod simplify;
+pub mod terms;
 
 pub use compile::{compile_source, Failure};
 pub use diff::differentiate;

@@ -20,12 +20,29 @@ pub fn lower(file: &ast::File) -> Lowered {
     let mut l = Lowerer::default();
     let mut blocks: HashMap<String, &ast::Block> = HashMap::new();
     for b in &file.blocks {
-        if blocks.insert(b.name.name.clone(), b).is_some() {
-            l.err(
+        if let Some(first) = blocks.get(&b.name.name) {
+            l.twice(
                 b.name.span,
+                first.name.span,
                 format!("`{}` is defined twice in this file", b.name.name),
-                "second definition",
             );
+            continue;
+        }
+        blocks.insert(b.name.name.clone(), b);
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for c in &b.consts {
+            if let Some(&first) = seen.get(c.name.name.as_str()) {
+                l.twice(
+                    c.name.span,
+                    first,
+                    format!(
+                        "constant `{}` is declared twice in `{}`",
+                        c.name.name, b.name.name
+                    ),
+                );
+            } else {
+                seen.insert(&c.name.name, c.name.span);
+            }
         }
     }
     let models: Vec<&ast::Block> = file
@@ -34,10 +51,10 @@ pub fn lower(file: &ast::File) -> Lowered {
         .filter(|b| b.kind == ast::BlockKind::Model)
         .collect();
     if models.len() > 1 {
-        l.err(
+        l.twice(
             models[1].name.span,
+            models[0].name.span,
             "a file may hold at most one `model`",
-            "second model",
         );
     }
     let entry = match models.first().copied().or(file.blocks.last()) {
@@ -60,16 +77,20 @@ pub fn lower(file: &ast::File) -> Lowered {
             .collect();
     }
     for c in &entry.consts {
+        if sc.syms.contains_key(&c.name.name) {
+            continue; // declared twice: reported above
+        }
         let id = l.add_scalar(&c.name.name, c.default);
-        sc.define(&c.name.name, Sym::Const(Scalar::Named(id)));
+        sc.claim(&c.name, Sym::Const(Scalar::Named(id)));
     }
-    let out = l.block(&mut sc, entry, &[]);
+    let out = l.block(&mut sc, entry, None);
     if let Some(out) = out {
         l.p.output = out;
         l.p.attention = sc.attention;
     }
-    l.p.loss = sc.loss;
+    l.p.loss = sc.loss.map(|(t, _)| t);
     l.unused_warnings();
+    l.external_clashes();
     let ok = out.is_some();
     l.finish(if ok { Some(()) } else { None })
 }
@@ -89,9 +110,14 @@ struct Scope {
     is_model: bool,
     graph: GraphId,
     syms: HashMap<String, Sym>,
+    /// Where each name in `syms` was first defined (for "first defined here" notes).
+    defined_at: HashMap<String, Span>,
     layers: HashMap<String, ast::Block>,
     attention: Option<TensorId>,
-    loss: Option<TensorId>,
+    /// The loss and its statement.
+    loss: Option<(TensorId, Span)>,
+    /// Instance prefixes of the layer calls so far, and where each was used.
+    prefixes: HashMap<String, Span>,
 }
 
 impl Scope {
@@ -111,13 +137,21 @@ impl Scope {
             is_model: block.kind == ast::BlockKind::Model,
             graph,
             syms: HashMap::new(),
+            defined_at: HashMap::new(),
             layers: HashMap::new(),
             attention: None,
             loss: None,
+            prefixes: HashMap::new(),
         }
     }
+    /// Sets what a name already claimed (see [`Scope::claim`]) stands for.
     fn define(&mut self, name: &str, sym: Sym) {
         self.syms.insert(name.to_string(), sym);
+    }
+    /// Defines a new name, remembering where.
+    fn claim(&mut self, name: &ast::Ident, sym: Sym) {
+        self.defined_at.insert(name.name.clone(), name.span);
+        self.define(&name.name, sym);
     }
     fn full(&self, name: &str) -> String {
         format!("{}{}", self.prefix, name)
@@ -173,11 +207,22 @@ struct Lowerer {
     diags: Vec<Diagnostic>,
     used: HashSet<TensorId>,
     decls: Vec<(TensorId, Span, &'static str)>,
+    /// Every tensor read from files, with the span of its file name (`as "..."`, else its name).
+    externals: Vec<(TensorId, Span)>,
+}
+
+/// What a layer call binds: the model tensors passed as inputs (`None`: one that is broken), and
+/// the layer name in the call.
+struct CallSite<'a> {
+    inputs: &'a [(Option<TensorId>, Span)],
+    layer: &'a ast::Ident,
 }
 
 impl Lowerer {
     fn finish(mut self, ok: Option<()>) -> Lowered {
         self.diags.sort_by_key(|d| (d.span.start, d.is_error()));
+        // A layer called twice reports a mistake in its text once.
+        self.diags.dedup();
         let has_errors = self.diags.iter().any(|d| d.is_error());
         Lowered {
             program: if has_errors || ok.is_none() {
@@ -192,6 +237,55 @@ impl Lowerer {
     fn err(&mut self, span: Span, msg: impl Into<String>, label: impl Into<String>) {
         self.diags
             .push(Diagnostic::error(span, msg).with_label(label));
+    }
+
+    /// An error at `span` about something `first` already did, with a note pointing there.
+    fn twice(&mut self, span: Span, first: Span, msg: impl Into<String>) {
+        self.diags.push(
+            Diagnostic::error(span, msg)
+                .with_label("second definition")
+                .with_note(first, "first defined here"),
+        );
+    }
+
+    /// Reports `name` as defined twice when it is; true when it is new.
+    fn is_new(&mut self, sc: &Scope, name: &ast::Ident) -> bool {
+        if !sc.syms.contains_key(&name.name) {
+            return true;
+        }
+        let first = sc.defined_at.get(&name.name).copied();
+        let d = Diagnostic::error(name.span, format!("`{}` is already defined", name.name))
+            .with_label("second definition");
+        self.diags.push(match first {
+            Some(f) => d.with_note(f, "first defined here"),
+            None => d,
+        });
+        false
+    }
+
+    /// Two tensors read from (or whose gradients are written to) the same file tensor.
+    fn external_clashes(&mut self) {
+        let mut seen: HashMap<String, (TensorId, Span)> = HashMap::new();
+        for (t, span) in std::mem::take(&mut self.externals) {
+            let ext = self.p.tensor(t).external.clone();
+            match seen.get(&ext) {
+                Some(&(first, first_span)) => {
+                    let (a, b) = (&self.p.tensor(first).name, &self.p.tensor(t).name);
+                    self.diags.push(
+                        Diagnostic::error(
+                            span,
+                            format!("`{b}` and `{a}` have the same name in files: `{ext}`"),
+                        )
+                        .with_label("second use of the name")
+                        .with_note(first_span, format!("`{a}` is named `{ext}` here"))
+                        .with_help("give each input and parameter its own name with `as \"...\"`"),
+                    );
+                }
+                None => {
+                    seen.insert(ext, (t, span));
+                }
+            }
+        }
     }
 
     fn add_scalar(&mut self, name: &str, default: f64) -> ScalarId {
@@ -216,84 +310,153 @@ impl Lowerer {
         }
     }
 
-    /// Lowers the statements of a layer or model. `inputs` binds the layer's inputs (calls only).
+    /// Lowers the statements of a layer or model. `call` binds the layer's inputs (calls only).
     fn block(
         &mut self,
         sc: &mut Scope,
         block: &ast::Block,
-        inputs: &[(TensorId, Span)],
+        call: Option<&CallSite>,
     ) -> Option<TensorId> {
         let mut next_input = 0;
         let mut output = None;
+        let mut output_at: Option<Span> = None;
+        let mut attention_at: Option<Span> = None;
+        let mut missing_reported = false;
         for stmt in &block.stmts {
             match stmt {
                 ast::Stmt::Dims(decls) => {
                     for decl in decls {
                         let n = &decl.name;
-                        if sc.syms.contains_key(&n.name) {
-                            self.err(n.span, format!("`{}` is already defined", n.name), "");
+                        if !self.is_new(sc, n) {
                             continue;
                         }
                         let d = self.p.add_dim(sc.full(&n.name));
                         self.p.dim_defaults[d.index()] = decl.default;
-                        sc.define(&n.name, Sym::Dim(d));
+                        sc.claim(n, Sym::Dim(d));
                     }
                 }
                 ast::Stmt::SelfLoops(_) => {}
                 ast::Stmt::Tensor(decl) => {
-                    let bind = if decl.kind == ast::TensorKind::Input && !inputs.is_empty() {
-                        let b = inputs.get(next_input).copied();
-                        next_input += 1;
-                        if b.is_none() {
-                            self.err(
-                                decl.span,
-                                format!(
-                                    "layer `{}` has more inputs than the call passes",
-                                    sc.block
-                                ),
-                                "this input is not bound",
-                            );
-                            sc.define(&decl.name.name, Sym::Poisoned);
-                            continue;
+                    let bind = match call {
+                        Some(c) if decl.kind == ast::TensorKind::Input => {
+                            let b = c.inputs.get(next_input).copied();
+                            next_input += 1;
+                            if b.is_none() {
+                                // One error per call, at the call; the other unbound inputs stay
+                                // silent.
+                                if !missing_reported {
+                                    missing_reported = true;
+                                    let takes = block
+                                        .stmts
+                                        .iter()
+                                        .filter(|s| matches!(s, ast::Stmt::Tensor(d) if d.kind == ast::TensorKind::Input))
+                                        .count();
+                                    self.diags.push(
+                                        Diagnostic::error(
+                                            c.layer.span,
+                                            format!(
+                                                "layer `{}` takes {} but the call passes {}",
+                                                sc.block,
+                                                plural(takes, "input", "inputs"),
+                                                c.inputs.len()
+                                            ),
+                                        )
+                                        .with_label(format!(
+                                            "no tensor for input `{}`",
+                                            decl.name.name
+                                        ))
+                                        .with_note(
+                                            decl.name.span,
+                                            format!("input `{}` is declared here", decl.name.name),
+                                        ),
+                                    );
+                                }
+                                if self.is_new(sc, &decl.name) {
+                                    sc.claim(&decl.name, Sym::Poisoned);
+                                }
+                                continue;
+                            }
+                            match b {
+                                Some((Some(t), span)) => Some((t, span)),
+                                _ => {
+                                    if self.is_new(sc, &decl.name) {
+                                        sc.claim(&decl.name, Sym::Poisoned);
+                                    }
+                                    continue;
+                                }
+                            }
                         }
-                        b
-                    } else {
-                        None
+                        _ => None,
                     };
                     self.decl(sc, decl, bind);
                 }
-                ast::Stmt::Output(name) => match sc.syms.get(&name.name) {
-                    Some(Sym::Tensor(t)) => {
-                        let t = *t;
-                        self.used.insert(t);
-                        if self.p.tensor(t).domain != Domain::Node {
-                            self.err(
-                                name.span,
-                                format!("the output `{}` must be indexed by node", name.name),
-                                "not a node tensor",
-                            );
-                        } else {
-                            output = Some(t);
+                ast::Stmt::Output(name) if output_at.is_some() => {
+                    let first = output_at.unwrap_or(name.span);
+                    self.diags.push(
+                        Diagnostic::error(
+                            name.span,
+                            format!("`{}` has more than one `output` statement", block.name.name),
+                        )
+                        .with_label("second output")
+                        .with_note(first, "the first output is here")
+                        .with_help("a layer or model returns one tensor: keep one `output`"),
+                    );
+                }
+                ast::Stmt::Attention(name) if attention_at.is_some() => {
+                    let first = attention_at.unwrap_or(name.span);
+                    self.diags.push(
+                        Diagnostic::error(
+                            name.span,
+                            format!(
+                                "`{}` has more than one `attention` statement",
+                                block.name.name
+                            ),
+                        )
+                        .with_label("second attention tensor")
+                        .with_note(first, "the first is here")
+                        .with_help("one attention tensor is reported as `alpha`: keep one"),
+                    );
+                }
+                ast::Stmt::Output(name) => {
+                    output_at = Some(name.span);
+                    match sc.syms.get(&name.name) {
+                        Some(Sym::Tensor(t)) => {
+                            let t = *t;
+                            self.used.insert(t);
+                            if self.p.tensor(t).domain != Domain::Node {
+                                self.err(
+                                    name.span,
+                                    format!("the output `{}` must be indexed by node", name.name),
+                                    "not a node tensor",
+                                );
+                            } else {
+                                output = Some(t);
+                            }
                         }
+                        Some(Sym::Poisoned) => {}
+                        _ => self.err(
+                            name.span,
+                            format!("unknown tensor `{}`", name.name),
+                            "nothing of that name is defined above",
+                        ),
                     }
-                    Some(Sym::Poisoned) => {}
-                    _ => self.err(
-                        name.span,
-                        format!("unknown tensor `{}`", name.name),
-                        "nothing of that name is defined above",
-                    ),
-                },
-                ast::Stmt::Attention(name) => match sc.syms.get(&name.name) {
-                    Some(Sym::Tensor(t)) if matches!(self.p.tensor(*t).domain, Domain::Edge(_)) => {
-                        sc.attention = Some(*t);
+                }
+                ast::Stmt::Attention(name) => {
+                    attention_at = Some(name.span);
+                    match sc.syms.get(&name.name) {
+                        Some(Sym::Tensor(t))
+                            if matches!(self.p.tensor(*t).domain, Domain::Edge(_)) =>
+                        {
+                            sc.attention = Some(*t);
+                        }
+                        Some(Sym::Poisoned) => {}
+                        _ => self.err(
+                            name.span,
+                            format!("`{}` is not an edge tensor defined above", name.name),
+                            "attention must name an edge tensor",
+                        ),
                     }
-                    Some(Sym::Poisoned) => {}
-                    _ => self.err(
-                        name.span,
-                        format!("`{}` is not an edge tensor defined above", name.name),
-                        "attention must name an edge tensor",
-                    ),
-                },
+                }
                 ast::Stmt::Equation(eq) => self.equation(sc, eq),
                 ast::Stmt::Call(call) => {
                     if !sc.is_model {
@@ -319,14 +482,14 @@ impl Lowerer {
                 }
             }
         }
-        if inputs.len() > next_input {
+        if let Some(c) = call.filter(|c| c.inputs.len() > next_input) {
             self.err(
-                inputs[next_input].1,
+                c.inputs[next_input].1,
                 format!(
-                    "layer `{}` takes {} input(s) but the call passes {}",
+                    "layer `{}` takes {} but the call passes {}",
                     sc.block,
-                    next_input,
-                    inputs.len()
+                    plural(next_input, "input", "inputs"),
+                    c.inputs.len()
                 ),
                 "extra input",
             );
@@ -364,14 +527,38 @@ impl Lowerer {
 
     fn decl(&mut self, sc: &mut Scope, d: &ast::TensorDecl, bind: Option<(TensorId, Span)>) {
         let name = &d.name.name;
-        if sc.syms.contains_key(name) {
-            self.err(d.name.span, format!("`{name}` is already defined"), "");
+        if !self.is_new(sc, &d.name) {
             return;
         }
+        sc.claim(&d.name, Sym::Poisoned);
         let mut domain = Domain::Dense;
         let mut dims = Vec::new();
         let mut index_names = Vec::new();
         let mut ok = true;
+        // Each index name once: `x[n: node, n: F]` would print `x[n, n]`.
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for axis in &d.axes {
+            let names: Vec<&ast::Ident> = match axis {
+                ast::AxisDecl::Node(n) => vec![n],
+                ast::AxisDecl::Edge { target, source } => vec![target, source],
+                ast::AxisDecl::Dense { index, .. } => vec![index],
+            };
+            for n in names {
+                if let Some(&first) = seen.get(n.name.as_str()) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            n.span,
+                            format!("index `{}` names two axes of `{name}`", n.name),
+                        )
+                        .with_label("second axis with this name")
+                        .with_note(first, "first used here"),
+                    );
+                    ok = false;
+                } else {
+                    seen.insert(&n.name, n.span);
+                }
+            }
+        }
         for (k, axis) in d.axes.iter().enumerate() {
             match axis {
                 ast::AxisDecl::Node(n) | ast::AxisDecl::Edge { target: n, .. } if k > 0 => {
@@ -547,11 +734,13 @@ impl Lowerer {
         if matches!(d.kind, ast::TensorKind::Input | ast::TensorKind::Param) {
             self.decls.push((t, d.name.span, kind_word));
         }
+        let file_span = d.external.as_ref().map(|e| e.span).unwrap_or(d.name.span);
+        self.externals.push((t, file_span));
         if loops {
             // Edge features given on the raw graph; the layer reads them on the self-loop graph.
             let filled = self.p.add_tensor(Tensor {
-                name: sc.full(&format!("{name}_loops")),
-                external: sc.full(&format!("{name}_loops")),
+                name: sc.full(&generated_name("loops", name)),
+                external: sc.full(&generated_name("loops", name)),
                 domain,
                 dims: dims.clone(),
                 external_shape: None,
@@ -610,14 +799,10 @@ impl Lowerer {
 
     fn equation(&mut self, sc: &mut Scope, eq: &ast::Equation) {
         let name = &eq.name.name;
-        if sc.syms.contains_key(name) {
-            self.err(
-                eq.name.span,
-                format!("`{name}` is already defined"),
-                "each tensor is defined once",
-            );
+        if !self.is_new(sc, &eq.name) {
             return;
         }
+        sc.claim(&eq.name, Sym::Poisoned);
         // Left-hand side: what each index ranges over.
         let mut env = Env::default();
         let mut vars = Vec::new();
@@ -742,8 +927,23 @@ impl Lowerer {
         }
         if broken {
             // Report what else is wrong on the right-hand side, then give up on this equation.
+            // The whole-right-hand-side forms (`softmax_j`, `dropout`) are checked as such: only
+            // what they apply to is an expression.
             if ok {
-                let _ = self.expr(sc, &mut env, &eq.rhs);
+                let inner = match &eq.rhs {
+                    ast::Expr::Reduce {
+                        op: ast::ReduceOp::Softmax,
+                        body,
+                        ..
+                    } => &**body,
+                    ast::Expr::Call { func, args, .. }
+                        if func.name == "dropout" && args.len() == 2 =>
+                    {
+                        &args[0]
+                    }
+                    e => e,
+                };
+                let _ = self.expr(sc, &mut env, inner);
             }
             ok = false;
         }
@@ -814,8 +1014,8 @@ impl Lowerer {
                     match (body, p) {
                         (Some(body), Some(p)) => {
                             let mask = self.p.add_tensor(Tensor {
-                                name: sc.full(&format!("dropmask_{name}")),
-                                external: sc.full(&format!("dropmask_{name}")),
+                                name: sc.full(&generated_name("dropmask", name)),
+                                external: sc.full(&generated_name("dropmask", name)),
                                 domain,
                                 dims: dims.clone(),
                                 external_shape: None,
@@ -850,11 +1050,15 @@ impl Lowerer {
                 if let Some(b) = body {
                     for (li, v) in eq.indices.iter().zip(&vars) {
                         let free = self.p.arena.free_vars(b);
+                        // What the user wrote decides: `x[n, f]^0` mentions `n` even though it
+                        // simplifies to 1.
+                        let mut written = Vec::new();
+                        usages(&self.p, sc, &self.p.var(*v).name, &eq.rhs, &mut written);
                         if li.dim.is_none()
                             && !free.contains(v)
+                            && written.is_empty()
                             && !matches!(li.index, ast::Index::Edge { .. })
                         {
-                            // Used only under a reduction of the same name: the usage pre-pass saw it.
                             self.err(
                                 li.index.span(),
                                 format!(
@@ -1097,6 +1301,8 @@ impl Lowerer {
                         let v = self.p.add_var(&first.name, VarKind::Node);
                         (Binding::Node(At::Node(v)), Range::AllNodes(v), true)
                     }
+                    // The body reads something broken (already reported): its range is unknown.
+                    None if mentions_broken(sc, body) => return None,
                     None => {
                         self.err(
                             first.span,
@@ -1390,10 +1596,29 @@ impl Lowerer {
 
     fn call(&mut self, sc: &mut Scope, call: &ast::LayerCall) {
         let lhs = &call.lhs.name;
-        if sc.syms.contains_key(lhs) {
-            self.err(call.lhs.span, format!("`{lhs}` is already defined"), "");
+        if !self.is_new(sc, &call.lhs) {
             return;
         }
+        sc.claim(&call.lhs, Sym::Poisoned);
+        // Each call has its own prefix: two instances under one prefix would share parameters
+        // and files by accident.
+        if let Some(&first) = sc.prefixes.get(&call.prefix.name) {
+            self.diags.push(
+                Diagnostic::error(
+                    call.prefix.span,
+                    format!(
+                        "the prefix `{}` is used by two layer calls",
+                        call.prefix.name
+                    ),
+                )
+                .with_label("second call with this prefix")
+                .with_note(first, "first used here")
+                .with_help("give each layer call its own prefix: `h2[n, d] = conv2: ...`"),
+            );
+            return;
+        }
+        sc.prefixes
+            .insert(call.prefix.name.clone(), call.prefix.span);
         let Some(layer) = sc.layers.get(&call.layer.name).cloned() else {
             self.err(
                 call.layer.span,
@@ -1405,17 +1630,34 @@ impl Lowerer {
         };
         let mut inputs = Vec::new();
         for i in &call.inputs {
+            // An input that is unknown (reported here) or broken (reported where it is defined)
+            // leaves that input of the layer silent; the rest of the layer is still checked.
             match self.lookup_tensor(sc, i) {
-                Some(Some(t)) => inputs.push((t, i.span)),
-                _ => {
-                    sc.define(lhs, Sym::Poisoned);
-                    return;
-                }
+                Some(Some(t)) => inputs.push((Some(t), i.span)),
+                _ => inputs.push((None, i.span)),
             }
         }
         let prefix = format!("{}{}.", sc.prefix, call.prefix.name);
         let mut inner = Scope::new(prefix, &layer, &mut self.p);
+        let mut given: HashMap<&str, Span> = HashMap::new();
+        for a in &call.consts {
+            if let Some(&first) = given.get(a.name.name.as_str()) {
+                self.diags.push(
+                    Diagnostic::error(
+                        a.name.span,
+                        format!("constant `{}` is given twice in this call", a.name.name),
+                    )
+                    .with_label("second value")
+                    .with_note(first, "first given here"),
+                );
+            } else {
+                given.insert(&a.name.name, a.name.span);
+            }
+        }
         for c in &layer.consts {
+            if inner.syms.contains_key(&c.name.name) {
+                continue; // declared twice in the layer: reported once, for the file
+            }
             let over = call.consts.iter().find(|a| a.name.name == c.name.name);
             let s = match over.map(|a| &a.value) {
                 Some(ast::ConstValue::Name(n)) => match sc.syms.get(&n.name) {
@@ -1434,7 +1676,7 @@ impl Lowerer {
                 }
                 None => Scalar::Named(self.add_scalar(&inner.full(&c.name.name), c.default)),
             };
-            inner.define(&c.name.name, Sym::Const(s));
+            inner.claim(&c.name, Sym::Const(s));
         }
         for a in &call.consts {
             if !layer.consts.iter().any(|c| c.name.name == a.name.name) {
@@ -1448,7 +1690,11 @@ impl Lowerer {
                 );
             }
         }
-        let Some(out) = self.block(&mut inner, &layer, &inputs) else {
+        let site = CallSite {
+            inputs: &inputs,
+            layer: &call.layer,
+        };
+        let Some(out) = self.block(&mut inner, &layer, Some(&site)) else {
             sc.define(lhs, Sym::Poisoned);
             return;
         };
@@ -1496,6 +1742,19 @@ impl Lowerer {
     }
 
     fn loss(&mut self, sc: &mut Scope, loss: &ast::LossStmt) {
+        if let Some((_, first)) = sc.loss {
+            self.diags.push(
+                Diagnostic::error(loss.span, "a model has one loss, and this is a second one")
+                    .with_label("second loss")
+                    .with_note(first, "the first loss is here")
+                    .with_help("training minimises one scalar: keep one `loss` statement"),
+            );
+            return;
+        }
+        if !self.is_new(sc, &loss.name) {
+            return;
+        }
+        sc.claim(&loss.name, Sym::Poisoned);
         if loss.func.name != "cross_entropy" || loss.args.len() != 3 {
             self.err(
                 loss.span,
@@ -1562,7 +1821,7 @@ impl Lowerer {
             },
         });
         sc.define(&loss.name.name, Sym::Tensor(t));
-        sc.loss = Some(t);
+        sc.loss = Some((t, loss.span));
     }
 }
 
@@ -1610,6 +1869,12 @@ fn usage_of(p: &Program, sc: &Scope, name: &str, e: &ast::Expr) -> Option<Usage>
             _ => usage_of(p, sc, name, body),
         },
     }
+}
+
+/// The name of a tensor lowering makes for user tensor `of` (`dropmask(h)`, `loops(e)`). The
+/// parentheses keep it apart from every name a user can write.
+fn generated_name(what: &str, of: &str) -> String {
+    format!("{what}({of})")
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -204,18 +204,50 @@ impl Arena {
         self.subst_memo(id, map, &mut memo)
     }
 
+    /// The substitution walks with an explicit stack (a derivative's sum can have a term per
+    /// equation of the program): a node is rebuilt once all its children are. Only a reduction
+    /// whose variable shadows an entry of the map starts a walk of its own, so the depth of the
+    /// Rust stack is bounded by the nesting of reductions.
     fn subst_memo(
         &mut self,
-        id: ExprId,
+        root: ExprId,
         map: &HashMap<VarId, Repl>,
         memo: &mut HashMap<ExprId, ExprId>,
     ) -> ExprId {
-        if let Some(&r) = memo.get(&id) {
-            return r;
+        let mut stack = vec![(root, false)];
+        while let Some((id, children_done)) = stack.pop() {
+            if memo.contains_key(&id) {
+                continue;
+            }
+            if !self.free_vars(id).iter().any(|v| map.contains_key(v)) {
+                memo.insert(id, id);
+                continue;
+            }
+            let node = self.get(id).clone();
+            let shadowing =
+                matches!(node, Node::Reduce { range, .. } if map.contains_key(&range.var()));
+            if !children_done && !shadowing {
+                let children = self.children(id);
+                if children.iter().any(|c| !memo.contains_key(c)) {
+                    stack.push((id, true));
+                    stack.extend(children.into_iter().rev().map(|c| (c, false)));
+                    continue;
+                }
+            }
+            let out = self.rebuild(id, node, map, memo);
+            memo.insert(id, out);
         }
-        if !self.free_vars(id).iter().any(|v| map.contains_key(v)) {
-            return id;
-        }
+        memo[&root]
+    }
+
+    /// Rebuilds one node under the substitution, its children already in `memo`.
+    fn rebuild(
+        &mut self,
+        id: ExprId,
+        node: Node,
+        map: &HashMap<VarId, Repl>,
+        memo: &mut HashMap<ExprId, ExprId>,
+    ) -> ExprId {
         let at_map = |at: At| -> At {
             match at {
                 At::Node(v) => match map.get(&v) {
@@ -243,8 +275,8 @@ impl Arena {
                 _ => v,
             }
         };
-        let node = self.get(id).clone();
-        let out = match node {
+        let m = |c: ExprId| memo[&c];
+        match node {
             Node::Const(_) | Node::MaskCount(_) | Node::DimSize(_) => id,
             Node::Access { tensor, at, dense } => self.intern(Node::Access {
                 tensor,
@@ -257,31 +289,31 @@ impl Arena {
                 class: var_map(class),
             }),
             Node::Add(a, b) => {
-                let (a, b) = (self.subst_memo(a, map, memo), self.subst_memo(b, map, memo));
+                let (a, b) = (m(a), m(b));
                 self.add(a, b)
             }
             Node::Sub(a, b) => {
-                let (a, b) = (self.subst_memo(a, map, memo), self.subst_memo(b, map, memo));
+                let (a, b) = (m(a), m(b));
                 self.sub(a, b)
             }
             Node::Mul(a, b) => {
-                let (a, b) = (self.subst_memo(a, map, memo), self.subst_memo(b, map, memo));
+                let (a, b) = (m(a), m(b));
                 self.mul(a, b)
             }
             Node::Div(a, b) => {
-                let (a, b) = (self.subst_memo(a, map, memo), self.subst_memo(b, map, memo));
+                let (a, b) = (m(a), m(b));
                 self.div(a, b)
             }
             Node::Neg(a) => {
-                let a = self.subst_memo(a, map, memo);
+                let a = m(a);
                 self.neg(a)
             }
             Node::Pow(a, p) => {
-                let a = self.subst_memo(a, map, memo);
+                let a = m(a);
                 self.pow(a, p)
             }
             Node::Call(f, a, arg) => {
-                let a = self.subst_memo(a, map, memo);
+                let a = m(a);
                 self.call(f, a, arg)
             }
             Node::Reduce { op, range, body } => {
@@ -302,13 +334,11 @@ impl Arena {
                     inner.remove(&range.var());
                     self.subst_memo(body, &inner, &mut HashMap::new())
                 } else {
-                    self.subst_memo(body, map, memo)
+                    m(body)
                 };
                 self.reduce(op, range, body)
             }
-        };
-        memo.insert(id, out);
-        out
+        }
     }
 }
 

@@ -10,6 +10,8 @@ pub enum Severity {
     Error,
     /// The file works but something looks wrong (an unused parameter, ...).
     Warning,
+    /// A second place another diagnostic refers to ("first defined here"), rendered under it.
+    Note,
 }
 
 /// One message about one place in a source file.
@@ -25,6 +27,9 @@ pub struct Diagnostic {
     pub label: String,
     /// An optional hint printed below.
     pub help: Option<String>,
+    /// Other places the message refers to (a first definition), each rendered as a `note:` with its
+    /// own caret, between the caret line and the help.
+    pub notes: Vec<(Span, String)>,
 }
 
 impl Diagnostic {
@@ -36,6 +41,7 @@ impl Diagnostic {
             span,
             label: String::new(),
             help: None,
+            notes: Vec::new(),
         }
     }
     /// A warning at `span`.
@@ -53,6 +59,11 @@ impl Diagnostic {
     /// Adds a hint.
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+    /// Adds a second place the message refers to, e.g. `with_note(first, "`y` is first defined here")`.
+    pub fn with_note(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.notes.push((span, message.into()));
         self
     }
     /// True for errors.
@@ -78,6 +89,7 @@ impl Diagnostic {
         let kind = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         };
         let num = line.to_string();
         let pad = " ".repeat(num.len());
@@ -94,6 +106,14 @@ impl Diagnostic {
         if !self.label.is_empty() {
             out.push(' ');
             out.push_str(&self.label);
+        }
+        for (span, message) in &self.notes {
+            let note = Diagnostic {
+                severity: Severity::Note,
+                ..Diagnostic::error(*span, message.clone())
+            };
+            out.push('\n');
+            out.push_str(&note.render(source));
         }
         if let Some(help) = &self.help {
             out.push_str(&format!("\n{pad} = help: {help}"));

@@ -46,7 +46,7 @@ fn schedule_inlines_edge_tensors_with_two_dense_axes_and_hoists_softmax_statisti
         .iter()
         .map(|t| p.program.tensor(*t).name.as_str())
         .collect();
-    assert_eq!(names, ["z", "d z"]);
+    assert_eq!(names, ["z", "∂z"]);
     // `z` is gone from the forward; the softmax adjoint's Σ_k α·dα became its own equation.
     assert_eq!(
         p.outline(),
@@ -216,7 +216,7 @@ fn prefetch_far_rows_of_fused_kernels_out_edge_sums_and_edge_sums() {
     let crate::plan::Strategy::NodeRows { gathers, .. } = &p.backward[1].steps[0].strategy else {
         panic!("d xl is node rows");
     };
-    assert_eq!(names(&gathers[0].prefetch), ["xr", "d out"]);
+    assert_eq!(names(&gathers[0].prefetch), ["xr", "∂out"]);
 }
 
 #[test]

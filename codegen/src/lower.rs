@@ -2,6 +2,7 @@
 //! span of the offending text; lowering goes on after an error so that one run reports all of them.
 
 use crate::ir::*;
+use crate::primitives;
 use gatgrad_grammar::ast::{self, Span};
 use gatgrad_grammar::Diagnostic;
 use std::collections::{HashMap, HashSet};
@@ -1002,18 +1003,14 @@ impl Lowerer {
                 _ => format!("unknown function `{}`", func.name),
             };
             self.diags.push(
-                Diagnostic::error(func.span, msg).with_help(
-                    "functions: exp, log, sqrt, tanh, sigmoid, relu, leaky_relu(x, slope), elu(x, alpha), softplus, abs, clamp_min(x, lo)",
-                ),
+                Diagnostic::error(func.span, msg)
+                    .with_help(format!("functions: {}", primitives::help_list())),
             );
             return None;
         };
-        let (_, arity) = f.signature();
-        let default = match f {
-            Func::LeakyRelu => Some(0.01),
-            Func::Elu => Some(1.0),
-            _ => None,
-        };
+        let prim = f.primitive();
+        let arity = prim.arity();
+        let default = prim.arg.and_then(|a| a.default);
         let ok_count = args.len() == arity || (default.is_some() && args.len() == 1);
         if !ok_count || args.is_empty() {
             self.err(

@@ -125,6 +125,15 @@ fn gat_plus_equals_interpreter() {
     differential::<GatPlus>(8);
 }
 
+/// `silu` and `gelu`, added through their table entries alone.
+#[gatgrad::derive_gradients(file = "tests/fixtures/derivatives/silu_gelu.gat")]
+struct SiluGelu;
+
+#[test]
+fn silu_gelu_equals_interpreter() {
+    differential::<SiluGelu>(9);
+}
+
 fn pyg_case<G: Generated>(case: &str) {
     let p = G::program();
     let path = format!(

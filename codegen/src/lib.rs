@@ -10,6 +10,7 @@ pub mod emit;
 pub mod expand;
 pub mod ir;
 pub mod lower;
+pub mod normal;
 pub mod primitives;
 pub mod print;
 pub mod simplify;

@@ -11,6 +11,7 @@
 //! and another checks the function list in `docs/language.md` against [`docs_table`].
 
 use crate::ir::{Arena, ExprId, Scalar};
+use crate::normal;
 
 /// What a derivative rule builds from: the call `y = f(x, arg)`.
 #[derive(Clone, Copy, Debug)]
@@ -263,7 +264,7 @@ primitives! {
         name: "abs",
         callable: true,
         arg: None,
-        meaning: "`|x|`",
+        meaning: "the absolute value",
         eval: |x, _| x.abs(),
         derivative: Some(|ar, o| ar.call(Func::Sign, o.x, None)),
         rust: "Float::abs",
@@ -347,6 +348,74 @@ primitives! {
         eval: |x, lo| if x >= lo { 1.0 } else { 0.0 },
         derivative: Some(|ar, _| ar.num(0.0)),
         rust: "f::ge",
+        latex: Latex::Operator,
+        flat_region: None,
+    },
+    /// `silu(x)`: x · sigmoid(x).
+    Silu => Primitive {
+        name: "silu",
+        callable: true,
+        arg: None,
+        meaning: "`x * sigmoid(x)` (SiLU, swish)",
+        eval: |x, _| {
+            let s = 1.0 / (1.0 + (-x).exp());
+            // The limit -0 at -∞ rather than -∞ · 0.
+            if s == 0.0 {
+                -0.0
+            } else {
+                x * s
+            }
+        },
+        derivative: Some(|ar, o| ar.call(Func::SiluGrad, o.x, None)),
+        rust: "f::silu",
+        latex: Latex::Operator,
+        flat_region: Some(negative),
+    },
+    /// `silu'(x)`: σ(x) · (1 + x · (1 − σ(x))).
+    SiluGrad => Primitive {
+        name: "silu'",
+        callable: false,
+        arg: None,
+        meaning: "`sigmoid(x) * (1 + x * (1 - sigmoid(x)))`",
+        // With u = e^(-x): σ(x) = 1 / (1 + u) and 1 − σ(x) = u · σ(x), without cancellation.
+        eval: |x, _| {
+            let u = (-x).exp();
+            let s = 1.0 / (1.0 + u);
+            // The limits -0 at -∞ and 1 at ∞ rather than 0 · ∞.
+            if s == 0.0 {
+                -0.0
+            } else if u == 0.0 {
+                1.0
+            } else {
+                s * (1.0 + x * (u * s))
+            }
+        },
+        derivative: None,
+        rust: "f::silu_grad",
+        latex: Latex::Operator,
+        flat_region: None,
+    },
+    /// `gelu(x)`: x · Φ(x), the exact (erf) form.
+    Gelu => Primitive {
+        name: "gelu",
+        callable: true,
+        arg: None,
+        meaning: "`x * Φ(x)` with `Φ(x) = (1 + erf(x / √2)) / 2` (PyTorch's exact form)",
+        eval: |x, _| normal::times(x, normal::normal_cdf(x)),
+        derivative: Some(|ar, o| ar.call(Func::GeluGrad, o.x, None)),
+        rust: "f::gelu",
+        latex: Latex::Operator,
+        flat_region: Some(negative),
+    },
+    /// `gelu'(x)`: Φ(x) + x · φ(x).
+    GeluGrad => Primitive {
+        name: "gelu'",
+        callable: false,
+        arg: None,
+        meaning: "`Φ(x) + x * φ(x)`",
+        eval: |x, _| normal::normal_cdf(x) + normal::times(x, normal::normal_pdf(x)),
+        derivative: None,
+        rust: "f::gelu_grad",
         latex: Latex::Operator,
         flat_region: None,
     },

@@ -28,6 +28,7 @@ pub mod dataset;
 pub mod error;
 pub mod graph;
 pub mod kernels;
+pub mod normal;
 pub mod pattern;
 pub mod prefetch;
 pub mod sparse;

@@ -26,6 +26,8 @@ pub use gatgrad_runtime as runtime;
 
 pub use compile::{compile, compile_file, CompileError, Compiled};
 pub use gatgrad_macros::derive_gradients;
+#[doc(hidden)]
+pub use gatgrad_macros::primitive_calls;
 
 pub mod exec;
 pub mod zoo;

@@ -96,6 +96,16 @@ impl Rng {
     }
 }
 
+/// The element-wise functions a `.gat` file may call, from the table: those without a constant
+/// argument, or those with one.
+fn table_functions(with_arg: bool) -> Vec<&'static str> {
+    gatgrad::codegen::primitives::PRIMITIVES
+        .iter()
+        .filter(|p| p.callable && p.arg.is_some() == with_arg)
+        .map(|p| p.name)
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Configuration.
 
@@ -983,14 +993,10 @@ fn random_expr(
             sub(rng),
             rng.pick(&["2", "-0.5", "0.5", "3", "0", "-1"])
         ),
-        6 => format!(
-            "{}({})",
-            rng.pick(&["exp", "log", "sqrt", "tanh", "abs", "sigmoid", "relu", "softplus"]),
-            sub(rng)
-        ),
+        6 => format!("{}({})", rng.pick(&table_functions(false)), sub(rng)),
         7 => format!(
             "{}({}, {})",
-            rng.pick(&["leaky_relu", "elu", "clamp_min", "dropout"]),
+            rng.pick(&[table_functions(true), vec!["dropout"]].concat()),
             sub(rng),
             rng.pick(&["slope", "0.2", "p", "alpha", "-1"])
         ),
@@ -1233,14 +1239,10 @@ fn typed_expr(rng: &mut Rng, tensors: &[Typed], scope: &Scope, depth: usize) -> 
             sub(rng, scope),
             rng.pick(&["2", "3", "0.5", "-0.5", "-1", "0", "1"])
         ),
-        8 => format!(
-            "{}({})",
-            rng.pick(&["exp", "log", "sqrt", "tanh", "abs", "sigmoid", "relu", "softplus"]),
-            sub(rng, scope)
-        ),
+        8 => format!("{}({})", rng.pick(&table_functions(false)), sub(rng, scope)),
         9 => format!(
             "{}({}, {})",
-            rng.pick(&["leaky_relu", "elu", "clamp_min"]),
+            rng.pick(&table_functions(true)),
             sub(rng, scope),
             rng.pick(&["slope", "alpha", "0.1", "-1"])
         ),

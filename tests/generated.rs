@@ -117,6 +117,15 @@ fn every_zoo_model_equals_interpreter() {
     );
 }
 
+/// `silu` and `gelu`, added through their table entries alone.
+#[gatgrad::derive_gradients(file = "tests/fixtures/derivatives/silu_gelu.gat")]
+struct SiluGelu;
+
+#[test]
+fn silu_gelu_equals_interpreter() {
+    differential::<SiluGelu>(9);
+}
+
 fn pyg_case<G: Generated>(case: &str) {
     let p = G::program();
     let path = format!(

@@ -15,6 +15,7 @@
 //! `∂s[i <- j] = α[i <- j] (∂α[i <- j] - Σ_{k -> i} α[i <- k] ∂α[i <- k])`.
 
 use crate::ir::*;
+use crate::primitives::Operands;
 use crate::simplify::Repl;
 use std::collections::HashMap;
 
@@ -355,37 +356,13 @@ impl Differ {
                 self.back(p, a, ga, ctx)?;
             }
             Node::Call(f, a, arg) => {
-                let ar = &mut p.arena;
-                let deriv = match f {
-                    Func::Exp => e,
-                    Func::Log => {
-                        let one = ar.num(1.0);
-                        ar.div(one, a)
-                    }
-                    Func::Sqrt => {
-                        let half = ar.num(0.5);
-                        ar.div(half, e)
-                    }
-                    Func::Tanh => {
-                        let one = ar.num(1.0);
-                        let sq = ar.pow(e, Scalar::lit(2.0));
-                        ar.sub(one, sq)
-                    }
-                    Func::Sigmoid => {
-                        let one = ar.num(1.0);
-                        let om = ar.sub(one, e);
-                        ar.mul(e, om)
-                    }
-                    Func::Relu => ar.call(Func::Step, a, None),
-                    Func::LeakyRelu => ar.call(Func::LeakyReluGrad, a, arg),
-                    Func::Elu => ar.call(Func::EluGrad, a, arg),
-                    Func::Softplus => ar.call(Func::Sigmoid, a, None),
-                    Func::Abs => ar.call(Func::Sign, a, None),
-                    Func::ClampMin => ar.call(Func::Ge, a, arg),
-                    Func::Step | Func::LeakyReluGrad | Func::EluGrad | Func::Sign | Func::Ge => {
-                        ar.num(0.0)
-                    }
+                let Some(rule) = f.primitive().derivative else {
+                    return Err(format!(
+                        "`{}` is a derivative and has no derivative rule of its own",
+                        f.primitive().name
+                    ));
                 };
+                let deriv = rule(&mut p.arena, Operands { x: a, y: e, arg });
                 let ga = p.arena.mul(g, deriv);
                 self.back(p, a, ga, ctx)?;
             }

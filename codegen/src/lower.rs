@@ -2,6 +2,7 @@
 //! span of the offending text; lowering goes on after an error so that one run reports all of them.
 
 use crate::ir::*;
+use crate::primitives::{self, ConstArg};
 use gatgrad_grammar::ast::{self, Span};
 use gatgrad_grammar::Diagnostic;
 use std::collections::{HashMap, HashSet};
@@ -1199,6 +1200,9 @@ impl Lowerer {
         args: &[ast::Expr],
         span: Span,
     ) -> Option<ExprId> {
+        // Lowered first, so that a wrong call still reports errors in its argument and counts
+        // as a use of the tensors it reads.
+        let x = args.first().map(|a| self.expr(sc, env, a));
         let Some(f) = Func::from_user_name(&func.name) else {
             let msg = match func.name.as_str() {
                 "dropout" => "dropout must be the whole right-hand side of an equation: `h[n, f] = dropout(x[n, f], p);`".to_string(),
@@ -1206,33 +1210,42 @@ impl Lowerer {
                 _ => format!("unknown function `{}`", func.name),
             };
             self.diags.push(
-                Diagnostic::error(func.span, msg).with_help(
-                    "functions: exp, log, sqrt, tanh, sigmoid, relu, leaky_relu(x, slope), elu(x, alpha), softplus, abs, clamp_min(x, lo)",
-                ),
+                Diagnostic::error(func.span, msg)
+                    .with_help(format!("functions: {}", primitives::help_list())),
             );
             return None;
         };
-        let (_, arity) = f.signature();
-        let default = match f {
-            Func::LeakyRelu => Some(0.01),
-            Func::Elu => Some(1.0),
-            _ => None,
-        };
+        let prim = f.primitive();
+        let arity = prim.arity();
+        let default = prim.arg.and_then(|a| a.default);
         let ok_count = args.len() == arity || (default.is_some() && args.len() == 1);
         if !ok_count || args.is_empty() {
-            self.err(
-                span,
-                format!(
-                    "`{}` takes {} argument(s), {} given",
-                    func.name,
-                    arity,
-                    args.len()
+            let help = match prim.arg {
+                Some(ConstArg {
+                    name,
+                    default: Some(v),
+                }) => format!(
+                    "call it as `{}`, or `{}(x)` for {name} = {v}",
+                    prim.call_syntax(),
+                    prim.name
                 ),
-                "",
+                _ => format!("call it as `{}`", prim.call_syntax()),
+            };
+            self.diags.push(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "`{}` takes {} argument(s), {} given",
+                        func.name,
+                        arity,
+                        args.len()
+                    ),
+                )
+                .with_help(help),
             );
             return None;
         }
-        let x = self.expr(sc, env, &args[0]);
+        let x = x.flatten();
         let arg = if arity == 2 {
             match args.get(1) {
                 Some(a) => Some(self.const_arg(

@@ -7,6 +7,7 @@
 //! (`k'` when `k` is taken), so no bound name captures a free one.
 
 use crate::ir::*;
+use crate::primitives::Latex;
 use std::collections::HashMap;
 
 /// Output style.
@@ -481,24 +482,24 @@ impl<'a> Printer<'a> {
                 }
             }
             Node::Call(f, a, arg) => {
-                let (name, _) = f.signature();
+                let prim = f.primitive();
                 let name = if latex {
-                    match f {
-                        Func::Exp => "\\exp".to_string(),
-                        Func::Log => "\\log".to_string(),
-                        Func::Tanh => "\\tanh".to_string(),
-                        Func::Sqrt => String::new(),
-                        _ => format!("\\operatorname{{{}}}", name.replace('_', "\\_")),
+                    match prim.latex {
+                        Latex::Command(c) => c.to_string(),
+                        Latex::Sqrt => String::new(),
+                        Latex::Operator => {
+                            format!("\\operatorname{{{}}}", prim.name.replace('_', "\\_"))
+                        }
                     }
                 } else {
-                    name.to_string()
+                    prim.name.to_string()
                 };
                 let inner = self.expr_at(a, 0, true, names);
                 let args = match arg {
                     Some(s) => format!("{inner}, {}", self.scalar(s)),
                     None => inner,
                 };
-                if latex && f == Func::Sqrt {
+                if latex && prim.latex == Latex::Sqrt {
                     (format!("\\sqrt{{{args}}}"), ATOM)
                 } else if latex {
                     (format!("{name}\\left({args}\\right)"), ATOM)

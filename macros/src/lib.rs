@@ -16,3 +16,13 @@ use proc_macro::TokenStream;
 pub fn derive_gradients(attr: TokenStream, item: TokenStream) -> TokenStream {
     gatgrad_codegen::expand::expand(attr.into(), item.into()).into()
 }
+
+/// `primitive_calls!(name)` defines `fn name<T: Float>(f: Func, x: T, arg: T) -> T`, which
+/// evaluates each element-wise function of the table exactly as generated code spells the call,
+/// for the test that checks the runtime's implementations against the table.
+#[doc(hidden)]
+#[proc_macro]
+pub fn primitive_calls(input: TokenStream) -> TokenStream {
+    let name = input.to_string();
+    gatgrad_codegen::primitives::runtime_calls(name.trim(), "::gatgrad").into()
+}

@@ -884,6 +884,41 @@ pub mod f {
     pub fn sigmoid<T: Float>(x: T) -> T {
         T::ONE / (T::ONE + (-x).exp())
     }
+    /// x · sigmoid(x) (SiLU): `−0` at `−∞` (the limit) rather than `−∞ · 0`.
+    #[inline(always)]
+    pub fn silu<T: Float>(x: T) -> T {
+        let s = sigmoid(x);
+        if s == T::ZERO {
+            -T::ZERO
+        } else {
+            x * s
+        }
+    }
+    /// silu'(x) = σ(x) · (1 + x · (1 − σ(x))), with `1 − σ(x) = e^-x · σ(x)` (no
+    /// cancellation): `−0` at `−∞` and `1` at `∞` (the limits) rather than `0 · ∞`.
+    #[inline(always)]
+    pub fn silu_grad<T: Float>(x: T) -> T {
+        let u = (-x).exp();
+        let s = T::ONE / (T::ONE + u);
+        if s == T::ZERO {
+            -T::ZERO
+        } else if u == T::ZERO {
+            T::ONE
+        } else {
+            s * (T::ONE + x * (u * s))
+        }
+    }
+    /// gelu(x) = x · Φ(x), `Φ` the standard normal distribution function (PyTorch's exact
+    /// form), evaluated in f64 ([`crate::normal::gelu`]).
+    #[inline]
+    pub fn gelu<T: Float>(x: T) -> T {
+        T::of(crate::normal::gelu(x.to_f64()))
+    }
+    /// gelu'(x) = Φ(x) + x · φ(x), evaluated in f64 ([`crate::normal::gelu_grad`]).
+    #[inline]
+    pub fn gelu_grad<T: Float>(x: T) -> T {
+        T::of(crate::normal::gelu_grad(x.to_f64()))
+    }
     /// ln(1 + e^x), PyTorch's threshold 20
     #[inline(always)]
     pub fn softplus<T: Float>(x: T) -> T {

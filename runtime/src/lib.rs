@@ -32,6 +32,7 @@ pub mod error;
 pub mod graph;
 pub mod kernels;
 pub mod memory;
+pub mod normal;
 pub mod output;
 pub mod pattern;
 pub mod prefetch;

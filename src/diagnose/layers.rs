@@ -42,15 +42,16 @@ pub struct ScoreNonlinearity {
 }
 
 impl ScoreNonlinearity {
-    /// Where the function is flat or negative: for the ReLU family and softplus a negative
-    /// input (slope at most half its maximum, the output shrunk towards 0 or −slope·|x|); for
-    /// tanh `|x| > 2` and for sigmoid `|x| > 4` (slope below 0.08 resp. 0.02 of its maximum).
+    /// Where the function is flat or negative, as its table entry says
+    /// ([`Primitive::flat_region`](gatgrad_codegen::primitives::Primitive::flat_region)): for the
+    /// ReLU family and softplus a negative input (slope at most half its maximum, the output
+    /// shrunk towards 0 or −slope·|x|); for tanh `|x| > 2` and for sigmoid `|x| > 4` (slope below
+    /// 0.08 resp. 0.02 of its maximum).
     pub fn in_flat_region(&self, x: f64) -> bool {
-        match self.func {
-            Func::Tanh => x.abs() > 2.0,
-            Func::Sigmoid => x.abs() > 4.0,
-            _ => x < 0.0,
-        }
+        self.func
+            .primitive()
+            .flat_region
+            .is_some_and(|flat| flat(x))
     }
 }
 
@@ -112,15 +113,13 @@ fn find_nonlinearity(
             return;
         }
         match p.arena.get(e) {
-            Node::Call(f, a, _) => match f {
-                Func::LeakyRelu
-                | Func::Relu
-                | Func::Elu
-                | Func::Softplus
-                | Func::Tanh
-                | Func::Sigmoid => *found = Some((*f, *a, inner.clone())),
-                _ => walk(p, *a, inner, found, accesses),
-            },
+            Node::Call(f, a, _) => {
+                if f.primitive().flat_region.is_some() {
+                    *found = Some((*f, *a, inner.clone()));
+                } else {
+                    walk(p, *a, inner, found, accesses);
+                }
+            }
             Node::Access { tensor, .. } => accesses.push(*tensor),
             Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) | Node::Div(a, b) => {
                 walk(p, *a, inner, found, accesses);

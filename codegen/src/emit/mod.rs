@@ -841,25 +841,8 @@ impl Gen<'_> {
             }
             Node::Call(f, a, arg) => {
                 let x = self.ex(a);
-                let y = arg.map(|s| self.scalar(s)).unwrap_or_default();
-                match f {
-                    Func::Exp => format!("{pv}::Float::exp({x})"),
-                    Func::Log => format!("{pv}::Float::ln({x})"),
-                    Func::Sqrt => format!("{pv}::Float::sqrt({x})"),
-                    Func::Tanh => format!("{pv}::Float::tanh({x})"),
-                    Func::Abs => format!("{pv}::Float::abs({x})"),
-                    Func::Sigmoid => format!("{pv}::f::sigmoid({x})"),
-                    Func::Relu => format!("{pv}::f::relu({x})"),
-                    Func::Step => format!("{pv}::f::step({x})"),
-                    Func::Softplus => format!("{pv}::f::softplus({x})"),
-                    Func::Sign => format!("{pv}::f::sign({x})"),
-                    Func::LeakyRelu => format!("{pv}::f::leaky_relu({x}, {y})"),
-                    Func::LeakyReluGrad => format!("{pv}::f::leaky_relu_grad({x}, {y})"),
-                    Func::Elu => format!("{pv}::f::elu({x}, {y})"),
-                    Func::EluGrad => format!("{pv}::f::elu_grad({x}, {y})"),
-                    Func::ClampMin => format!("{pv}::f::clamp_min({x}, {y})"),
-                    Func::Ge => format!("{pv}::f::ge({x}, {y})"),
-                }
+                let y = arg.map(|s| self.scalar(s));
+                f.primitive().rust_call(&pv, &x, y.as_deref())
             }
             Node::Reduce { op, range, body } => {
                 let pre = match range {

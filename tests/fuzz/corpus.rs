@@ -1,7 +1,8 @@
 //! Inputs shared by the campaigns: the `.gat` files of the repository, the reference tensor
 //! files, and running a compiled program on one of them.
 
-use crate::harness::{guarded, root, Ctx, Input};
+use crate::harness::{root, Ctx, Input};
+use crate::panics::guarded;
 use crate::rng::Rng;
 use gatgrad::runtime::TensorFile;
 use std::collections::HashMap;
@@ -105,9 +106,45 @@ pub fn run_case_f64(
     gatgrad::cases::run_case::<f64>(program, file, &HashMap::new(), &HashMap::new())
 }
 
+/// Compiles `text` under `catch_unwind`, counting the outcome for `kind` — `compiles`,
+/// `parse error` (refused by the parser) or `check error` (parsed, refused later) — and returns
+/// the program if it compiled.
+pub fn compile_counted(
+    ctx: &mut Ctx,
+    kind: &str,
+    name: &str,
+    text: &str,
+    note: impl FnOnce() -> String,
+) -> Option<gatgrad::Compiled> {
+    let result = ctx.check(
+        "compile",
+        text.as_bytes(),
+        || Input::Text {
+            text: text.to_string(),
+            note: note(),
+        },
+        || gatgrad::compile(name, text).ok(),
+    );
+    let outcome = match &result {
+        Some(Some(_)) => "compiles",
+        Some(None) if gatgrad::grammar::parse(text).is_err() => "parse error",
+        Some(None) => "check error",
+        None => "PANIC",
+    };
+    ctx.tally(kind, outcome);
+    result.flatten()
+}
+
 /// Runs a program that compiled on one of the reference cases (chosen by `rng`), checking
-/// that `run_case` does not panic.
-pub fn run_on_a_case(rng: &mut Rng, ctx: &mut Ctx, c: &gatgrad::Compiled, text: &str, note: &str) {
+/// that `run_case` does not panic; the outcome is counted for `{kind} run_case`.
+pub fn run_on_a_case(
+    rng: &mut Rng,
+    ctx: &mut Ctx,
+    kind: &str,
+    c: &gatgrad::Compiled,
+    text: &str,
+    note: &str,
+) {
     thread_local! {
         static CASES: Cases = Cases::load();
     }
@@ -122,11 +159,12 @@ pub fn run_on_a_case(rng: &mut Rng, ctx: &mut Ctx, c: &gatgrad::Compiled, text: 
             },
             || run_case_f64(&c.program, file).is_ok(),
         );
-        ctx.count(match result {
-            Some(true) => "run_case ok",
-            Some(false) => "run_case error",
-            None => "run_case PANIC",
-        });
+        let outcome = match result {
+            Some(true) => "ok",
+            Some(false) => "error",
+            None => "PANIC",
+        };
+        ctx.tally(&format!("{kind} run_case"), outcome);
     });
 }
 

@@ -1,12 +1,13 @@
-//! The campaign runner: configuration from the environment, a panic hook that catches panics
-//! quietly and remembers where they happened, the per-iteration loop under a time budget, and
-//! the report (with text inputs shrunk).
+//! The campaign runner: configuration from the environment, the per-iteration loop under a time
+//! budget, outcome counts checked against the campaign's expectations, and the report (with text
+//! inputs shrunk).
 
+use crate::outcomes::{Expect, Tally};
+use crate::panics::{guarded, install_panic_hook};
 use crate::rng::Rng;
-use std::cell::{Cell, RefCell};
+use crate::shrink::shrink_text;
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -39,6 +40,21 @@ pub struct Config {
     pub iters: usize,
     /// At most this much wall-clock time.
     pub budget: Duration,
+    /// At least this many iterations (unless `iters` is smaller), whatever the budget: enough
+    /// inputs of every kind for the expectations to say something.
+    pub min_iters: usize,
+    /// The first iteration (a campaign resumed in a child process after a crash starts later).
+    pub first: usize,
+}
+
+impl Config {
+    /// The same, running at least `n` iterations.
+    pub fn at_least(self, n: usize) -> Config {
+        Config {
+            min_iters: n,
+            ..self
+        }
+    }
 }
 
 /// The configuration from the environment, with `default_iters` iterations.
@@ -52,7 +68,40 @@ pub fn config(default_iters: usize) -> Config {
                 .and_then(|s| s.trim().parse::<f64>().ok())
                 .unwrap_or(8.0),
         ),
+        min_iters: 0,
+        first: env_u64(FIRST_VAR).map_or(0, |n| n as usize),
     }
+}
+
+/// Set (to the test's name) in a child process running a campaign for [`crate::isolated`]: the
+/// campaign then says on stderr which iteration it is at.
+pub const CHILD_VAR: &str = "GATGRAD_FUZZ_CHILD";
+
+/// The first iteration of a campaign resumed in a child process.
+pub const FIRST_VAR: &str = "GATGRAD_FUZZ_FIRST";
+
+/// The line a child process writes before each iteration.
+pub const ITERATION_MARK: &str = "fuzz-iteration ";
+
+/// At most `lines` lines of `text`, each cut to `cols` characters, for reports.
+pub fn excerpt(text: &str, lines: usize, cols: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    let mut out: Vec<String> = all
+        .iter()
+        .take(lines)
+        .map(|l| {
+            if l.chars().count() > cols {
+                let cut: String = l.chars().take(cols).collect();
+                format!("{cut}…")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    if all.len() > lines {
+        out.push(format!("… ({} more lines)", all.len() - lines));
+    }
+    out.join("\n")
 }
 
 /// The workspace root.
@@ -61,117 +110,101 @@ pub fn root() -> PathBuf {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Catching panics quietly, remembering where they happened.
-
-thread_local! {
-    static QUIET: Cell<bool> = const { Cell::new(false) };
-    static LAST_PANIC: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
-}
-
-/// Installs (once) the hook that records panics inside [`guarded`] instead of printing them.
-pub fn install_panic_hook() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if QUIET.with(Cell::get) {
-                let location = info
-                    .location()
-                    .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
-                    .unwrap_or_else(|| "<unknown>".into());
-                let backtrace = std::backtrace::Backtrace::force_capture().to_string();
-                // Keep the frames of this workspace only: enough to locate the bug.
-                let mut frames = Vec::new();
-                let mut lines = backtrace.lines().peekable();
-                while let Some(line) = lines.next() {
-                    let t = line.trim();
-                    if t.contains("gatgrad") && !t.contains("fuzz::") && !t.starts_with("at ") {
-                        let at = lines
-                            .peek()
-                            .map(|l| l.trim())
-                            .filter(|l| l.starts_with("at "))
-                            .unwrap_or("");
-                        frames.push(format!("    {t} {at}"));
-                    }
-                }
-                // A panic inside the standard library (an overflow in `Iterator::product`, an
-                // allocation failure) is attributed to the innermost workspace frame instead.
-                let location = match frames.first() {
-                    Some(frame) if location.starts_with("/rustc/") => frame
-                        .split_once(" at ")
-                        .map_or(location.clone(), |(_, at)| at.trim().to_string()),
-                    _ => location,
-                };
-                let report = if frames.is_empty() {
-                    info.to_string()
-                } else {
-                    format!("{info}\n  frames:\n{}", frames.join("\n"))
-                };
-                LAST_PANIC.with(|p| *p.borrow_mut() = Some((location, report)));
-            } else {
-                default(info);
-            }
-        }));
-    });
-}
-
-/// Runs `f`, turning a panic into `Err((location, message))`.
-pub fn guarded<R>(f: impl FnOnce() -> R) -> Result<R, (String, String)> {
-    QUIET.with(|q| q.set(true));
-    let result = catch_unwind(AssertUnwindSafe(f));
-    QUIET.with(|q| q.set(false));
-    result.map_err(|payload| {
-        LAST_PANIC
-            .with(|p| p.borrow_mut().take())
-            .unwrap_or_else(|| {
-                let msg = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                ("<unknown>".into(), msg)
-            })
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
 // Campaigns.
 
 /// The input of a failure, for the report (and for shrinking when it is text).
 pub enum Input {
     /// `note` says where the text came from; it is not part of the input.
-    Text {
-        text: String,
-        note: String,
-    },
-    Bytes {
-        bytes: Vec<u8>,
-        about: String,
-    },
+    Text { text: String, note: String },
+    /// A tensor file; `about` says how it was made.
+    Bytes { bytes: Vec<u8>, about: String },
+    /// A command line; `note` says what it is for.
+    Command { line: String, note: String },
+    /// A generated text too long to print (thousands of equations): `about` says how it was
+    /// made; the report saves the text to a file and shows its beginning.
+    Large { text: String, about: String },
 }
 
+impl Input {
+    fn size(&self) -> usize {
+        match self {
+            Input::Text { text, .. } | Input::Large { text, .. } => text.len(),
+            Input::Command { line, .. } => line.len(),
+            Input::Bytes { bytes, .. } => bytes.len(),
+        }
+    }
+}
+
+/// One failure: a panic, or an outcome that must not happen (a crashed or hung process, a special
+/// file replaced, a valid program refused).
 pub struct Failure {
     stage: String,
+    /// Where it panicked, or what went wrong (one failure is kept per stage and location).
     location: String,
-    panic: String,
+    /// Whether `location` is a panic location (and the input can be shrunk against it).
+    panicked: bool,
+    message: String,
     input: Input,
     iteration: usize,
 }
 
+/// What an iteration can record: outcomes and failures.
 pub struct Ctx {
     current: PathBuf,
     iteration: usize,
-    /// One failure per (stage, panic location), the smallest input seen.
+    /// One failure per (stage, location), the smallest input seen.
     failures: BTreeMap<(String, String), Failure>,
     slowest: (Duration, usize),
-    /// How often each outcome happened, for the summary (shows what the inputs reach).
-    stats: BTreeMap<String, usize>,
+    /// How often each outcome happened, for the summary and the expectations.
+    tally: Tally,
 }
 
 impl Ctx {
-    /// Counts one occurrence of an outcome.
-    pub fn count(&mut self, what: impl Into<String>) {
-        *self.stats.entry(what.into()).or_default() += 1;
+    /// The iteration being run.
+    pub fn iteration(&self) -> usize {
+        self.iteration
+    }
+
+    /// Counts one input of `kind` that ended in `outcome`.
+    pub fn tally(&mut self, kind: &str, outcome: &str) {
+        self.tally.add(kind, outcome);
+    }
+
+    /// Saves the input being worked on where a crash can be diagnosed.
+    pub fn save_current(&self, raw: &[u8]) {
+        let _ = std::fs::write(&self.current, raw);
+    }
+
+    /// Records an outcome that must not happen. `what` classifies it (one failure is kept per
+    /// stage and `what`, the one with the smallest input).
+    pub fn fail(&mut self, stage: &str, what: &str, message: String, input: Input) {
+        self.record(stage, what.to_string(), false, message, input);
+    }
+
+    fn record(
+        &mut self,
+        stage: &str,
+        location: String,
+        panicked: bool,
+        message: String,
+        input: Input,
+    ) {
+        let key = (stage.to_string(), location.clone());
+        let keep = match self.failures.get(&key) {
+            Some(old) => input.size() < old.input.size(),
+            None => true,
+        };
+        if keep {
+            let failure = Failure {
+                stage: stage.to_string(),
+                location,
+                panicked,
+                message,
+                input,
+                iteration: self.iteration,
+            };
+            self.failures.insert(key, failure);
+        }
     }
 
     /// Saves the input where a crash can be diagnosed, then runs `f` under `catch_unwind`.
@@ -183,45 +216,35 @@ impl Ctx {
         input: impl FnOnce() -> Input,
         f: impl FnOnce() -> R,
     ) -> Option<R> {
-        let _ = std::fs::write(&self.current, raw);
+        self.save_current(raw);
         match guarded(f) {
             Ok(r) => Some(r),
             Err((location, panic)) => {
-                let key = (stage.to_string(), location.clone());
-                let input = input();
-                let size = |i: &Input| match i {
-                    Input::Text { text, .. } => text.len(),
-                    Input::Bytes { bytes, .. } => bytes.len(),
-                };
-                let keep = match self.failures.get(&key) {
-                    Some(old) => size(&input) < size(&old.input),
-                    None => true,
-                };
-                if keep {
-                    self.failures.insert(
-                        key,
-                        Failure {
-                            stage: stage.to_string(),
-                            location,
-                            panic,
-                            input,
-                            iteration: self.iteration,
-                        },
-                    );
-                }
+                self.record(stage, location, true, panic, input());
                 None
             }
         }
     }
 }
 
+/// What the worker thread hands back.
+struct Finished {
+    ran: usize,
+    elapsed: Duration,
+    slowest: (Duration, usize),
+    failures: BTreeMap<(String, String), Failure>,
+    tally: Tally,
+}
+
 /// Runs `body` once per iteration on a worker thread (8 MiB of stack, like the CLI's main
-/// thread) until the iteration count or the time budget runs out, then shrinks and reports any
-/// failure. `shrink(stage, text)` re-runs a stage on a candidate text and returns where it
-/// panicked, if it did: a candidate is kept while it panics at the same location.
+/// thread) until the iteration count or the time budget runs out, then prints the outcome counts,
+/// checks them against `expect`, shrinks and reports any failure. `shrink(stage, text)` re-runs a
+/// stage on a candidate text and returns where it panicked, if it did: a candidate is kept while
+/// it panics at the same location.
 pub fn run_campaign(
     campaign: &'static str,
     cfg: Config,
+    expect: Vec<Expect>,
     body: impl FnMut(&mut Rng, &mut Ctx) + Send + 'static,
     shrink: Option<fn(&str, &str) -> Option<String>>,
 ) {
@@ -233,15 +256,18 @@ pub fn run_campaign(
     // Straight to stderr, not captured: still visible if the process dies.
     let _ = writeln!(
         std::io::stderr(),
-        "fuzz {campaign}: seed {:#x}, at most {} iterations or {:?}; input in progress saved at {}",
+        "fuzz {campaign}: seed {:#x}, at most {} iterations or {:?} (at least {}); input in progress \
+         saved at {}",
         cfg.seed,
         cfg.iters,
         cfg.budget,
+        cfg.min_iters.min(cfg.iters),
         current.display()
     );
     let (tx, rx) = mpsc::channel();
     let worker_current = current.clone();
     let budget = cfg.budget;
+    let in_child = std::env::var_os(CHILD_VAR).is_some();
     let mut body = body;
     let handle = std::thread::Builder::new()
         .name(format!("fuzz-{campaign}"))
@@ -252,13 +278,16 @@ pub fn run_campaign(
                 iteration: 0,
                 failures: BTreeMap::new(),
                 slowest: (Duration::ZERO, 0),
-                stats: BTreeMap::new(),
+                tally: Tally::default(),
             };
             let start = Instant::now();
             let mut ran = 0;
-            for k in 0..cfg.iters {
-                if start.elapsed() >= budget {
+            for k in cfg.first..cfg.iters {
+                if start.elapsed() >= budget && ran >= cfg.min_iters {
                     break;
+                }
+                if in_child {
+                    let _ = writeln!(std::io::stderr(), "{ITERATION_MARK}{k}");
                 }
                 ctx.iteration = k;
                 let mut rng = Rng::for_iteration(cfg.seed, campaign, k);
@@ -270,10 +299,10 @@ pub fn run_campaign(
                 }
                 ran += 1;
             }
-            // Shrink text failures within a small budget of their own.
+            // Shrink panicking text inputs within a small budget of their own.
             let shrink_start = Instant::now();
             if let Some(stage_runner) = shrink {
-                for f in ctx.failures.values_mut() {
+                for f in ctx.failures.values_mut().filter(|f| f.panicked) {
                     if let Input::Text { text, note } = &f.input {
                         let left = Duration::from_secs(3).saturating_sub(shrink_start.elapsed());
                         let small = shrink_text(text, left, |candidate| {
@@ -285,11 +314,17 @@ pub fn run_campaign(
                     }
                 }
             }
-            let _ = tx.send((ran, start.elapsed(), ctx.slowest, ctx.failures, ctx.stats));
+            let _ = tx.send(Finished {
+                ran,
+                elapsed: start.elapsed(),
+                slowest: ctx.slowest,
+                failures: ctx.failures,
+                tally: ctx.tally,
+            });
         })
         .expect("spawn the fuzz worker");
     let grace = Duration::from_secs(120);
-    let (ran, elapsed, slowest, failures, stats) = match rx.recv_timeout(budget + grace) {
+    let done = match rx.recv_timeout(budget + grace) {
         Ok(r) => r,
         Err(mpsc::RecvTimeoutError::Timeout) => {
             let input = std::fs::read(&current).unwrap_or_default();
@@ -309,101 +344,88 @@ pub fn run_campaign(
     let _ = handle.join();
     let _ = std::fs::remove_file(&current);
     println!(
-        "fuzz {campaign}: {ran} iterations in {elapsed:?} (seed {:#x}); slowest iteration {} took {:?}",
-        cfg.seed, slowest.1, slowest.0
+        "fuzz {campaign}: {} iterations in {:?} (seed {:#x}); slowest iteration {} took {:?}",
+        done.ran, done.elapsed, cfg.seed, done.slowest.1, done.slowest.0
     );
-    for (what, n) in &stats {
-        println!("    {what}: {n}");
+    for line in done.tally.lines() {
+        println!("    {line}");
     }
-    if failures.is_empty() {
+    let mut unmet = Vec::new();
+    for e in &expect {
+        match e.check(&done.tally, done.ran) {
+            Ok(what) => println!("  ok: {what}"),
+            Err(what) => {
+                println!("  NOT MET: {what}");
+                unmet.push(what);
+            }
+        }
+    }
+    if done.failures.is_empty() && unmet.is_empty() {
         return;
     }
+    panic!("{}", report(campaign, &cfg, &done.failures, &unmet));
+}
+
+/// The report of a failed campaign: unmet expectations, then each failure with its input.
+fn report(
+    campaign: &str,
+    cfg: &Config,
+    failures: &BTreeMap<(String, String), Failure>,
+    unmet: &[String],
+) -> String {
     let mut report = format!(
-        "fuzz {campaign}: {} distinct panic(s) (seed {:#x}; reproduce with GATGRAD_FUZZ_SEED={:#x})\n",
+        "fuzz {campaign}: {} distinct failure(s), {} unmet expectation(s) (seed {:#x}; reproduce \
+         with GATGRAD_FUZZ_SEED={:#x})\n",
         failures.len(),
+        unmet.len(),
         cfg.seed,
         cfg.seed
     );
+    for what in unmet {
+        report.push_str(&format!("expected: {what}\n"));
+    }
     for f in failures.values() {
+        let how = if f.panicked { "panicked at" } else { "failed:" };
         report.push_str(&format!(
-            "\n=== {} panicked at {} (iteration {}) ===\n{}\n--- input ---\n",
-            f.stage, f.location, f.iteration, f.panic
+            "\n=== {} {how} {} (iteration {}) ===\n{}\n--- input ---\n",
+            f.stage,
+            f.location,
+            f.iteration,
+            excerpt(&f.message, 60, 300)
         ));
+        let saved = |ext: &str, bytes: &[u8]| {
+            let path = std::env::temp_dir().join(format!(
+                "gatgrad-fuzz-{campaign}-{}-iter{}.{ext}",
+                std::process::id(),
+                f.iteration
+            ));
+            let _ = std::fs::write(&path, bytes);
+            path
+        };
         match &f.input {
             Input::Text { text, note } => {
                 report.push_str(&format!("({note})\n{text}"));
                 report.push_str(&format!("\n--- input as a Rust string ---\n{text:?}\n"));
             }
+            Input::Command { line, note } => report.push_str(&format!("({note})\n{line}\n")),
             Input::Bytes { bytes, about } => {
-                let saved = std::env::temp_dir().join(format!(
-                    "gatgrad-fuzz-{campaign}-{}-iter{}.safetensors",
-                    std::process::id(),
-                    f.iteration
-                ));
-                let _ = std::fs::write(&saved, bytes);
+                let path = saved("safetensors", bytes);
                 report.push_str(&format!(
                     "{about}\n({} bytes, saved at {})\n",
                     bytes.len(),
-                    saved.display()
+                    path.display()
+                ));
+            }
+            Input::Large { text, about } => {
+                let path = saved("gat", text.as_bytes());
+                let beginning = excerpt(text, 12, 200);
+                report.push_str(&format!(
+                    "{about}\n({} bytes, saved at {}); it begins:\n{beginning}\n",
+                    text.len(),
+                    path.display()
                 ));
             }
         }
     }
-    panic!("{report}");
-}
-
-/// Greedy shrinking: drop lines, then shrinking chunks of characters, while `still_fails`.
-pub fn shrink_text(
-    text: &str,
-    budget: Duration,
-    mut still_fails: impl FnMut(&str) -> bool,
-) -> String {
-    let start = Instant::now();
-    let mut best: Vec<char> = text.chars().collect();
-    // Lines first.
-    let mut changed = true;
-    while changed && start.elapsed() < budget {
-        changed = false;
-        let s: String = best.iter().collect();
-        let lines: Vec<&str> = s.split_inclusive('\n').collect();
-        for k in 0..lines.len() {
-            if start.elapsed() >= budget {
-                break;
-            }
-            let candidate: String = lines
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != k)
-                .map(|(_, l)| *l)
-                .collect();
-            if still_fails(&candidate) {
-                best = candidate.chars().collect();
-                changed = true;
-                break;
-            }
-        }
-    }
-    // Then chunks of characters, halving the chunk size.
-    let mut chunk = (best.len() / 2).max(1);
-    while chunk >= 1 && start.elapsed() < budget {
-        let mut i = 0;
-        let mut progressed = false;
-        while i < best.len() && start.elapsed() < budget {
-            let end = (i + chunk).min(best.len());
-            let candidate: String = best[..i].iter().chain(&best[end..]).collect();
-            if still_fails(&candidate) {
-                best = candidate.chars().collect();
-                progressed = true;
-            } else {
-                i += chunk;
-            }
-        }
-        if !progressed {
-            if chunk == 1 {
-                break;
-            }
-            chunk /= 2;
-        }
-    }
-    best.into_iter().collect()
+    report
 }

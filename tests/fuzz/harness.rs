@@ -154,9 +154,11 @@ pub struct Ctx {
     iteration: usize,
     /// One failure per (stage, location), the smallest input seen.
     failures: BTreeMap<(String, String), Failure>,
-    slowest: (Duration, usize),
+    slowest: (Duration, usize, String),
     /// How often each outcome happened, for the summary and the expectations.
     tally: Tally,
+    /// The kinds of input counted in the current iteration.
+    kinds: Vec<String>,
 }
 
 impl Ctx {
@@ -168,6 +170,7 @@ impl Ctx {
     /// Counts one input of `kind` that ended in `outcome`.
     pub fn tally(&mut self, kind: &str, outcome: &str) {
         self.tally.add(kind, outcome);
+        self.kinds.push(kind.to_string());
     }
 
     /// Saves the input being worked on where a crash can be diagnosed.
@@ -231,7 +234,7 @@ impl Ctx {
 struct Finished {
     ran: usize,
     elapsed: Duration,
-    slowest: (Duration, usize),
+    slowest: (Duration, usize, String),
     failures: BTreeMap<(String, String), Failure>,
     tally: Tally,
 }
@@ -277,7 +280,8 @@ pub fn run_campaign(
                 current: worker_current,
                 iteration: 0,
                 failures: BTreeMap::new(),
-                slowest: (Duration::ZERO, 0),
+                slowest: (Duration::ZERO, 0, String::new()),
+                kinds: Vec::new(),
                 tally: Tally::default(),
             };
             let start = Instant::now();
@@ -294,8 +298,9 @@ pub fn run_campaign(
                 let t = Instant::now();
                 body(&mut rng, &mut ctx);
                 let took = t.elapsed();
+                let kinds = std::mem::take(&mut ctx.kinds);
                 if took > ctx.slowest.0 {
-                    ctx.slowest = (took, k);
+                    ctx.slowest = (took, k, kinds.join(", "));
                 }
                 ran += 1;
             }
@@ -344,8 +349,8 @@ pub fn run_campaign(
     let _ = handle.join();
     let _ = std::fs::remove_file(&current);
     println!(
-        "fuzz {campaign}: {} iterations in {:?} (seed {:#x}); slowest iteration {} took {:?}",
-        done.ran, done.elapsed, cfg.seed, done.slowest.1, done.slowest.0
+        "fuzz {campaign}: {} iterations in {:?} (seed {:#x}); slowest iteration {} ({}) took {:?}",
+        done.ran, done.elapsed, cfg.seed, done.slowest.1, done.slowest.2, done.slowest.0
     );
     for line in done.tally.lines() {
         println!("    {line}");

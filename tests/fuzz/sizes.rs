@@ -13,7 +13,9 @@ use crate::tensors::Tensors;
 use gatgrad::runtime::{serialize_tensors, Dataset, Graph, Tensor, TensorData, TensorFile};
 use std::collections::HashMap;
 
-/// Sizes no machine this runs on can hold, up to the edge of `usize`.
+/// Sizes no machine this runs on can hold (under the 3 GiB address-space limit of the runs),
+/// up to the edge of `usize`. `1e8` is huge only where it multiplies: features or classes
+/// times the hidden width (see [`library_claim`]).
 const HUGE: [&str; 7] = [
     "100000000",
     "2000000000",
@@ -24,12 +26,13 @@ const HUGE: [&str; 7] = [
     "18446744073709551615",
 ];
 
-/// A huge size, or `None` for the control.
-fn huge(rng: &mut Rng) -> Option<&'static str> {
+/// A huge size, or `None` for the control; `with_1e8` allows `100000000`.
+fn huge(rng: &mut Rng, with_1e8: bool) -> Option<&'static str> {
+    let sizes = if with_1e8 { &HUGE[..] } else { &HUGE[1..] };
     if rng.chance(1, 4) {
         None
     } else {
-        Some(*rng.pick(&HUGE))
+        Some(*rng.pick(sizes))
     }
 }
 
@@ -146,9 +149,10 @@ fn train_one_epoch(ds: &Dataset, heads: usize, hidden: usize) -> Result<(), Stri
 
 /// One library claim (a huge size, or its control).
 pub fn library_claim(rng: &mut Rng) -> LibraryClaim {
-    let value = huge(rng);
+    let which = rng.below(6);
+    let value = huge(rng, which <= 1);
     let control = value.is_none();
-    match rng.below(6) {
+    match which {
         0 | 1 => {
             let key = *rng.pick(&["num_features", "num_classes"]);
             let v = value.unwrap_or(if key == "num_features" { "5" } else { "4" });
@@ -252,14 +256,15 @@ pub struct CliClaim {
 
 /// One command-line claim (a huge size, or its control), writing its files into `dir`.
 pub fn cli_claim(rng: &mut Rng, dir: &TempDir) -> CliClaim {
-    let value = huge(rng);
+    let which = rng.below(6);
+    let value = huge(rng, matches!(which, 0 | 3));
     let control = value.is_none();
     let s = |x: &str| x.to_string();
     let write = |name: &str, bytes: &[u8]| {
         std::fs::write(dir.path(name), bytes).expect("write into the temporary folder");
         dir.path(name).display().to_string()
     };
-    let (base, args): (&'static str, Vec<String>) = match rng.below(6) {
+    let (base, args): (&'static str, Vec<String>) = match which {
         0 => {
             let f = value.unwrap_or("8");
             (

@@ -52,7 +52,7 @@ fn coefficient(rng: &mut Rng) -> f64 {
 
 /// A chain of `n` equations `t_k = t_{k-1} + c_k · x`: compiles, and `grad.x = 1 + Σ c_k`.
 pub fn long_chain(rng: &mut Rng) -> Generated {
-    let n = *rng.pick(&[300, 1000, 3000, 6000, 12000, 20000]);
+    let n = *rng.pick(&[300, 2000, 12000, 20000]);
     let mut s = format!("layer chain() {{\n{HEADER}    t0[n, f] = x[n, f];\n");
     let mut sum = 1.0;
     for k in 1..n {
@@ -83,7 +83,7 @@ pub fn long_chain(rng: &mut Rng) -> Generated {
 /// A chain of `n` random steps, each reading the previous node tensor and `x`, through
 /// element-wise functions, neighbourhood sums, edge tensors and softmax; values stay bounded.
 pub fn mixed_chain(rng: &mut Rng) -> Generated {
-    let n = *rng.pick(&[200, 1000, 3000, 8000]);
+    let n = *rng.pick(&[200, 3000, 14000]);
     let mut s = format!("layer mixed() {{\n{HEADER}    t0[i, f] = x[i, f];\n");
     let mut steps = [0usize; 6];
     for k in 1..n {

@@ -1,0 +1,673 @@
+//! Bounded, deterministic fuzzing of the two entry points that take untrusted input:
+//!
+//! * `compile_random_text`: random bytes, random token soups, deep nesting and random
+//!   (mostly well-formed) programs through [`gatgrad::compile`];
+//! * `compile_mutated_models`: random edits of every `models/*.gat` and `tests/fixtures/**/*.gat`
+//!   through [`gatgrad::compile`] (and, when a mutant still compiles, through `run_case` on the
+//!   reference tensors);
+//! * `run_case_mutated_tensor_files`: byte-level and structured mutations of the reference tensor
+//!   files through [`TensorFile::from_bytes`] and [`gatgrad::cases::run_case`].
+//!
+//! None of them may panic. Each campaign stops after an iteration count or a wall-clock budget,
+//! whichever comes first, and is deterministic from its seed (iteration `k` draws from a generator
+//! seeded with `seed` and `k`). Environment overrides:
+//!
+//! * `GATGRAD_FUZZ_SEED`: the seed (decimal or `0x` hex);
+//! * `GATGRAD_FUZZ_ITERS`: iterations per campaign;
+//! * `GATGRAD_FUZZ_SECS`: wall-clock budget per campaign (default 8).
+//!
+//! Every panic is caught and reported with the input that caused it (text inputs are also
+//! shrunk). An input that kills the process outright (a stack overflow) cannot be caught: the
+//! input being processed is always saved in `$TMPDIR/gatgrad-fuzz-<campaign>-<pid>.current`, and
+//! that path is printed on stderr when the campaign starts. A watchdog fails the test, naming that
+//! file, if one iteration hangs.
+
+mod cli;
+mod corpus;
+mod harness;
+mod isolated;
+mod mutate;
+mod outcomes;
+mod outputs;
+mod panics;
+mod rng;
+mod shrink;
+mod sizes;
+mod structured;
+mod tensors;
+mod text;
+mod typed;
+
+use cli::{gatgrad, TempDir};
+use corpus::stage_panics;
+use corpus::{compile_counted, gat_files, reference_cases, run_case_f64, run_on_a_case};
+use gatgrad::codegen::print::{Printer, Style};
+use gatgrad::runtime::{serialize_tensors, TensorFile};
+use harness::{config, run_campaign, Config, Ctx, Input, DEFAULT_SEED};
+use isolated::isolated;
+use mutate::mutate_text;
+use outcomes::Expect;
+use outputs::{Special, COMMANDS, SPECIALS};
+use panics::{guarded, install_panic_hook};
+use rng::Rng;
+use shrink::shrink_text;
+use sizes::{cli_claim, library_claim, LibraryClaim};
+use std::collections::HashMap;
+use std::time::Duration;
+use structured::{deep_nesting, long_chain, mixed_chain, tiny_case, tiny_x, wide_sum, Expected};
+use tensors::{describe_file, mutate_bytes, mutate_tensors, synthesise, tensors_of, Tensors};
+use text::{deep_input, random_bytes, random_program, token_soup};
+use typed::typed_program;
+
+#[test]
+fn compile_random_text() {
+    let expect = vec![
+        // The typed generator is meant to produce valid programs that run; the random one
+        // programs that get through the parser to exercise the checker (nearly all are refused
+        // there: several equations, each with many ways to be wrong); deep inputs are often
+        // within the limits.
+        Expect::share("typed program", &["compiles"], 0.4),
+        Expect::share("typed program run_case", &["ok"], 0.3),
+        Expect::share("program", &["compiles", "check error"], 0.8),
+        Expect::share("deep", &["compiles"], 0.2),
+        Expect::share(
+            "token soup",
+            &["parse error", "check error", "compiles"],
+            1.0,
+        ),
+    ];
+    run_campaign(
+        "text",
+        config(20_000).at_least(300),
+        expect,
+        |rng, ctx| {
+            let kind = rng.below(10);
+            let text = match kind {
+                0 => random_bytes(rng),
+                1..=2 => token_soup(rng),
+                3 => deep_input(rng),
+                4..=5 => random_program(rng),
+                _ => typed_program(rng),
+            };
+            let kind = match kind {
+                0 => "bytes",
+                1..=2 => "token soup",
+                3 => "deep",
+                4..=5 => "program",
+                _ => "typed program",
+            };
+            let note = || format!("random text ({kind})");
+            if let Some(c) = compile_counted(ctx, kind, "fuzz.gat", &text, note) {
+                run_on_a_case(rng, ctx, kind, &c, &text, &note());
+            }
+        },
+        Some(stage_panics),
+    );
+}
+
+#[test]
+fn compile_mutated_models() {
+    let files = gat_files();
+    let expect = vec![
+        // Small edits leave a share of mutants valid, and most of the rest parse.
+        Expect::share("mutant", &["compiles"], 0.02),
+        Expect::share("mutant", &["check error"], 0.1),
+        Expect::share("mutant run_case", &["ok"], 0.1),
+    ];
+    run_campaign(
+        "mutants",
+        config(20_000).at_least(300),
+        expect,
+        move |rng, ctx| {
+            let (name, original) = rng.pick(&files);
+            let text = mutate_text(rng, original, &files);
+            let note = || format!("a mutant of {name}");
+            // A mutant that still compiles must also run (or fail cleanly) on real data.
+            if let Some(c) = compile_counted(ctx, "mutant", name, &text, note) {
+                run_on_a_case(rng, ctx, "mutant", &c, &text, &note());
+            }
+        },
+        Some(stage_panics),
+    );
+}
+
+/// Every zoo model compiles: guards the fuzzers against testing only error paths.
+#[test]
+fn zoo_models_compile() {
+    for (name, text) in gat_files() {
+        if name.starts_with("models/") {
+            if let Err(e) = gatgrad::compile(&name, &text) {
+                panic!("{name} does not compile:\n{e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn run_case_mutated_tensor_files() {
+    let cases = reference_cases();
+    let models: Vec<(String, gatgrad::Compiled)> = gat_files()
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("models/"))
+        .map(|(n, text)| {
+            let c = gatgrad::compile(&n, &text).unwrap_or_else(|e| panic!("{n}: {e}"));
+            (n, c)
+        })
+        .collect();
+    // The natural pairings: the model each reference case was made for.
+    let pair_for = |case: &str| -> &str {
+        match case {
+            "gatv2_basic.safetensors" => "models/gatv2.gat",
+            "gatv2_two_layer.safetensors" => "models/gatv2_two_layer.gat",
+            "gatv2_share_weights.safetensors" => "models/gatv2_shared.gat",
+            "gatv2_isolated_no_self_loops.safetensors" => "models/gatv2_no_loops.gat",
+            "gat_v1.safetensors" => "models/gat.gat",
+            _ => "models/gatv2.gat",
+        }
+    };
+    let pairs: Vec<(usize, usize)> = cases
+        .iter()
+        .enumerate()
+        .filter_map(|(ci, (case, _))| {
+            let m = models.iter().position(|(n, _)| n == pair_for(case))?;
+            Some((ci, m))
+        })
+        .collect();
+    let basic = cases
+        .iter()
+        .position(|(n, _)| n == "gatv2_basic.safetensors")
+        .unwrap();
+    let gatv2 = models
+        .iter()
+        .position(|(n, _)| n == "models/gatv2.gat")
+        .unwrap();
+    let parsed: Vec<Tensors> = cases
+        .iter()
+        .map(|(n, b)| tensors_of(&TensorFile::from_bytes(n, b.clone()).unwrap()))
+        .collect();
+    let expect = vec![
+        // Structured mutations and synthesised cases must often still run: they are meant to
+        // reach the interpreter, not only the file checks.
+        Expect::share("tensors mutated", &["run_case ok"], 0.15),
+        Expect::share("synthesised", &["run_case ok"], 0.15),
+        Expect::share("bytes mutated", &["run_case ok", "run_case error"], 0.05),
+    ];
+    run_campaign(
+        "tensors",
+        config(20_000).at_least(300),
+        expect,
+        move |rng, ctx| {
+            let mode = rng.below(10);
+            let kind = match mode {
+                0..=3 => "bytes mutated",
+                4..=7 => "tensors mutated",
+                _ => "synthesised",
+            };
+            let (ci, mi) = if mode >= 8 {
+                // A synthesised case of random sizes, for a model of the right family.
+                let two_layer = rng.chance(1, 3);
+                let family: Vec<usize> = (0..models.len())
+                    .filter(|&m| (models[m].0 == "models/gatv2_two_layer.gat") == two_layer)
+                    .collect();
+                (usize::MAX, *rng.pick(&family))
+            } else {
+                // Mostly the basic case on gatv2 (as the brief asks), else any natural pairing,
+                // and now and then any model on any case.
+                match rng.below(10) {
+                    0..=4 => (basic, gatv2),
+                    5..=8 => *rng.pick(&pairs),
+                    _ => (rng.below(cases.len()), rng.below(models.len())),
+                }
+            };
+            let (model_name, compiled) = &models[mi];
+            let mut steps = Vec::new();
+            let case_name: &str = if ci == usize::MAX {
+                "a synthesised case"
+            } else {
+                &cases[ci].0
+            };
+            let bytes = if mode < 4 {
+                let mut bytes = cases[ci].1.clone();
+                for _ in 0..rng.range(1, 4) {
+                    steps.push(mutate_bytes(rng, &mut bytes));
+                }
+                bytes
+            } else {
+                let (mut t, mutations) = if ci == usize::MAX {
+                    let (t, about) = synthesise(rng, model_name);
+                    steps.push(about);
+                    (t, rng.below(3))
+                } else {
+                    (parsed[ci].clone(), rng.range(1, 4))
+                };
+                for _ in 0..mutations {
+                    steps.push(mutate_tensors(rng, &mut t));
+                }
+                match serialize_tensors(&t, None) {
+                    Ok(b) => b,
+                    Err(_) => {
+                        // A mutation the writer refuses (e.g. a duplicate name): nothing to run.
+                        ctx.tally(kind, "not serialisable");
+                        return;
+                    }
+                }
+            };
+            let about = |stage: &str, bytes: &[u8]| {
+                format!(
+                    "{stage}: {model_name} on {case_name} mutated by: {}\n{}",
+                    steps.join("; "),
+                    describe_file(bytes)
+                )
+            };
+            let file = ctx.check(
+                "TensorFile::from_bytes",
+                &bytes,
+                || Input::Bytes {
+                    bytes: bytes.clone(),
+                    about: about("from_bytes", &bytes),
+                },
+                || TensorFile::from_bytes(case_name, bytes.clone()),
+            );
+            let file = match file {
+                Some(Ok(file)) => file,
+                Some(Err(_)) => {
+                    ctx.tally(kind, "from_bytes error");
+                    return;
+                }
+                None => {
+                    ctx.tally(kind, "from_bytes PANIC");
+                    return;
+                }
+            };
+            // Both precisions: the f32 interpreter has its own conversions.
+            let f32_too = rng.chance(1, 4);
+            let result = ctx.check(
+                "run_case::<f64>",
+                &bytes,
+                || Input::Bytes {
+                    bytes: bytes.clone(),
+                    about: about("run_case::<f64>", &bytes),
+                },
+                || run_case_f64(&compiled.program, &file).is_ok(),
+            );
+            let outcome = match result {
+                Some(true) => "run_case ok",
+                Some(false) => "run_case error",
+                None => "run_case PANIC",
+            };
+            ctx.tally(kind, outcome);
+            if f32_too {
+                ctx.check(
+                    "run_case::<f32>",
+                    &bytes,
+                    || Input::Bytes {
+                        bytes: bytes.clone(),
+                        about: about("run_case::<f32>", &bytes),
+                    },
+                    || {
+                        let _ = gatgrad::cases::run_case::<f32>(
+                            &compiled.program,
+                            &file,
+                            &HashMap::new(),
+                            &HashMap::new(),
+                        );
+                    },
+                );
+            }
+        },
+        None,
+    );
+}
+
+/// Long chains, wide sums and deep nesting, at the language's limits and past them: every
+/// program within the limits compiles, prints and runs on a tiny graph (with the closed form of
+/// `grad.x` where there is one), every program past them is refused with the limit's message.
+/// Runs in a child process: a stack overflow is reported with its input, not a dead test binary.
+#[test]
+fn programs_at_the_limits() {
+    isolated("programs_at_the_limits", || {
+        let expect = vec![
+            Expect::all("long chain", &["runs, grad.x exact"]),
+            Expect::all("mixed chain", &["runs"]),
+            Expect::all("wide sum", &["runs, grad.x exact"]),
+            Expect::all("too wide sum", &["refused as expected"]),
+            Expect::all("deep nesting", &["runs"]),
+            Expect::all("too deep nesting", &["refused as expected"]),
+        ];
+        let cfg = config(400).at_least(16);
+        run_campaign("limits", cfg, expect, at_the_limits, None);
+    });
+}
+
+fn at_the_limits(rng: &mut Rng, ctx: &mut Ctx) {
+    let g = match rng.below(8) {
+        0 | 1 => long_chain(rng),
+        2 | 3 => mixed_chain(rng),
+        4 | 5 => wide_sum(rng),
+        _ => deep_nesting(rng),
+    };
+    let input = || Input::Large {
+        text: g.text.clone(),
+        about: g.about.clone(),
+    };
+    let first_lines = |s: &str| harness::excerpt(s, 6, 200);
+    let compiled = ctx.check("compile", g.text.as_bytes(), input, || {
+        gatgrad::compile("limits.gat", &g.text)
+    });
+    let outcome = match (compiled, &g.expected) {
+        (None, _) => "compile PANIC",
+        (Some(Err(e)), Expected::Refused(message)) if e.rendered.contains(message) => {
+            "refused as expected"
+        }
+        (Some(Err(e)), Expected::Refused(message)) => {
+            let why = format!("expected `{message}`, got:\n{}", first_lines(&e.rendered));
+            ctx.fail("compile", "refused with another message", why, input());
+            "refused with another message"
+        }
+        (Some(Err(e)), Expected::Compiles { .. }) => {
+            let why = first_lines(&e.rendered);
+            ctx.fail(
+                "compile",
+                "a program within the limits refused",
+                why,
+                input(),
+            );
+            "refused (must compile)"
+        }
+        (Some(Ok(_)), Expected::Refused(message)) => {
+            let why = format!("compiles, expected `{message}`");
+            ctx.fail(
+                "compile",
+                "a program past the limits accepted",
+                why,
+                input(),
+            );
+            "compiles (must be refused)"
+        }
+        (Some(Ok(c)), Expected::Compiles { grad_x }) => {
+            let printed = ctx.check("print", g.text.as_bytes(), input, || {
+                [Style::Text, Style::Latex].map(|style| {
+                    let p = Printer::new(&c.program, style);
+                    p.forward().len() + p.backward().len()
+                })
+            });
+            let ran = match printed {
+                None => None,
+                Some(_) => ctx.check("run_case", g.text.as_bytes(), input, || {
+                    run_case_f64(&c.program, &tiny_case())
+                }),
+            };
+            match (printed, ran, grad_x) {
+                (None, _, _) => "print PANIC",
+                (_, None, _) => "run_case PANIC",
+                (_, Some(Err(e)), _) => {
+                    let why = format!("run_case on the tiny case: {e}");
+                    ctx.fail("run_case", "a valid program failed to run", why, input());
+                    "run_case error"
+                }
+                (_, Some(Ok(_)), None) => "runs",
+                (_, Some(Ok(named)), Some(closed)) => {
+                    let got = named.iter().find(|(n, _, _)| n == "grad.x");
+                    let values = got.map(|(_, _, v)| v.as_slice()).unwrap_or_default();
+                    let wrong = values.iter().enumerate().find(|&(k, &v)| {
+                        let want = closed.constant + closed.linear * tiny_x(k);
+                        (v - want).abs() > 1e-9 * want.abs().max(1.0)
+                    });
+                    match (values.len(), wrong) {
+                        (0, _) => {
+                            let why = "no grad.x in the results".to_string();
+                            ctx.fail("run_case", "grad.x missing", why, input());
+                            "runs, no grad.x"
+                        }
+                        (_, Some((k, v))) => {
+                            let want = closed.constant + closed.linear * tiny_x(k);
+                            let why = format!("grad.x[{k}] = {v}, the closed form says {want}");
+                            ctx.fail(
+                                "run_case",
+                                "grad.x differs from its closed form",
+                                why,
+                                input(),
+                            );
+                            "runs, grad.x WRONG"
+                        }
+                        _ => "runs, grad.x exact",
+                    }
+                }
+            }
+        }
+    };
+    ctx.tally(g.kind, outcome);
+}
+
+/// Every huge size claimed through the library is refused with a one-line error (none aborts:
+/// the campaign runs in a child process under `ulimit -v`), and every control is accepted.
+#[test]
+fn huge_sizes_through_the_library() {
+    isolated("huge_sizes_through_the_library", || {
+        let mut expect = Vec::new();
+        for base in [
+            "dataset metadata",
+            "graph of n nodes",
+            "dimension K",
+            "tensor file shape",
+            "training sizes",
+        ] {
+            expect.push(Expect::all(base, &["refused"]));
+            expect.push(Expect::all(&format!("{base} (control)"), &["accepted"]));
+        }
+        let cfg = config(200).at_least(40);
+        run_campaign("sizes", cfg, expect, huge_library_claim, None);
+    });
+}
+
+fn huge_library_claim(rng: &mut Rng, ctx: &mut Ctx) {
+    let LibraryClaim {
+        kind,
+        about,
+        control,
+        run,
+    } = library_claim(rng);
+    let input = || Input::Text {
+        text: about.clone(),
+        note: kind.clone(),
+    };
+    let outcome = match (ctx.check("claim", about.as_bytes(), input, run), control) {
+        (None, _) => "PANIC",
+        (Some(Ok(())), true) => "accepted",
+        (Some(Err(e)), false) if e.lines().count() == 1 => "refused",
+        (Some(Err(e)), false) => {
+            ctx.fail("claim", "refused with several lines", e, input());
+            "refused, several lines"
+        }
+        (Some(Ok(())), false) => {
+            let why = "a huge size was accepted".to_string();
+            ctx.fail("claim", "accepted", why, input());
+            "ACCEPTED"
+        }
+        (Some(Err(e)), true) => {
+            ctx.fail("claim", "the control was refused", e, input());
+            "control REFUSED"
+        }
+    };
+    ctx.tally(&kind, outcome);
+}
+
+/// Every huge size claimed on the command line ends with exit status 2 and one line on stderr
+/// (under `ulimit -v`: an allocation attempt aborts instead), and every control with exit 0.
+#[test]
+fn huge_sizes_through_the_cli() {
+    let mut expect = Vec::new();
+    for base in [
+        "bench --features",
+        "gen-graph --edges",
+        "bench --graph num_nodes",
+        "train --dataset metadata",
+        "grad --dim",
+        "train --dataset sparse:nodes",
+    ] {
+        expect.push(Expect::all(base, &["exit 2"]));
+        expect.push(Expect::all(&format!("{base} (control)"), &["exit 0"]));
+    }
+    let cfg = config(200).at_least(40);
+    run_campaign("sizes-cli", cfg, expect, huge_cli_claim, None);
+}
+
+fn huge_cli_claim(rng: &mut Rng, ctx: &mut Ctx) {
+    let dir = TempDir::new("sizes");
+    let claim = cli_claim(rng, &dir);
+    let command = format!("gatgrad {}", claim.args.join(" "));
+    ctx.save_current(command.as_bytes());
+    let run = gatgrad(dir.dir(), &claim.args, Duration::from_secs(60));
+    let lines = run.stderr.lines().count();
+    let outcome = match run.outcome() {
+        o if o == "exit 2" && lines != 1 => format!("exit 2, {lines} lines on stderr"),
+        o => o,
+    };
+    let want = if claim.control { "exit 0" } else { "exit 2" };
+    if outcome != want {
+        let input = Input::Command {
+            line: command,
+            note: claim.kind.clone(),
+        };
+        let what = format!("{outcome} (expected {want})");
+        ctx.fail("gatgrad", &what, run.describe(), input);
+    }
+    ctx.tally(&claim.kind, &outcome);
+}
+
+/// Every command that writes a file, on every kind of special file at its output path: nothing
+/// is ever replaced that is not a regular file (see `outputs.rs`).
+#[test]
+fn special_files_as_outputs() {
+    let combos: Vec<(&str, Special)> = COMMANDS
+        .iter()
+        .flat_map(|&c| SPECIALS.iter().map(move |&s| (c, s)))
+        .collect();
+    let expect = SPECIALS
+        .iter()
+        .map(|s| Expect::all(s.name(), &["as expected", "cannot be made here"]))
+        .collect();
+    let cfg = config(combos.len()).at_least(combos.len());
+    run_campaign(
+        "outputs",
+        cfg,
+        expect,
+        move |_rng, ctx| {
+            let (command, special) = combos[ctx.iteration() % combos.len()];
+            ctx.save_current(format!("{command} on a {}", special.name()).as_bytes());
+            let Some(checked) = outputs::check(command, special) else {
+                ctx.tally(special.name(), "cannot be made here");
+                return;
+            };
+            match checked.result {
+                Ok(()) => ctx.tally(special.name(), "as expected"),
+                Err(why) => {
+                    let run = checked.run.map_or(String::new(), |r| r.describe());
+                    let input = Input::Command {
+                        line: checked.command,
+                        note: special.name().to_string(),
+                    };
+                    ctx.fail(command, special.name(), format!("{why}\n{run}"), input);
+                    ctx.tally(special.name(), "WRONG");
+                }
+            }
+        },
+        None,
+    );
+}
+
+/// The harness catches and attributes a panic (so a silent pass means no panic, not a blind
+/// harness), and the generator is deterministic.
+#[test]
+fn harness_self_test() {
+    install_panic_hook();
+    let caught = guarded(|| {
+        let v: Vec<u8> = Vec::new();
+        let _ = v[std::hint::black_box(3)];
+    });
+    let (location, message) = caught.expect_err("the panic is caught");
+    assert!(location.contains("fuzz/main.rs"), "{location}");
+    assert!(message.contains("index out of bounds"), "{message}");
+    let a: Vec<u64> = {
+        let mut r = Rng::for_iteration(1, "x", 5);
+        (0..4).map(|_| r.next_u64()).collect()
+    };
+    let b: Vec<u64> = {
+        let mut r = Rng::for_iteration(1, "x", 5);
+        (0..4).map(|_| r.next_u64()).collect()
+    };
+    assert_eq!(a, b);
+    let shrunk = shrink_text("aaa\nbXb\nccc\n", Duration::from_secs(1), |s| {
+        s.contains('X')
+    });
+    assert_eq!(shrunk, "X");
+}
+
+/// Stands in for a product bug in [`campaign_reports_and_shrinks_a_panic`].
+fn fake_bug(text: &str) {
+    if text.contains("sum_") {
+        panic!("fake bug");
+    }
+}
+
+/// A whole campaign over a body with a planted bug fails, naming the stage, the panic and the
+/// shrunk input.
+#[test]
+fn campaign_reports_and_shrinks_a_panic() {
+    install_panic_hook();
+    let result = guarded(|| {
+        run_campaign(
+            "selftest",
+            // Fixed, whatever the environment says.
+            Config {
+                seed: DEFAULT_SEED,
+                iters: 200,
+                budget: Duration::from_secs(8),
+                min_iters: 0,
+                first: 0,
+            },
+            Vec::new(),
+            |rng, ctx| {
+                let text = token_soup(rng);
+                ctx.check(
+                    "fake",
+                    text.as_bytes(),
+                    || Input::Text {
+                        text: text.clone(),
+                        note: "token soup".into(),
+                    },
+                    || fake_bug(&text),
+                );
+            },
+            Some(|_stage, text| guarded(|| fake_bug(text)).err().map(|(loc, _)| loc)),
+        )
+    });
+    let (_, report) = result.expect_err("the planted bug is reported");
+    println!("{report}");
+    assert!(report.contains("fake panicked at"), "{report}");
+    assert!(report.contains("fake bug"), "{report}");
+    assert!(
+        report.contains("\"sum_\""),
+        "not shrunk to `sum_`:\n{report}"
+    );
+}
+
+/// Prints sample generated programs with their diagnostics, to tune the generator:
+/// `cargo test --test fuzz -- --ignored --nocapture show_random_programs`.
+#[test]
+#[ignore]
+fn show_random_programs() {
+    let seed = config(0).seed;
+    for k in 0..12 {
+        let mut rng = Rng::for_iteration(seed, "show", k);
+        let text = if k % 2 == 0 {
+            typed_program(&mut rng)
+        } else {
+            random_program(&mut rng)
+        };
+        match gatgrad::compile("rnd.gat", &text) {
+            Ok(_) => println!("{text}=> compiles\n"),
+            Err(e) => println!("{text}=> {e}\n"),
+        }
+    }
+}

@@ -22,10 +22,12 @@
 //! that path is printed on stderr when the campaign starts. A watchdog fails the test, naming that
 //! file, if one iteration hangs.
 
+mod ambiguous;
 mod cli;
 mod corpus;
 mod harness;
 mod isolated;
+mod messages;
 mod mutate;
 mod outcomes;
 mod outputs;
@@ -38,23 +40,20 @@ mod tensors;
 mod text;
 mod typed;
 
-use cli::{gatgrad, TempDir};
+use ambiguous::BASE;
 use corpus::stage_panics;
 use corpus::{compile_counted, gat_files, reference_cases, run_case_f64, run_on_a_case};
-use gatgrad::codegen::print::{Printer, Style};
 use gatgrad::runtime::{serialize_tensors, TensorFile};
-use harness::{config, run_campaign, Config, Ctx, Input, DEFAULT_SEED};
+use harness::{config, run_campaign, Config, Input, DEFAULT_SEED};
 use isolated::isolated;
 use mutate::mutate_text;
 use outcomes::Expect;
-use outputs::{Special, COMMANDS, SPECIALS};
+use outputs::SPECIALS;
 use panics::{guarded, install_panic_hook};
 use rng::Rng;
 use shrink::shrink_text;
-use sizes::{cli_claim, library_claim, LibraryClaim};
 use std::collections::HashMap;
 use std::time::Duration;
-use structured::{deep_nesting, long_chain, mixed_chain, tiny_case, tiny_x, wide_sum, Expected};
 use tensors::{describe_file, mutate_bytes, mutate_tensors, synthesise, tensors_of, Tensors};
 use text::{deep_input, random_bytes, random_program, token_soup};
 use typed::typed_program;
@@ -334,109 +333,9 @@ fn programs_at_the_limits() {
             Expect::all("deep nesting", &["runs"]),
             Expect::all("too deep nesting", &["refused as expected"]),
         ];
-        let cfg = config(400).at_least(16);
-        run_campaign("limits", cfg, expect, at_the_limits, None);
+        let cfg = config(400).at_least(10);
+        run_campaign("limits", cfg, expect, structured::iteration, None);
     });
-}
-
-fn at_the_limits(rng: &mut Rng, ctx: &mut Ctx) {
-    let g = match rng.below(8) {
-        0 | 1 => long_chain(rng),
-        2 | 3 => mixed_chain(rng),
-        4 | 5 => wide_sum(rng),
-        _ => deep_nesting(rng),
-    };
-    let input = || Input::Large {
-        text: g.text.clone(),
-        about: g.about.clone(),
-    };
-    let first_lines = |s: &str| harness::excerpt(s, 6, 200);
-    let compiled = ctx.check("compile", g.text.as_bytes(), input, || {
-        gatgrad::compile("limits.gat", &g.text)
-    });
-    let outcome = match (compiled, &g.expected) {
-        (None, _) => "compile PANIC",
-        (Some(Err(e)), Expected::Refused(message)) if e.rendered.contains(message) => {
-            "refused as expected"
-        }
-        (Some(Err(e)), Expected::Refused(message)) => {
-            let why = format!("expected `{message}`, got:\n{}", first_lines(&e.rendered));
-            ctx.fail("compile", "refused with another message", why, input());
-            "refused with another message"
-        }
-        (Some(Err(e)), Expected::Compiles { .. }) => {
-            let why = first_lines(&e.rendered);
-            ctx.fail(
-                "compile",
-                "a program within the limits refused",
-                why,
-                input(),
-            );
-            "refused (must compile)"
-        }
-        (Some(Ok(_)), Expected::Refused(message)) => {
-            let why = format!("compiles, expected `{message}`");
-            ctx.fail(
-                "compile",
-                "a program past the limits accepted",
-                why,
-                input(),
-            );
-            "compiles (must be refused)"
-        }
-        (Some(Ok(c)), Expected::Compiles { grad_x }) => {
-            let printed = ctx.check("print", g.text.as_bytes(), input, || {
-                [Style::Text, Style::Latex].map(|style| {
-                    let p = Printer::new(&c.program, style);
-                    p.forward().len() + p.backward().len()
-                })
-            });
-            let ran = match printed {
-                None => None,
-                Some(_) => ctx.check("run_case", g.text.as_bytes(), input, || {
-                    run_case_f64(&c.program, &tiny_case())
-                }),
-            };
-            match (printed, ran, grad_x) {
-                (None, _, _) => "print PANIC",
-                (_, None, _) => "run_case PANIC",
-                (_, Some(Err(e)), _) => {
-                    let why = format!("run_case on the tiny case: {e}");
-                    ctx.fail("run_case", "a valid program failed to run", why, input());
-                    "run_case error"
-                }
-                (_, Some(Ok(_)), None) => "runs",
-                (_, Some(Ok(named)), Some(closed)) => {
-                    let got = named.iter().find(|(n, _, _)| n == "grad.x");
-                    let values = got.map(|(_, _, v)| v.as_slice()).unwrap_or_default();
-                    let wrong = values.iter().enumerate().find(|&(k, &v)| {
-                        let want = closed.constant + closed.linear * tiny_x(k);
-                        (v - want).abs() > 1e-9 * want.abs().max(1.0)
-                    });
-                    match (values.len(), wrong) {
-                        (0, _) => {
-                            let why = "no grad.x in the results".to_string();
-                            ctx.fail("run_case", "grad.x missing", why, input());
-                            "runs, no grad.x"
-                        }
-                        (_, Some((k, v))) => {
-                            let want = closed.constant + closed.linear * tiny_x(k);
-                            let why = format!("grad.x[{k}] = {v}, the closed form says {want}");
-                            ctx.fail(
-                                "run_case",
-                                "grad.x differs from its closed form",
-                                why,
-                                input(),
-                            );
-                            "runs, grad.x WRONG"
-                        }
-                        _ => "runs, grad.x exact",
-                    }
-                }
-            }
-        }
-    };
-    ctx.tally(g.kind, outcome);
 }
 
 /// Every huge size claimed through the library is refused with a one-line error (none aborts:
@@ -456,40 +355,8 @@ fn huge_sizes_through_the_library() {
             expect.push(Expect::all(&format!("{base} (control)"), &["accepted"]));
         }
         let cfg = config(200).at_least(40);
-        run_campaign("sizes", cfg, expect, huge_library_claim, None);
+        run_campaign("sizes", cfg, expect, sizes::library_iteration, None);
     });
-}
-
-fn huge_library_claim(rng: &mut Rng, ctx: &mut Ctx) {
-    let LibraryClaim {
-        kind,
-        about,
-        control,
-        run,
-    } = library_claim(rng);
-    let input = || Input::Text {
-        text: about.clone(),
-        note: kind.clone(),
-    };
-    let outcome = match (ctx.check("claim", about.as_bytes(), input, run), control) {
-        (None, _) => "PANIC",
-        (Some(Ok(())), true) => "accepted",
-        (Some(Err(e)), false) if e.lines().count() == 1 => "refused",
-        (Some(Err(e)), false) => {
-            ctx.fail("claim", "refused with several lines", e, input());
-            "refused, several lines"
-        }
-        (Some(Ok(())), false) => {
-            let why = "a huge size was accepted".to_string();
-            ctx.fail("claim", "accepted", why, input());
-            "ACCEPTED"
-        }
-        (Some(Err(e)), true) => {
-            ctx.fail("claim", "the control was refused", e, input());
-            "control REFUSED"
-        }
-    };
-    ctx.tally(&kind, outcome);
 }
 
 /// Every huge size claimed on the command line ends with exit status 2 and one line on stderr
@@ -509,71 +376,72 @@ fn huge_sizes_through_the_cli() {
         expect.push(Expect::all(&format!("{base} (control)"), &["exit 0"]));
     }
     let cfg = config(200).at_least(40);
-    run_campaign("sizes-cli", cfg, expect, huge_cli_claim, None);
-}
-
-fn huge_cli_claim(rng: &mut Rng, ctx: &mut Ctx) {
-    let dir = TempDir::new("sizes");
-    let claim = cli_claim(rng, &dir);
-    let command = format!("gatgrad {}", claim.args.join(" "));
-    ctx.save_current(command.as_bytes());
-    let run = gatgrad(dir.dir(), &claim.args, Duration::from_secs(60));
-    let lines = run.stderr.lines().count();
-    let outcome = match run.outcome() {
-        o if o == "exit 2" && lines != 1 => format!("exit 2, {lines} lines on stderr"),
-        o => o,
-    };
-    let want = if claim.control { "exit 0" } else { "exit 2" };
-    if outcome != want {
-        let input = Input::Command {
-            line: command,
-            note: claim.kind.clone(),
-        };
-        let what = format!("{outcome} (expected {want})");
-        ctx.fail("gatgrad", &what, run.describe(), input);
-    }
-    ctx.tally(&claim.kind, &outcome);
+    run_campaign("sizes-cli", cfg, expect, sizes::cli_iteration, None);
 }
 
 /// Every command that writes a file, on every kind of special file at its output path: nothing
 /// is ever replaced that is not a regular file (see `outputs.rs`).
 #[test]
 fn special_files_as_outputs() {
-    let combos: Vec<(&str, Special)> = COMMANDS
-        .iter()
-        .flat_map(|&c| SPECIALS.iter().map(move |&s| (c, s)))
-        .collect();
     let expect = SPECIALS
         .iter()
         .map(|s| Expect::all(s.name(), &["as expected", "cannot be made here"]))
         .collect();
-    let cfg = config(combos.len()).at_least(combos.len());
+    let n = outputs::combinations().len();
+    let cfg = config(n).at_least(n);
+    run_campaign("outputs", cfg, expect, outputs::iteration, None);
+}
+
+/// Programs that say one thing twice (two losses, two outputs, a prefix used by two calls, …)
+/// are refused, naming both places; the unchanged model compiles (see `ambiguous.rs`).
+#[test]
+fn ambiguous_programs() {
+    let base = std::fs::read_to_string(harness::root().join(BASE)).expect("the base model");
+    let mut expect: Vec<Expect> = [
+        "two losses",
+        "two outputs",
+        "two attention statements",
+        "layer constant twice",
+        "keyword argument twice",
+        "keyword argument twice (new name)",
+        "one prefix for two calls",
+        "call without its input",
+        "file name twice",
+        "dimension twice",
+        "tensor defined twice",
+    ]
+    .iter()
+    .map(|k| Expect::all(k, &["refused, every place named"]))
+    .collect();
+    expect.push(Expect::all("unchanged", &["compiles"]));
+    let cfg = config(400).at_least(200);
     run_campaign(
-        "outputs",
+        "ambiguous",
         cfg,
         expect,
-        move |_rng, ctx| {
-            let (command, special) = combos[ctx.iteration() % combos.len()];
-            ctx.save_current(format!("{command} on a {}", special.name()).as_bytes());
-            let Some(checked) = outputs::check(command, special) else {
-                ctx.tally(special.name(), "cannot be made here");
-                return;
-            };
-            match checked.result {
-                Ok(()) => ctx.tally(special.name(), "as expected"),
-                Err(why) => {
-                    let run = checked.run.map_or(String::new(), |r| r.describe());
-                    let input = Input::Command {
-                        line: checked.command,
-                        note: special.name().to_string(),
-                    };
-                    ctx.fail(command, special.name(), format!("{why}\n{run}"), input);
-                    ctx.tally(special.name(), "WRONG");
-                }
-            }
-        },
+        move |rng, ctx| ambiguous::iteration(rng, ctx, &base),
         None,
     );
+}
+
+/// Thousands of warnings or errors, or one on a line of thousands of characters: what is printed
+/// stays bounded (see `messages.rs`). In a child process: an unbounded rendering can exhaust
+/// memory.
+#[test]
+fn messages_stay_bounded() {
+    isolated("messages_stay_bounded", || {
+        let expect = [
+            "unused parameters on one line",
+            "unused parameters on many lines",
+            "an error on every line",
+            "an error at the end of a long line",
+        ]
+        .iter()
+        .map(|k| Expect::all(k, &["bounded"]))
+        .collect();
+        let cfg = config(400).at_least(24);
+        run_campaign("messages", cfg, expect, messages::iteration, None);
+    });
 }
 
 /// The harness catches and attributes a panic (so a silent pass means no panic, not a blind

@@ -1,4 +1,6 @@
-//! Bounded, deterministic fuzzing of the two entry points that take untrusted input:
+//! Bounded, deterministic fuzzing of everything that takes untrusted input.
+//!
+//! Random inputs, where nothing may panic:
 //!
 //! * `compile_random_text`: random bytes, random token soups, deep nesting and random
 //!   (mostly well-formed) programs through [`gatgrad::compile`];
@@ -8,19 +10,38 @@
 //! * `run_case_mutated_tensor_files`: byte-level and structured mutations of the reference tensor
 //!   files through [`TensorFile::from_bytes`] and [`gatgrad::cases::run_case`].
 //!
-//! None of them may panic. Each campaign stops after an iteration count or a wall-clock budget,
-//! whichever comes first, and is deterministic from its seed (iteration `k` draws from a generator
-//! seeded with `seed` and `k`). Environment overrides:
+//! Structured inputs, where what must happen is known for each one:
+//!
+//! * `programs_at_the_limits`: long chains of equations, wide sums and deep nesting, within the
+//!   language's limits (they compile, print and run, `grad.x` equal to its closed form) and past
+//!   them (refused with the limit's message);
+//! * `huge_sizes_through_the_library`, `huge_sizes_through_the_cli`: small inputs claiming huge
+//!   sizes, each refused with one line (exit status 2), each with a small control that is
+//!   accepted;
+//! * `special_files_as_outputs`: every command that writes a file, on symlinks, FIFOs, folders
+//!   and devices (made inside a temporary folder): nothing that is not a regular file is replaced;
+//! * `ambiguous_programs`: a thing said twice is an error naming both places;
+//! * `messages_stay_bounded`: thousands of diagnostics or very long lines print a bounded text.
+//!
+//! Every campaign counts the outcome of each input by kind (printed at its end, visible with
+//! `--nocapture`) and checks the counts against its expectations (`outcomes.rs`): a generator
+//! meant to produce valid programs that produces only rejects fails its campaign, and so does a
+//! single huge size accepted. Each campaign stops after an iteration count or a wall-clock budget,
+//! whichever comes first (after a minimum number of iterations), and is deterministic from its
+//! seed (iteration `k` draws from a generator seeded with `seed` and `k`). Environment
+//! overrides:
 //!
 //! * `GATGRAD_FUZZ_SEED`: the seed (decimal or `0x` hex);
 //! * `GATGRAD_FUZZ_ITERS`: iterations per campaign;
 //! * `GATGRAD_FUZZ_SECS`: wall-clock budget per campaign (default 8).
 //!
 //! Every panic is caught and reported with the input that caused it (text inputs are also
-//! shrunk). An input that kills the process outright (a stack overflow) cannot be caught: the
-//! input being processed is always saved in `$TMPDIR/gatgrad-fuzz-<campaign>-<pid>.current`, and
-//! that path is printed on stderr when the campaign starts. A watchdog fails the test, naming that
-//! file, if one iteration hangs.
+//! shrunk). An input that kills the process outright (a stack overflow, an aborted allocation)
+//! cannot be caught: the campaigns whose inputs may do that run in a child process under
+//! `ulimit -v` (`isolated.rs`), which reports the crash with its input and resumes after it.
+//! Elsewhere the input being processed is always saved in
+//! `$TMPDIR/gatgrad-fuzz-<campaign>-<pid>.current`, and that path is printed on stderr when the
+//! campaign starts. A watchdog fails the test, naming that file, if one iteration hangs.
 
 mod ambiguous;
 mod cli;
@@ -45,7 +66,7 @@ use corpus::stage_panics;
 use corpus::{compile_counted, gat_files, reference_cases, run_case_f64, run_on_a_case};
 use gatgrad::runtime::{serialize_tensors, TensorFile};
 use harness::{config, run_campaign, Config, Input, DEFAULT_SEED};
-use isolated::isolated;
+use isolated::{is_child, isolated};
 use mutate::mutate_text;
 use outcomes::Expect;
 use outputs::SPECIALS;
@@ -518,6 +539,46 @@ fn campaign_reports_and_shrinks_a_panic() {
         report.contains("\"sum_\""),
         "not shrunk to `sum_`:\n{report}"
     );
+}
+
+/// A campaign in a child process that dies (here: aborts at iteration 2) is reported with the
+/// signal, the iteration and the input, and resumed after it.
+#[test]
+fn isolated_campaign_reports_a_crash() {
+    const NAME: &str = "isolated_campaign_reports_a_crash";
+    let campaign = || {
+        let cfg = Config {
+            seed: DEFAULT_SEED,
+            iters: 5,
+            budget: Duration::from_secs(8),
+            min_iters: 0,
+            first: config(0).first,
+        };
+        run_campaign(
+            "crash",
+            cfg,
+            Vec::new(),
+            |_rng, ctx| {
+                ctx.save_current(format!("planted input {}", ctx.iteration()).as_bytes());
+                if ctx.iteration() == 2 {
+                    std::process::abort();
+                }
+                ctx.tally("planted", "survived");
+            },
+            None,
+        )
+    };
+    if is_child(NAME) {
+        return isolated(NAME, campaign);
+    }
+    let (_, report) = guarded(|| isolated(NAME, campaign)).expect_err("the crash is reported");
+    println!("{report}");
+    assert!(report.contains("died 1 time(s)"), "{report}");
+    assert!(report.contains("signal 6"), "{report}");
+    assert!(report.contains("at iteration 2"), "{report}");
+    assert!(report.contains("planted input 2"), "{report}");
+    let kept = std::env::temp_dir().join(format!("gatgrad-fuzz-{NAME}-crash-iter2.input"));
+    let _ = std::fs::remove_file(kept);
 }
 
 /// Prints sample generated programs with their diagnostics, to tune the generator:

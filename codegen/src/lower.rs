@@ -264,6 +264,29 @@ impl Lowerer {
         false
     }
 
+    /// A layer call passes no tensor for input `decl` of `block`.
+    fn missing_input(&mut self, block: &ast::Block, call: &CallSite, decl: &ast::TensorDecl) {
+        let takes = block
+            .stmts
+            .iter()
+            .filter(|s| matches!(s, ast::Stmt::Tensor(d) if d.kind == ast::TensorKind::Input))
+            .count();
+        let name = &decl.name.name;
+        self.diags.push(
+            Diagnostic::error(
+                call.layer.span,
+                format!(
+                    "layer `{}` takes {} but the call passes {}",
+                    block.name.name,
+                    plural(takes, "input", "inputs"),
+                    call.inputs.len()
+                ),
+            )
+            .with_label(format!("no tensor for input `{name}`"))
+            .with_note(decl.name.span, format!("input `{name}` is declared here")),
+        );
+    }
+
     /// Two tensors read from (or whose gradients are written to) the same file tensor.
     fn external_clashes(&mut self) {
         let mut seen: HashMap<String, (TensorId, Span)> = HashMap::new();
@@ -347,30 +370,7 @@ impl Lowerer {
                                 // silent.
                                 if !missing_reported {
                                     missing_reported = true;
-                                    let takes = block
-                                        .stmts
-                                        .iter()
-                                        .filter(|s| matches!(s, ast::Stmt::Tensor(d) if d.kind == ast::TensorKind::Input))
-                                        .count();
-                                    self.diags.push(
-                                        Diagnostic::error(
-                                            c.layer.span,
-                                            format!(
-                                                "layer `{}` takes {} but the call passes {}",
-                                                sc.block,
-                                                plural(takes, "input", "inputs"),
-                                                c.inputs.len()
-                                            ),
-                                        )
-                                        .with_label(format!(
-                                            "no tensor for input `{}`",
-                                            decl.name.name
-                                        ))
-                                        .with_note(
-                                            decl.name.span,
-                                            format!("input `{}` is declared here", decl.name.name),
-                                        ),
-                                    );
+                                    self.missing_input(block, c, decl);
                                 }
                                 if self.is_new(sc, &decl.name) {
                                     sc.claim(&decl.name, Sym::Poisoned);

@@ -108,18 +108,21 @@ impl<'a> Printer<'a> {
             t.name == name || t.external == name
         })?;
         // Keep the equations the target depends on.
-        let mut needed = vec![*target];
+        let mut needed = std::collections::HashSet::from([*target]);
         let mut keep = vec![false; self.p.backward.len()];
+        let mut read = Vec::new();
         for (k, eq) in self.p.backward.iter().enumerate().rev() {
             if !needed.contains(&eq.lhs) {
                 continue;
             }
             keep[k] = true;
+            read.clear();
             match eq.rhs {
-                Rhs::Expr(e) | Rhs::Softmax(e) => self.p.tensors_read(e, &mut needed),
-                Rhs::Reshape(t) | Rhs::LoopFill(t) | Rhs::LoopFillAdjoint(t) => needed.push(t),
-                Rhs::CrossEntropy { logits, .. } => needed.push(logits),
+                Rhs::Expr(e) | Rhs::Softmax(e) => self.p.tensors_read(e, &mut read),
+                Rhs::Reshape(t) | Rhs::LoopFill(t) | Rhs::LoopFillAdjoint(t) => read.push(t),
+                Rhs::CrossEntropy { logits, .. } => read.push(logits),
             }
+            needed.extend(read.iter().copied());
         }
         Some(
             self.p

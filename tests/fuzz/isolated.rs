@@ -17,10 +17,15 @@ pub const CHILD_VMEM_KIB: u64 = 3 << 20;
 /// After this many crashes the campaign stops resuming.
 const MAX_CRASHES: usize = 6;
 
+/// Whether this process is the child running `test`.
+pub fn is_child(test: &str) -> bool {
+    std::env::var(CHILD_VAR).as_deref() == Ok(test)
+}
+
 /// Runs `body` (a campaign) in a child process, or runs it right here when this process is that
 /// child. `test` is the name of the calling `#[test]` function.
 pub fn isolated(test: &str, body: impl FnOnce()) {
-    if std::env::var(CHILD_VAR).as_deref() == Ok(test) {
+    if is_child(test) {
         body();
         return;
     }

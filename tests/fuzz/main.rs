@@ -1,4 +1,6 @@
-//! Bounded, deterministic fuzzing of the two entry points that take untrusted input:
+//! Bounded, deterministic fuzzing of everything that takes untrusted input.
+//!
+//! Random inputs, where nothing may panic:
 //!
 //! * `compile_random_text`: random bytes, random token soups, deep nesting and random
 //!   (mostly well-formed) programs through [`gatgrad::compile`];
@@ -8,24 +10,45 @@
 //! * `run_case_mutated_tensor_files`: byte-level and structured mutations of the reference tensor
 //!   files through [`TensorFile::from_bytes`] and [`gatgrad::cases::run_case`].
 //!
-//! None of them may panic. Each campaign stops after an iteration count or a wall-clock budget,
-//! whichever comes first, and is deterministic from its seed (iteration `k` draws from a generator
-//! seeded with `seed` and `k`). Environment overrides:
+//! Structured inputs, where what must happen is known for each one:
+//!
+//! * `programs_at_the_limits`: long chains of equations, wide sums and deep nesting, within the
+//!   language's limits (they compile, print and run, `grad.x` equal to its closed form) and past
+//!   them (refused with the limit's message);
+//! * `huge_sizes_through_the_library`, `huge_sizes_through_the_cli`: small inputs claiming huge
+//!   sizes, each refused with one line (exit status 2), each with a small control that is
+//!   accepted;
+//! * `special_files_as_outputs`: every command that writes a file, on symlinks, FIFOs, folders
+//!   and devices (made inside a temporary folder): nothing that is not a regular file is replaced;
+//! * `ambiguous_programs`: a thing said twice is an error naming both places;
+//! * `messages_stay_bounded`: thousands of diagnostics or very long lines print a bounded text.
+//!
+//! Every campaign counts the outcome of each input by kind (printed at its end, visible with
+//! `--nocapture`) and checks the counts against its expectations (`outcomes.rs`): a generator
+//! meant to produce valid programs that produces only rejects fails its campaign, and so does a
+//! single huge size accepted. Each campaign stops after an iteration count or a wall-clock budget,
+//! whichever comes first (after a minimum number of iterations), and is deterministic from its
+//! seed (iteration `k` draws from a generator seeded with `seed` and `k`). Environment
+//! overrides:
 //!
 //! * `GATGRAD_FUZZ_SEED`: the seed (decimal or `0x` hex);
 //! * `GATGRAD_FUZZ_ITERS`: iterations per campaign;
 //! * `GATGRAD_FUZZ_SECS`: wall-clock budget per campaign (default 8).
 //!
 //! Every panic is caught and reported with the input that caused it (text inputs are also
-//! shrunk). An input that kills the process outright (a stack overflow) cannot be caught: the
-//! input being processed is always saved in `$TMPDIR/gatgrad-fuzz-<campaign>-<pid>.current`, and
-//! that path is printed on stderr when the campaign starts. A watchdog fails the test, naming that
-//! file, if one iteration hangs.
+//! shrunk). An input that kills the process outright (a stack overflow, an aborted allocation)
+//! cannot be caught: the campaigns whose inputs may do that run in a child process under
+//! `ulimit -v` (`isolated.rs`), which reports the crash with its input and resumes after it.
+//! Elsewhere the input being processed is always saved in
+//! `$TMPDIR/gatgrad-fuzz-<campaign>-<pid>.current`, and that path is printed on stderr when the
+//! campaign starts. A watchdog fails the test, naming that file, if one iteration hangs.
 
+mod ambiguous;
 mod cli;
 mod corpus;
 mod harness;
 mod isolated;
+mod messages;
 mod mutate;
 mod outcomes;
 mod outputs;
@@ -38,23 +61,20 @@ mod tensors;
 mod text;
 mod typed;
 
-use cli::{gatgrad, TempDir};
+use ambiguous::BASE;
 use corpus::stage_panics;
 use corpus::{compile_counted, gat_files, reference_cases, run_case_f64, run_on_a_case};
-use gatgrad::codegen::print::{Printer, Style};
 use gatgrad::runtime::{serialize_tensors, TensorFile};
-use harness::{config, run_campaign, Config, Ctx, Input, DEFAULT_SEED};
-use isolated::isolated;
+use harness::{config, run_campaign, Config, Input, DEFAULT_SEED};
+use isolated::{is_child, isolated};
 use mutate::mutate_text;
 use outcomes::Expect;
-use outputs::{Special, COMMANDS, SPECIALS};
+use outputs::SPECIALS;
 use panics::{guarded, install_panic_hook};
 use rng::Rng;
 use shrink::shrink_text;
-use sizes::{cli_claim, library_claim, LibraryClaim};
 use std::collections::HashMap;
 use std::time::Duration;
-use structured::{deep_nesting, long_chain, mixed_chain, tiny_case, tiny_x, wide_sum, Expected};
 use tensors::{describe_file, mutate_bytes, mutate_tensors, synthesise, tensors_of, Tensors};
 use text::{deep_input, random_bytes, random_program, token_soup};
 use typed::typed_program;
@@ -334,109 +354,9 @@ fn programs_at_the_limits() {
             Expect::all("deep nesting", &["runs"]),
             Expect::all("too deep nesting", &["refused as expected"]),
         ];
-        let cfg = config(400).at_least(16);
-        run_campaign("limits", cfg, expect, at_the_limits, None);
+        let cfg = config(400).at_least(10);
+        run_campaign("limits", cfg, expect, structured::iteration, None);
     });
-}
-
-fn at_the_limits(rng: &mut Rng, ctx: &mut Ctx) {
-    let g = match rng.below(8) {
-        0 | 1 => long_chain(rng),
-        2 | 3 => mixed_chain(rng),
-        4 | 5 => wide_sum(rng),
-        _ => deep_nesting(rng),
-    };
-    let input = || Input::Large {
-        text: g.text.clone(),
-        about: g.about.clone(),
-    };
-    let first_lines = |s: &str| harness::excerpt(s, 6, 200);
-    let compiled = ctx.check("compile", g.text.as_bytes(), input, || {
-        gatgrad::compile("limits.gat", &g.text)
-    });
-    let outcome = match (compiled, &g.expected) {
-        (None, _) => "compile PANIC",
-        (Some(Err(e)), Expected::Refused(message)) if e.rendered.contains(message) => {
-            "refused as expected"
-        }
-        (Some(Err(e)), Expected::Refused(message)) => {
-            let why = format!("expected `{message}`, got:\n{}", first_lines(&e.rendered));
-            ctx.fail("compile", "refused with another message", why, input());
-            "refused with another message"
-        }
-        (Some(Err(e)), Expected::Compiles { .. }) => {
-            let why = first_lines(&e.rendered);
-            ctx.fail(
-                "compile",
-                "a program within the limits refused",
-                why,
-                input(),
-            );
-            "refused (must compile)"
-        }
-        (Some(Ok(_)), Expected::Refused(message)) => {
-            let why = format!("compiles, expected `{message}`");
-            ctx.fail(
-                "compile",
-                "a program past the limits accepted",
-                why,
-                input(),
-            );
-            "compiles (must be refused)"
-        }
-        (Some(Ok(c)), Expected::Compiles { grad_x }) => {
-            let printed = ctx.check("print", g.text.as_bytes(), input, || {
-                [Style::Text, Style::Latex].map(|style| {
-                    let p = Printer::new(&c.program, style);
-                    p.forward().len() + p.backward().len()
-                })
-            });
-            let ran = match printed {
-                None => None,
-                Some(_) => ctx.check("run_case", g.text.as_bytes(), input, || {
-                    run_case_f64(&c.program, &tiny_case())
-                }),
-            };
-            match (printed, ran, grad_x) {
-                (None, _, _) => "print PANIC",
-                (_, None, _) => "run_case PANIC",
-                (_, Some(Err(e)), _) => {
-                    let why = format!("run_case on the tiny case: {e}");
-                    ctx.fail("run_case", "a valid program failed to run", why, input());
-                    "run_case error"
-                }
-                (_, Some(Ok(_)), None) => "runs",
-                (_, Some(Ok(named)), Some(closed)) => {
-                    let got = named.iter().find(|(n, _, _)| n == "grad.x");
-                    let values = got.map(|(_, _, v)| v.as_slice()).unwrap_or_default();
-                    let wrong = values.iter().enumerate().find(|&(k, &v)| {
-                        let want = closed.constant + closed.linear * tiny_x(k);
-                        (v - want).abs() > 1e-9 * want.abs().max(1.0)
-                    });
-                    match (values.len(), wrong) {
-                        (0, _) => {
-                            let why = "no grad.x in the results".to_string();
-                            ctx.fail("run_case", "grad.x missing", why, input());
-                            "runs, no grad.x"
-                        }
-                        (_, Some((k, v))) => {
-                            let want = closed.constant + closed.linear * tiny_x(k);
-                            let why = format!("grad.x[{k}] = {v}, the closed form says {want}");
-                            ctx.fail(
-                                "run_case",
-                                "grad.x differs from its closed form",
-                                why,
-                                input(),
-                            );
-                            "runs, grad.x WRONG"
-                        }
-                        _ => "runs, grad.x exact",
-                    }
-                }
-            }
-        }
-    };
-    ctx.tally(g.kind, outcome);
 }
 
 /// Every huge size claimed through the library is refused with a one-line error (none aborts:
@@ -456,40 +376,8 @@ fn huge_sizes_through_the_library() {
             expect.push(Expect::all(&format!("{base} (control)"), &["accepted"]));
         }
         let cfg = config(200).at_least(40);
-        run_campaign("sizes", cfg, expect, huge_library_claim, None);
+        run_campaign("sizes", cfg, expect, sizes::library_iteration, None);
     });
-}
-
-fn huge_library_claim(rng: &mut Rng, ctx: &mut Ctx) {
-    let LibraryClaim {
-        kind,
-        about,
-        control,
-        run,
-    } = library_claim(rng);
-    let input = || Input::Text {
-        text: about.clone(),
-        note: kind.clone(),
-    };
-    let outcome = match (ctx.check("claim", about.as_bytes(), input, run), control) {
-        (None, _) => "PANIC",
-        (Some(Ok(())), true) => "accepted",
-        (Some(Err(e)), false) if e.lines().count() == 1 => "refused",
-        (Some(Err(e)), false) => {
-            ctx.fail("claim", "refused with several lines", e, input());
-            "refused, several lines"
-        }
-        (Some(Ok(())), false) => {
-            let why = "a huge size was accepted".to_string();
-            ctx.fail("claim", "accepted", why, input());
-            "ACCEPTED"
-        }
-        (Some(Err(e)), true) => {
-            ctx.fail("claim", "the control was refused", e, input());
-            "control REFUSED"
-        }
-    };
-    ctx.tally(&kind, outcome);
 }
 
 /// Every huge size claimed on the command line ends with exit status 2 and one line on stderr
@@ -509,71 +397,72 @@ fn huge_sizes_through_the_cli() {
         expect.push(Expect::all(&format!("{base} (control)"), &["exit 0"]));
     }
     let cfg = config(200).at_least(40);
-    run_campaign("sizes-cli", cfg, expect, huge_cli_claim, None);
-}
-
-fn huge_cli_claim(rng: &mut Rng, ctx: &mut Ctx) {
-    let dir = TempDir::new("sizes");
-    let claim = cli_claim(rng, &dir);
-    let command = format!("gatgrad {}", claim.args.join(" "));
-    ctx.save_current(command.as_bytes());
-    let run = gatgrad(dir.dir(), &claim.args, Duration::from_secs(60));
-    let lines = run.stderr.lines().count();
-    let outcome = match run.outcome() {
-        o if o == "exit 2" && lines != 1 => format!("exit 2, {lines} lines on stderr"),
-        o => o,
-    };
-    let want = if claim.control { "exit 0" } else { "exit 2" };
-    if outcome != want {
-        let input = Input::Command {
-            line: command,
-            note: claim.kind.clone(),
-        };
-        let what = format!("{outcome} (expected {want})");
-        ctx.fail("gatgrad", &what, run.describe(), input);
-    }
-    ctx.tally(&claim.kind, &outcome);
+    run_campaign("sizes-cli", cfg, expect, sizes::cli_iteration, None);
 }
 
 /// Every command that writes a file, on every kind of special file at its output path: nothing
 /// is ever replaced that is not a regular file (see `outputs.rs`).
 #[test]
 fn special_files_as_outputs() {
-    let combos: Vec<(&str, Special)> = COMMANDS
-        .iter()
-        .flat_map(|&c| SPECIALS.iter().map(move |&s| (c, s)))
-        .collect();
     let expect = SPECIALS
         .iter()
         .map(|s| Expect::all(s.name(), &["as expected", "cannot be made here"]))
         .collect();
-    let cfg = config(combos.len()).at_least(combos.len());
+    let n = outputs::combinations().len();
+    let cfg = config(n).at_least(n);
+    run_campaign("outputs", cfg, expect, outputs::iteration, None);
+}
+
+/// Programs that say one thing twice (two losses, two outputs, a prefix used by two calls, …)
+/// are refused, naming both places; the unchanged model compiles (see `ambiguous.rs`).
+#[test]
+fn ambiguous_programs() {
+    let base = std::fs::read_to_string(harness::root().join(BASE)).expect("the base model");
+    let mut expect: Vec<Expect> = [
+        "two losses",
+        "two outputs",
+        "two attention statements",
+        "layer constant twice",
+        "keyword argument twice",
+        "keyword argument twice (new name)",
+        "one prefix for two calls",
+        "call without its input",
+        "file name twice",
+        "dimension twice",
+        "tensor defined twice",
+    ]
+    .iter()
+    .map(|k| Expect::all(k, &["refused, every place named"]))
+    .collect();
+    expect.push(Expect::all("unchanged", &["compiles"]));
+    let cfg = config(400).at_least(200);
     run_campaign(
-        "outputs",
+        "ambiguous",
         cfg,
         expect,
-        move |_rng, ctx| {
-            let (command, special) = combos[ctx.iteration() % combos.len()];
-            ctx.save_current(format!("{command} on a {}", special.name()).as_bytes());
-            let Some(checked) = outputs::check(command, special) else {
-                ctx.tally(special.name(), "cannot be made here");
-                return;
-            };
-            match checked.result {
-                Ok(()) => ctx.tally(special.name(), "as expected"),
-                Err(why) => {
-                    let run = checked.run.map_or(String::new(), |r| r.describe());
-                    let input = Input::Command {
-                        line: checked.command,
-                        note: special.name().to_string(),
-                    };
-                    ctx.fail(command, special.name(), format!("{why}\n{run}"), input);
-                    ctx.tally(special.name(), "WRONG");
-                }
-            }
-        },
+        move |rng, ctx| ambiguous::iteration(rng, ctx, &base),
         None,
     );
+}
+
+/// Thousands of warnings or errors, or one on a line of thousands of characters: what is printed
+/// stays bounded (see `messages.rs`). In a child process: an unbounded rendering can exhaust
+/// memory.
+#[test]
+fn messages_stay_bounded() {
+    isolated("messages_stay_bounded", || {
+        let expect = [
+            "unused parameters on one line",
+            "unused parameters on many lines",
+            "an error on every line",
+            "an error at the end of a long line",
+        ]
+        .iter()
+        .map(|k| Expect::all(k, &["bounded"]))
+        .collect();
+        let cfg = config(400).at_least(24);
+        run_campaign("messages", cfg, expect, messages::iteration, None);
+    });
 }
 
 /// The harness catches and attributes a panic (so a silent pass means no panic, not a blind
@@ -650,6 +539,46 @@ fn campaign_reports_and_shrinks_a_panic() {
         report.contains("\"sum_\""),
         "not shrunk to `sum_`:\n{report}"
     );
+}
+
+/// A campaign in a child process that dies (here: aborts at iteration 2) is reported with the
+/// signal, the iteration and the input, and resumed after it.
+#[test]
+fn isolated_campaign_reports_a_crash() {
+    const NAME: &str = "isolated_campaign_reports_a_crash";
+    let campaign = || {
+        let cfg = Config {
+            seed: DEFAULT_SEED,
+            iters: 5,
+            budget: Duration::from_secs(8),
+            min_iters: 0,
+            first: config(0).first,
+        };
+        run_campaign(
+            "crash",
+            cfg,
+            Vec::new(),
+            |_rng, ctx| {
+                ctx.save_current(format!("planted input {}", ctx.iteration()).as_bytes());
+                if ctx.iteration() == 2 {
+                    std::process::abort();
+                }
+                ctx.tally("planted", "survived");
+            },
+            None,
+        )
+    };
+    if is_child(NAME) {
+        return isolated(NAME, campaign);
+    }
+    let (_, report) = guarded(|| isolated(NAME, campaign)).expect_err("the crash is reported");
+    println!("{report}");
+    assert!(report.contains("died 1 time(s)"), "{report}");
+    assert!(report.contains("signal 6"), "{report}");
+    assert!(report.contains("at iteration 2"), "{report}");
+    assert!(report.contains("planted input 2"), "{report}");
+    let kept = std::env::temp_dir().join(format!("gatgrad-fuzz-{NAME}-crash-iter2.input"));
+    let _ = std::fs::remove_file(kept);
 }
 
 /// Prints sample generated programs with their diagnostics, to tune the generator:

@@ -6,6 +6,8 @@
 //! target replaced), a FIFO still a FIFO (and its reader got the bytes), a device still a device.
 
 use crate::cli::{gatgrad, model, reference, Run, TempDir};
+use crate::harness::{Ctx, Input};
+use crate::rng::Rng;
 use std::fs::File;
 use std::io::Read as _;
 use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
@@ -311,4 +313,35 @@ pub fn check(command: &str, special: Special) -> Option<Checked> {
         run: Some(run),
         command,
     })
+}
+
+/// Every (command, special file) pair, in the order the campaign goes through them.
+pub fn combinations() -> Vec<(&'static str, Special)> {
+    COMMANDS
+        .iter()
+        .flat_map(|&c| SPECIALS.iter().map(move |&s| (c, s)))
+        .collect()
+}
+
+/// One iteration of the campaign: the pair of [`combinations`] for this iteration, checked.
+pub fn iteration(_rng: &mut Rng, ctx: &mut Ctx) {
+    let combos = combinations();
+    let (command, special) = combos[ctx.iteration() % combos.len()];
+    ctx.save_current(format!("{command} on a {}", special.name()).as_bytes());
+    let Some(checked) = check(command, special) else {
+        ctx.tally(special.name(), "cannot be made here");
+        return;
+    };
+    match checked.result {
+        Ok(()) => ctx.tally(special.name(), "as expected"),
+        Err(why) => {
+            let run = checked.run.map_or(String::new(), |r| r.describe());
+            let input = Input::Command {
+                line: checked.command,
+                note: special.name().to_string(),
+            };
+            ctx.fail(command, special.name(), format!("{why}\n{run}"), input);
+            ctx.tally(special.name(), "WRONG");
+        }
+    }
 }

@@ -6,12 +6,14 @@
 //! each comes with a control — the same input with a small size — that must be accepted, so a
 //! refusal is known to be about the size and not about a broken input.
 
-use crate::cli::TempDir;
+use crate::cli::{gatgrad, TempDir};
+use crate::harness::{Ctx, Input};
 use crate::rng::Rng;
 use crate::structured::tiny_case;
 use crate::tensors::Tensors;
 use gatgrad::runtime::{serialize_tensors, Dataset, Graph, Tensor, TensorData, TensorFile};
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// Sizes no machine this runs on can hold (under the 3 GiB address-space limit of the runs),
 /// up to the edge of `usize`. `1e8` is huge only where it multiplies: features or classes
@@ -385,4 +387,63 @@ pub fn cli_claim(rng: &mut Rng, dir: &TempDir) -> CliClaim {
         control,
         args,
     }
+}
+
+/// One iteration of the library campaign: a claim refused with a one-line error, or a control
+/// accepted.
+pub fn library_iteration(rng: &mut Rng, ctx: &mut Ctx) {
+    let LibraryClaim {
+        kind,
+        about,
+        control,
+        run,
+    } = library_claim(rng);
+    let input = || Input::Text {
+        text: about.clone(),
+        note: kind.clone(),
+    };
+    let outcome = match (ctx.check("claim", about.as_bytes(), input, run), control) {
+        (None, _) => "PANIC",
+        (Some(Ok(())), true) => "accepted",
+        (Some(Err(e)), false) if e.lines().count() == 1 => "refused",
+        (Some(Err(e)), false) => {
+            ctx.fail("claim", "refused with several lines", e, input());
+            "refused, several lines"
+        }
+        (Some(Ok(())), false) => {
+            let why = "a huge size was accepted".to_string();
+            ctx.fail("claim", "accepted", why, input());
+            "ACCEPTED"
+        }
+        (Some(Err(e)), true) => {
+            ctx.fail("claim", "the control was refused", e, input());
+            "control REFUSED"
+        }
+    };
+    ctx.tally(&kind, outcome);
+}
+
+/// One iteration of the command-line campaign: a claim ends with exit 2 and one line on stderr,
+/// a control with exit 0.
+pub fn cli_iteration(rng: &mut Rng, ctx: &mut Ctx) {
+    let dir = TempDir::new("sizes");
+    let claim = cli_claim(rng, &dir);
+    let command = format!("gatgrad {}", claim.args.join(" "));
+    ctx.save_current(command.as_bytes());
+    let run = gatgrad(dir.dir(), &claim.args, Duration::from_secs(60));
+    let lines = run.stderr.lines().count();
+    let outcome = match run.outcome() {
+        o if o == "exit 2" && lines != 1 => format!("exit 2, {lines} lines on stderr"),
+        o => o,
+    };
+    let want = if claim.control { "exit 0" } else { "exit 2" };
+    if outcome != want {
+        let input = Input::Command {
+            line: command,
+            note: claim.kind.clone(),
+        };
+        let what = format!("{outcome} (expected {want})");
+        ctx.fail("gatgrad", &what, run.describe(), input);
+    }
+    ctx.tally(&claim.kind, &outcome);
 }

@@ -7,8 +7,11 @@
 //!
 //! All programs have the same signature: `input x[n: node, f: F]`, output `y[n, f]`.
 
+use crate::corpus::run_case_f64;
+use crate::harness::{excerpt, Ctx, Input};
 use crate::rng::Rng;
 use crate::tensors::Tensors;
+use gatgrad::codegen::print::{Printer, Style};
 use gatgrad::runtime::{serialize_tensors, TensorData, TensorFile};
 
 /// The statement limits of `docs/language.md`.
@@ -83,7 +86,7 @@ pub fn long_chain(rng: &mut Rng) -> Generated {
 /// A chain of `n` random steps, each reading the previous node tensor and `x`, through
 /// element-wise functions, neighbourhood sums, edge tensors and softmax; values stay bounded.
 pub fn mixed_chain(rng: &mut Rng) -> Generated {
-    let n = *rng.pick(&[200, 3000, 14000]);
+    let n = *rng.pick(&[200, 3000, 10000]);
     let mut s = format!("layer mixed() {{\n{HEADER}    t0[i, f] = x[i, f];\n");
     let mut steps = [0usize; 6];
     for k in 1..n {
@@ -276,4 +279,107 @@ pub fn tiny_case() -> TensorFile {
 /// The value of `x` at entry `k` of [`tiny_case`].
 pub fn tiny_x(k: usize) -> f64 {
     0.1 * (k + 1) as f64
+}
+
+/// One iteration of the campaign: a generated program compiles (then prints, in text and LaTeX,
+/// and runs on [`tiny_case`], its `grad.x` checked against the closed form) or is refused with
+/// the limit's message, as it must.
+pub fn iteration(rng: &mut Rng, ctx: &mut Ctx) {
+    let g = match rng.below(8) {
+        0 | 1 => long_chain(rng),
+        2 | 3 => mixed_chain(rng),
+        4 | 5 => wide_sum(rng),
+        _ => deep_nesting(rng),
+    };
+    let input = || Input::Large {
+        text: g.text.clone(),
+        about: g.about.clone(),
+    };
+    let first_lines = |s: &str| excerpt(s, 6, 200);
+    let compiled = ctx.check("compile", g.text.as_bytes(), input, || {
+        gatgrad::compile("limits.gat", &g.text)
+    });
+    let outcome = match (compiled, &g.expected) {
+        (None, _) => "compile PANIC",
+        (Some(Err(e)), Expected::Refused(message)) if e.rendered.contains(message) => {
+            "refused as expected"
+        }
+        (Some(Err(e)), Expected::Refused(message)) => {
+            let why = format!("expected `{message}`, got:\n{}", first_lines(&e.rendered));
+            ctx.fail("compile", "refused with another message", why, input());
+            "refused with another message"
+        }
+        (Some(Err(e)), Expected::Compiles { .. }) => {
+            let why = first_lines(&e.rendered);
+            ctx.fail(
+                "compile",
+                "a program within the limits refused",
+                why,
+                input(),
+            );
+            "refused (must compile)"
+        }
+        (Some(Ok(_)), Expected::Refused(message)) => {
+            let why = format!("compiles, expected `{message}`");
+            ctx.fail(
+                "compile",
+                "a program past the limits accepted",
+                why,
+                input(),
+            );
+            "compiles (must be refused)"
+        }
+        (Some(Ok(c)), Expected::Compiles { grad_x }) => {
+            let printed = ctx.check("print", g.text.as_bytes(), input, || {
+                [Style::Text, Style::Latex].map(|style| {
+                    let p = Printer::new(&c.program, style);
+                    p.forward().len() + p.backward().len()
+                })
+            });
+            let ran = match printed {
+                None => None,
+                Some(_) => ctx.check("run_case", g.text.as_bytes(), input, || {
+                    run_case_f64(&c.program, &tiny_case())
+                }),
+            };
+            match (printed, ran, grad_x) {
+                (None, _, _) => "print PANIC",
+                (_, None, _) => "run_case PANIC",
+                (_, Some(Err(e)), _) => {
+                    let why = format!("run_case on the tiny case: {e}");
+                    ctx.fail("run_case", "a valid program failed to run", why, input());
+                    "run_case error"
+                }
+                (_, Some(Ok(_)), None) => "runs",
+                (_, Some(Ok(named)), Some(closed)) => {
+                    let got = named.iter().find(|(n, _, _)| n == "grad.x");
+                    let values = got.map(|(_, _, v)| v.as_slice()).unwrap_or_default();
+                    let wrong = values.iter().enumerate().find(|&(k, &v)| {
+                        let want = closed.constant + closed.linear * tiny_x(k);
+                        (v - want).abs() > 1e-9 * want.abs().max(1.0)
+                    });
+                    match (values.len(), wrong) {
+                        (0, _) => {
+                            let why = "no grad.x in the results".to_string();
+                            ctx.fail("run_case", "grad.x missing", why, input());
+                            "runs, no grad.x"
+                        }
+                        (_, Some((k, v))) => {
+                            let want = closed.constant + closed.linear * tiny_x(k);
+                            let why = format!("grad.x[{k}] = {v}, the closed form says {want}");
+                            ctx.fail(
+                                "run_case",
+                                "grad.x differs from its closed form",
+                                why,
+                                input(),
+                            );
+                            "runs, grad.x WRONG"
+                        }
+                        _ => "runs, grad.x exact",
+                    }
+                }
+            }
+        }
+    };
+    ctx.tally(g.kind, outcome);
 }

@@ -130,8 +130,8 @@ fn run_child(test: &str, first: usize, budget: Duration) -> Child {
     let stderr = String::from_utf8_lossy(&err).into_owned();
     let iteration = stderr
         .lines()
-        .filter_map(|l| l.strip_prefix(ITERATION_MARK)?.trim().parse().ok())
-        .last();
+        .rev()
+        .find_map(|l| l.strip_prefix(ITERATION_MARK)?.trim().parse().ok());
     let current = stderr
         .lines()
         .find_map(|l| l.split_once("saved at ").map(|(_, p)| p.trim().to_string()));

@@ -275,19 +275,16 @@ pub fn check(command: &str, special: Special) -> Option<Checked> {
         wrong.push(format!("{before} became {after}"));
     }
     let changed = |p: &Path| std::fs::read(p).is_ok_and(|b| !b.is_empty() && b != old);
+    let ok = run.code == Some(0);
     match special {
-        Special::Regular if run.code == Some(0) => {
-            if !after.starts_with("a regular file") || !changed(&out) {
-                wrong.push(format!("the file was not replaced: {after}"));
-            }
+        Special::Regular if ok && (!after.starts_with("a regular file") || !changed(&out)) => {
+            wrong.push(format!("the file was not replaced: {after}"));
         }
-        Special::Symlink | Special::SymlinkChain if run.code == Some(0) => {
-            if !changed(&target) {
-                wrong.push(format!(
-                    "the link's target was not written: {}",
-                    what_is(&target)
-                ));
-            }
+        Special::Symlink | Special::SymlinkChain if ok && !changed(&target) => {
+            wrong.push(format!(
+                "the link's target was not written: {}",
+                what_is(&target)
+            ));
         }
         Special::Fifo | Special::SymlinkToFifo => match got.flatten() {
             Some(n) if n > 0 => {}

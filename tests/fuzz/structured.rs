@@ -155,7 +155,7 @@ pub fn wide_sum(rng: &mut Rng) -> Generated {
             terms.push(format!("{c} * x[n, f] * x[n, f]"));
             sq += c;
             ops += joint + 2 + sign;
-        } else if left >= 1 + sign {
+        } else if left > sign {
             terms.push(format!("{c} * x[n, f]"));
             lin += c;
             ops += joint + 1 + sign;

@@ -434,6 +434,20 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             let dims = args::unique("--dim", &dim).map_err(|e| (2, e))?;
             let c = compile(&model)?;
             let file = TensorFile::load(&inputs).map_err(|e| (2, e.to_string()))?;
+            let unread = gatgrad::cases::unread_tensors(&c.program, &file);
+            if !unread.is_empty() {
+                const SHOWN: usize = 20;
+                let mut names: Vec<String> =
+                    unread.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+                if unread.len() > SHOWN {
+                    names.push(format!("and {} more", unread.len() - SHOWN));
+                }
+                eprintln!(
+                    "warning: {} holds tensors the model does not read, ignored: {}",
+                    inputs.display(),
+                    names.join(", ")
+                );
+            }
             let named = match dtype {
                 Dtype::F64 => gatgrad::cases::run_case::<f64>(&c.program, &file, &consts, &dims),
                 Dtype::F32 => gatgrad::cases::run_case::<f32>(&c.program, &file, &consts, &dims),

@@ -43,6 +43,7 @@
 //! and the right answer is known: the attention should be one-hot on the matching neighbour.
 
 pub mod charts;
+pub mod defaults;
 pub mod layers;
 pub mod metrics;
 pub mod output;

@@ -1,6 +1,7 @@
 //! From `.gat` text to a differentiated [`Program`]: parse, check, lower, differentiate.
 
 use gatgrad_codegen::ir::Program;
+use gatgrad_grammar::sources::{gather, Loaded, Read};
 use gatgrad_grammar::Diagnostic;
 
 /// A checked, differentiated layer or model, with the warnings found on the way.
@@ -40,10 +41,52 @@ pub fn compile(name: &str, text: &str) -> Result<Compiled, CompileError> {
     }
 }
 
-/// Reads and compiles a `.gat` file; I/O errors become a one-line message.
+/// Reads and compiles a `.gat` file and the files it `use`s; I/O errors become a one-line message.
 pub fn compile_file(path: &std::path::Path) -> Result<Compiled, String> {
-    let text = read_source(path)?;
-    compile(&path.display().to_string(), &text).map_err(|e| e.rendered)
+    compile_gathered(&gather_file(path)?).map_err(|e| e.rendered)
+}
+
+/// Compiles a file gathered with [`gather_file`]; messages point into the file they are about.
+pub fn compile_gathered(loaded: &Loaded) -> Result<Compiled, CompileError> {
+    match gatgrad_codegen::compile_gathered(loaded) {
+        Ok((program, warnings)) => Ok(Compiled { program, warnings }),
+        Err(f) => Err(CompileError {
+            rendered: f.rendered,
+            diagnostics: f.diagnostics,
+        }),
+    }
+}
+
+/// Reads `path` and every file it `use`s (paths relative to the file that names them; each file
+/// once). Only the root file's I/O errors are returned here; a `use` that cannot be read is an
+/// error of the program, in [`Loaded::errors`], pointing at the `use`. The gathered text,
+/// `source.text`, is a self-contained program: it compiles with [`compile`] as well.
+pub fn gather_file(path: &std::path::Path) -> Result<Loaded, String> {
+    let root = read_source(path)?;
+    let key = |p: &std::path::Path| {
+        std::fs::canonicalize(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .display()
+            .to_string()
+    };
+    let mut read = |written: &str, from_key: &str, from_name: &str| {
+        let beside = |p: &str| std::path::Path::new(p).parent().map(|d| d.join(written));
+        let full = beside(from_key).unwrap_or_else(|| written.into());
+        let shown = beside(from_name).unwrap_or_else(|| written.into());
+        let text = read_source(&full)
+            .map_err(|e| e.replace(&full.display().to_string(), &shown.display().to_string()))?;
+        Ok(Read {
+            key: key(&full),
+            name: shown.display().to_string(),
+            text,
+        })
+    };
+    Ok(gather(
+        &key(path),
+        &path.display().to_string(),
+        root,
+        &mut read,
+    ))
 }
 
 /// `.gat` files longer than this are refused (the zoo's are a few KB; even 200 000 equations

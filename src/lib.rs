@@ -24,7 +24,7 @@ pub use gatgrad_codegen as codegen;
 pub use gatgrad_grammar as grammar;
 pub use gatgrad_runtime as runtime;
 
-pub use compile::{compile, compile_file, CompileError, Compiled};
+pub use compile::{compile, compile_file, compile_gathered, gather_file, CompileError, Compiled};
 pub use gatgrad_macros::derive_gradients;
 #[doc(hidden)]
 pub use gatgrad_macros::primitive_calls;

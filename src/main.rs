@@ -304,8 +304,8 @@ fn argument_error(e: clap::Error) -> ExitCode {
 
 fn compile(path: &std::path::Path) -> Result<gatgrad::Compiled, (u8, String)> {
     // A file that cannot be read is an environment problem (2), not a wrong program (1).
-    let text = gatgrad::compile::read_source(path).map_err(|e| (2, e))?;
-    gatgrad::compile(&path.display().to_string(), &text)
+    let loaded = gatgrad::gather_file(path).map_err(|e| (2, e))?;
+    gatgrad::compile_gathered(&loaded)
         .map(warned)
         .map_err(|e| (1, e.rendered))
 }
@@ -313,11 +313,11 @@ fn compile(path: &std::path::Path) -> Result<gatgrad::Compiled, (u8, String)> {
 /// Reads a model to train (exit status 2 if it cannot be read), checks it (1 on errors) and
 /// returns its text.
 fn read_model(path: &std::path::Path) -> Result<String, (u8, String)> {
-    let text = gatgrad::compile::read_source(path).map_err(|e| (2, e))?;
-    gatgrad::compile(&path.display().to_string(), &text)
+    let loaded = gatgrad::gather_file(path).map_err(|e| (2, e))?;
+    gatgrad::compile_gathered(&loaded)
         .map(warned)
         .map_err(|e| (1, e.rendered))?;
-    Ok(text)
+    Ok(loaded.source.text)
 }
 
 /// Prints a compilation's warnings.
@@ -437,8 +437,11 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             let unread = gatgrad::cases::unread_tensors(&c.program, &file);
             if !unread.is_empty() {
                 const SHOWN: usize = 20;
-                let mut names: Vec<String> =
-                    unread.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+                let mut names: Vec<String> = unread
+                    .iter()
+                    .take(SHOWN)
+                    .map(|n| format!("`{n}`"))
+                    .collect();
                 if unread.len() > SHOWN {
                     names.push(format!("and {} more", unread.len() - SHOWN));
                 }

@@ -122,7 +122,8 @@ mod tests {
     use super::*;
 
     fn read(path: &str) -> String {
-        std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        let full = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path);
+        gatgrad::gather_file(&full).unwrap().source.text
     }
 
     #[test]

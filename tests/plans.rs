@@ -10,8 +10,7 @@ fn plan(path: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string();
-    let text = std::fs::read_to_string(path).unwrap();
-    let c = gatgrad::compile(&name, &text).unwrap_or_else(|e| panic!("{e}"));
+    let c = gatgrad::compile_file(Path::new(&name)).unwrap_or_else(|e| panic!("{e}"));
     gatgrad::codegen::plan::Plan::build(&c.program).to_string()
 }
 

@@ -15,9 +15,13 @@ fn rel_name(path: &Path) -> String {
         .to_string()
 }
 
+/// Compiles a file with the files it `use`s, named relative to the repository in messages.
+fn compile(path: &Path) -> Result<gatgrad::Compiled, String> {
+    gatgrad::compile_file(Path::new(&rel_name(path)))
+}
+
 fn derivatives(path: &Path, style: gatgrad::codegen::print::Style) -> String {
-    let text = std::fs::read_to_string(path).unwrap();
-    let c = gatgrad::compile(&rel_name(path), &text).unwrap_or_else(|e| panic!("{e}"));
+    let c = compile(path).unwrap_or_else(|e| panic!("{e}"));
     let pr = gatgrad::codegen::print::Printer::new(&c.program, style);
     format!("# forward\n{}\n# backward\n{}", pr.forward(), pr.backward())
 }
@@ -51,10 +55,9 @@ fn fixture_derivatives_latex() {
 }
 
 fn messages(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap();
-    match gatgrad::compile(&rel_name(path), &text) {
+    match compile(path) {
         Ok(_) => panic!("{} should not compile", path.display()),
-        Err(e) => e.rendered,
+        Err(rendered) => rendered,
     }
 }
 
@@ -73,8 +76,7 @@ fn syntax_error_messages() {
 }
 
 fn generated(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap();
-    let c = gatgrad::compile(&rel_name(path), &text).unwrap_or_else(|e| panic!("{e}"));
+    let c = compile(path).unwrap_or_else(|e| panic!("{e}"));
     gatgrad::codegen::expand::pretty(&c.program).unwrap()
 }
 

@@ -62,16 +62,18 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             }
         }
     }
-    let (name, text, path) = match (file, source) {
+    let base = std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()),
+    );
+    let (name, text, root) = match (file, source) {
         (Some((f, arg)), None) => {
-            let base = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
-            let path = std::path::Path::new(&base).join(&f);
+            let path = base.join(&f);
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 syn::Error::new_spanned(&arg, format!("cannot read `{}`: {e}", path.display()))
             })?;
-            (f, text, Some(path.display().to_string()))
+            (f, text, path)
         }
-        (None, Some(s)) => ("inline".to_string(), s, None),
+        (None, Some(s)) => ("inline".to_string(), s, base.join("inline")),
         _ => {
             return Err(syn::Error::new(
                 Span::call_site(),
@@ -79,7 +81,27 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             ))
         }
     };
-    let (program, _warnings) = crate::compile_source(&name, &text).map_err(|f| {
+    // Every file read, so that cargo rebuilds when one of them changes.
+    let mut read_paths: Vec<String> = Vec::new();
+    if root.is_file() {
+        read_paths.push(root.display().to_string());
+    }
+    let mut read = |written: &str, from_key: &str, from_name: &str| {
+        let beside = |p: &str| std::path::Path::new(p).parent().map(|d| d.join(written));
+        let full = beside(from_key).unwrap_or_else(|| written.into());
+        let shown = beside(from_name).unwrap_or_else(|| written.into());
+        let text = std::fs::read_to_string(&full)
+            .map_err(|e| format!("cannot read `{}`: {e}", shown.display()))?;
+        read_paths.push(full.display().to_string());
+        Ok(gatgrad_grammar::sources::Read {
+            key: canonical(&full),
+            name: shown.display().to_string(),
+            text,
+        })
+    };
+    let loaded = gatgrad_grammar::sources::gather(&canonical(&root), &name, text, &mut read);
+    let text = loaded.source.text.clone();
+    let (program, _warnings) = crate::compile_gathered(&loaded).map_err(|f| {
         syn::Error::new_spanned(&attr, format!("gatgrad DSL error\n{}", f.rendered))
     })?;
     let gen = crate::emit::generate(&program, &krate).map_err(|e| {
@@ -99,7 +121,9 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let ident = &strukt.ident;
     let module = format_ident!("__gatgrad_{}", ident.to_string().to_lowercase());
     let kp: syn::Path = syn::parse_str(&krate)?;
-    let track = path.map(|p| quote! { const _: &str = include_str!(#p); });
+    let track = read_paths
+        .iter()
+        .map(|p| quote! { const _: &str = include_str!(#p); });
     Ok(quote! {
         #strukt
         #[doc(hidden)]
@@ -121,8 +145,16 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                 #module::backward_params(b, v)
             }
         }
-        #track
+        #(#track)*
     })
+}
+
+/// The key of a file for `use`: its canonical path (the path itself when that fails).
+fn canonical(path: &std::path::Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// The generated code of a program, formatted for review (what snapshots hold).

@@ -17,6 +17,6 @@ pub mod print;
 pub mod simplify;
 pub mod terms;
 
-pub use compile::{compile_source, Failure};
+pub use compile::{compile_gathered, compile_in, compile_source, Failure};
 pub use diff::differentiate;
 pub use lower::{lower, Lowered};

@@ -35,6 +35,17 @@ pub struct Ident {
 pub struct File {
     /// Blocks in source order.
     pub blocks: Vec<Block>,
+    /// `use "other.gat";` items, in source order.
+    pub uses: Vec<Use>,
+}
+
+/// `use "gatv2.gat";`: the layers of another file, read relative to this one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Use {
+    /// The path as written.
+    pub path: StrLit,
+    /// The whole item, `use` to `;`.
+    pub span: Span,
 }
 
 /// `layer` or `model`.

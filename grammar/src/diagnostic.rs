@@ -84,23 +84,24 @@ impl Diagnostic {
     /// either side of the caret, with `…` where text was left out (the caret stays under the
     /// same character; the column in `-->` is the real one).
     pub fn render(&self, source: &Source) -> String {
-        let (line, col) = source.line_col(self.span.start);
+        let (line, _) = source.line_col(self.span.start);
+        let (name, shown_line, col) = source.location(self.span.start);
         let text = source.line_text(line);
         let kind = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
             Severity::Note => "note",
         };
-        let num = line.to_string();
+        let num = shown_line.to_string();
         let pad = " ".repeat(num.len());
         let line_start = source.line_start(line);
         let start = floor_boundary(text, self.span.start.saturating_sub(line_start));
         let end = floor_boundary(text, self.span.end.saturating_sub(line_start)).max(start);
         let (shown, lead, width) = excerpt(text, start, end);
         let mut out = format!(
-            "{kind}: {}\n{pad}--> {}:{line}:{col}\n{pad} |\n{num} | {shown}\n{pad} | {lead}{}",
+            "{kind}: {}\n{pad}--> {}:{shown_line}:{col}\n{pad} |\n{num} | {shown}\n{pad} | {lead}{}",
             self.message,
-            source.name,
+            name,
             "^".repeat(width)
         );
         if !self.label.is_empty() {
@@ -185,29 +186,69 @@ fn excerpt(text: &str, start: usize, end: usize) -> (String, String, usize) {
     (shown, lead, width.max(1))
 }
 
-/// A source file: its display name and text.
+/// The text diagnostics point into: one file, or several files one after another (a file and the
+/// files it `use`s), each shown under its own name with its own line numbers.
 #[derive(Clone, Debug)]
 pub struct Source {
-    /// The name shown in messages (usually the path).
+    /// The name shown in messages (usually the path) of the first file.
     pub name: String,
-    /// The text.
+    /// The text of all files, each followed by a line break when there are several.
     pub text: String,
     line_starts: Vec<usize>,
+    /// Each file's name, first byte in `text` and first line (1-based), in order.
+    parts: Vec<(String, usize, usize)>,
 }
 
 impl Source {
     /// Wraps a text under a display name.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Source {
-        let text = text.into();
+        let name = name.into();
+        Source::combined(vec![(name, text.into())])
+    }
+    /// Several files as one text; a span's file is the one its start falls in.
+    pub fn combined(files: Vec<(String, String)>) -> Source {
+        let several = files.len() > 1;
+        let mut text = String::new();
+        let mut parts = Vec::new();
+        for (name, body) in files {
+            let first_line = text.matches('\n').count() + 1;
+            parts.push((name, text.len(), first_line));
+            text.push_str(&body);
+            if several {
+                text.push('\n');
+            }
+        }
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         Source {
-            name: name.into(),
+            name: parts.first().map(|p| p.0.clone()).unwrap_or_default(),
             text,
             line_starts,
+            parts,
         }
     }
-    /// 1-based line and column (in characters) of a byte offset.
+    /// Where each file starts in [`text`](Self::text), by name, in order.
+    pub fn files(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.parts.iter().map(|(n, start, _)| (n.as_str(), *start))
+    }
+    /// The file a byte offset falls in: its name and first line.
+    fn part(&self, offset: usize) -> (&str, usize) {
+        let k = self
+            .parts
+            .partition_point(|p| p.1 <= offset)
+            .saturating_sub(1);
+        self.parts
+            .get(k)
+            .map_or(("", 1), |(n, _, line)| (n.as_str(), *line))
+    }
+    /// The file name, 1-based line and column (in characters) of a byte offset, as shown in
+    /// messages.
+    pub fn location(&self, offset: usize) -> (&str, usize, usize) {
+        let (line, col) = self.line_col(offset);
+        let (name, first) = self.part(offset.min(self.text.len()));
+        (name, line + 1 - first, col)
+    }
+    /// 1-based line (counted over the whole text) and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset);

@@ -17,6 +17,7 @@
 pub mod ast;
 pub mod diagnostic;
 mod parse;
+pub mod sources;
 
 pub use diagnostic::{Diagnostic, Rendered, Severity, Source};
 pub use parse::parse;

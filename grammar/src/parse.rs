@@ -39,11 +39,11 @@ pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
         diags: Vec::new(),
         swallowed: false,
     };
-    let blocks = driver.file();
+    let (blocks, uses) = driver.file();
     if driver.diags.iter().any(Diagnostic::is_error) {
         Err(driver.diags)
     } else {
-        Ok(File { blocks })
+        Ok(File { blocks, uses })
     }
 }
 
@@ -388,7 +388,9 @@ fn want(rule: Rule) -> Option<Want> {
         Rule::kw_node => Want::Node,
         Rule::kw_as | Rule::external => Want::As,
         Rule::kw_classes | Rule::classes => Want::Classes,
-        Rule::block_kind | Rule::block | Rule::block_head => Want::BlockKind,
+        Rule::block_kind | Rule::block | Rule::block_head | Rule::kw_use | Rule::use_item => {
+            Want::BlockKind
+        }
         Rule::stmt
         | Rule::decl_kind
         | Rule::kw_dims
@@ -478,13 +480,14 @@ impl<'s> Driver<'s> {
         token_at(self.src, skip_trivia(self.src, pos))
     }
 
-    fn file(&mut self) -> Vec<Block> {
+    fn file(&mut self) -> (Vec<Block>, Vec<Use>) {
         let mut pos = if self.src.starts_with('\u{feff}') {
             3
         } else {
             0
         };
         let mut blocks = Vec::new();
+        let mut uses = Vec::new();
         loop {
             let t = self.next(pos);
             if self.give_up(t) {
@@ -495,6 +498,11 @@ impl<'s> Driver<'s> {
                 TokKind::UnterminatedComment => {
                     self.unterminated_comment(t);
                     break;
+                }
+                _ if t.is_word("use") => {
+                    let (item, end) = self.use_item(t);
+                    uses.extend(item);
+                    pos = end;
                 }
                 _ if t.is_block_keyword() => {
                     let (block, end) = self.block(t.start);
@@ -508,11 +516,11 @@ impl<'s> Driver<'s> {
                     } else if t.kind == TokKind::UnterminatedStr {
                         unterminated_string(t)
                     } else {
-                        Diagnostic::error(t.span(), "expected `layer` or `model`")
+                        Diagnostic::error(t.span(), "expected `layer`, `model` or `use`")
                             .with_label(format!("found {}", t.describe()))
                             .with_help(
                                 "a file is a list of blocks: `layer NAME(...) { ... }` and \
-                                 `model NAME(...) { ... }`",
+                                 `model NAME(...) { ... }`, and `use \"other.gat\";` items",
                             )
                     };
                     self.diags.push(d);
@@ -520,7 +528,40 @@ impl<'s> Driver<'s> {
                 }
             }
         }
-        blocks
+        (blocks, uses)
+    }
+
+    /// `use "path";` starting at the `use` token `t`; on a syntax error, reports it and skips to
+    /// the next block.
+    fn use_item(&mut self, t: Tok<'s>) -> (Option<Use>, usize) {
+        let path = self.next(t.end);
+        if path.kind != TokKind::Str {
+            let d = if path.kind == TokKind::UnterminatedStr {
+                unterminated_string(path)
+            } else {
+                Diagnostic::error(path.span(), "expected a quoted file name after `use`")
+                    .with_label(format!("found {}", path.describe()))
+                    .with_help("write `use \"gatv2.gat\";` (a path relative to this file)")
+            };
+            self.diags.push(d);
+            return (None, self.skip_to_block(path));
+        }
+        let semi = self.next(path.end);
+        if !semi.is(";") {
+            self.diags.push(
+                Diagnostic::error(semi.span(), "expected `;` after the file name of `use`")
+                    .with_label(format!("found {}", semi.describe())),
+            );
+            return (None, self.skip_to_block(semi));
+        }
+        let item = Use {
+            path: StrLit {
+                value: path.text[1..path.text.len() - 1].to_string(),
+                span: path.span(),
+            },
+            span: Span::new(t.start, semi.end),
+        };
+        (Some(item), semi.end)
     }
 
     /// Skips from `t` (consumed) to the next `layer` or `model` outside brackets.

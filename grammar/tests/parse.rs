@@ -586,7 +586,10 @@ fn errors_are_readable() {
     );
     assert_eq!(one("layer a { 42; }"), pair("expected a statement", "42"));
     assert_eq!(one("layer a { y = 1; } }"), pair("unexpected `}`", "}"));
-    assert_eq!(one("x = 1;"), pair("expected `layer` or `model`", "x"));
+    assert_eq!(
+        one("x = 1;"),
+        pair("expected `layer`, `model` or `use`", "x")
+    );
     assert_eq!(
         one("layer a { y = \"s; }"),
         pair("unterminated string: missing closing `\"`", "\"s; }")
@@ -649,7 +652,7 @@ model c { o = 1; }
             "number out of range",
             "unexpected `)`",
             "expected an expression",
-            "expected `layer` or `model`",
+            "expected `layer`, `model` or `use`",
         ],
         "{v:?}"
     );

@@ -37,7 +37,8 @@ pub fn gat_files() -> Vec<(String, String)> {
     let files: Vec<(String, String)> = paths
         .into_iter()
         .filter_map(|p| {
-            let text = std::fs::read_to_string(&p).ok()?;
+            // Gathered with the files it `use`s: a self-contained program.
+            let text = gatgrad::gather_file(&p).ok()?.source.text;
             let name = p.strip_prefix(root()).unwrap_or(&p).display().to_string();
             Some((name, text))
         })

@@ -417,7 +417,11 @@ fn special_files_as_outputs() {
 /// are refused, naming both places; the unchanged model compiles (see `ambiguous.rs`).
 #[test]
 fn ambiguous_programs() {
-    let base = std::fs::read_to_string(harness::root().join(BASE)).expect("the base model");
+    // With the layers it `use`s, so that edits of layer text apply.
+    let base = gatgrad::gather_file(&harness::root().join(BASE))
+        .expect("the base model")
+        .source
+        .text;
     let mut expect: Vec<Expect> = [
         "two losses",
         "two outputs",

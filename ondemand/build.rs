@@ -27,7 +27,9 @@ const INPUTS: &[&str] = &[
 
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest.parent().expect("ondemand/ lives in the workspace root");
+    let root = manifest
+        .parent()
+        .expect("ondemand/ lives in the workspace root");
     let mut files = Vec::new();
     for input in INPUTS {
         let path = root.join(input);

@@ -44,7 +44,7 @@ pub struct Request<'a> {
     /// The canonical program text: the key's first part.
     pub canonical_text: &'a str,
     /// The `.gat` text written next to the crate's manifest as `model.gat` (the caller's
-    /// `main.rs` reads it with `#[derive_gradients(path = "model.gat")]`). For an entry to be a
+    /// `main.rs` reads it with `#[derive_gradients(file = "model.gat")]`). For an entry to be a
     /// function of its key, pass the canonical text here too.
     pub gat_text: &'a str,
     /// The crate's whole `src/main.rs`. It is part of the key: it must not mention anything

@@ -79,9 +79,15 @@ pub(crate) fn build(
         if trimmed.starts_with("error[") || trimmed.starts_with("error: could not compile") {
             compile_error = true;
         }
-        if ["Compiling", "Downloading", "Downloaded", "Updating", "Locking"]
-            .iter()
-            .any(|status| trimmed.starts_with(status))
+        if [
+            "Compiling",
+            "Downloading",
+            "Downloaded",
+            "Updating",
+            "Locking",
+        ]
+        .iter()
+        .any(|status| trimmed.starts_with(status))
         {
             events(Event::Cargo {
                 line: trimmed.to_string(),

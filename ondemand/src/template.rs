@@ -101,10 +101,7 @@ impl CrateTemplate {
 /// see ARCHITECTURE.md.)
 pub fn source_tree() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .parent()
-        .unwrap_or(manifest_dir)
-        .to_path_buf()
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
 /// The `[profile.*]` tables of a manifest, verbatim and in order: each runs from its header to

@@ -41,7 +41,10 @@ fn names(dir: &Path) -> Vec<String> {
 }
 
 fn run(entry: &Entry) -> String {
-    let out = entry.command().output().expect("the entry's executable runs");
+    let out = entry
+        .command()
+        .output()
+        .expect("the entry's executable runs");
     assert!(out.status.success());
     String::from_utf8(out.stdout).expect("utf-8")
 }
@@ -66,19 +69,28 @@ fn a_build_is_published_and_then_found() {
         })
     );
     assert!(matches!(events.last(), Some(Event::Done { seconds }) if *seconds > 0.0));
-    assert!(events
-        .iter()
-        .any(|e| matches!(e, Event::Cargo { line } if line.starts_with("Compiling gatgrad-generated-"))));
-    assert_eq!(run(&entry), format!("generated main, program of {} bytes\n", GAT.len()));
+    assert!(events.iter().any(
+        |e| matches!(e, Event::Cargo { line } if line.starts_with("Compiling gatgrad-generated-"))
+    ));
+    assert_eq!(
+        run(&entry),
+        format!("generated main, program of {} bytes\n", GAT.len())
+    );
 
     let root = cache.root();
     assert_eq!(names(&root.join("entries")), [entry.key.to_string()]);
-    assert!(names(&root.join("tmp")).is_empty(), "no build folder is left");
+    assert!(
+        names(&root.join("tmp")).is_empty(),
+        "no build folder is left"
+    );
     assert_eq!(
         names(&entry.dir),
         ["bin", "build.log", "crate", "manifest.txt"]
     );
-    assert_eq!(std::fs::read_to_string(entry.dir.join("crate/model.gat")).unwrap(), GAT);
+    assert_eq!(
+        std::fs::read_to_string(entry.dir.join("crate/model.gat")).unwrap(),
+        GAT
+    );
     let manifest = std::fs::read_to_string(entry.dir.join("manifest.txt")).unwrap();
     assert!(manifest.starts_with(&format!("key = {}\nwhat = tiny.gat\n", entry.key)));
     assert!(root.join("CACHEDIR.TAG").is_file());
@@ -122,8 +134,10 @@ fn two_concurrent_first_uses_both_succeed_and_leave_one_entry() {
     let template = CrateTemplate::standalone("");
     let main_rs = MAIN_RS.replace("generated main", "raced main");
     let (a, b) = std::thread::scope(|s| {
-        let first = s.spawn(|| cache.get_or_build(&request(&template, &main_rs), &toolchain, &mut |_| {}));
-        let second = s.spawn(|| cache.get_or_build(&request(&template, &main_rs), &toolchain, &mut |_| {}));
+        let first =
+            s.spawn(|| cache.get_or_build(&request(&template, &main_rs), &toolchain, &mut |_| {}));
+        let second =
+            s.spawn(|| cache.get_or_build(&request(&template, &main_rs), &toolchain, &mut |_| {}));
         (first.join().unwrap(), second.join().unwrap())
     });
     let (a, b) = (a.unwrap(), b.unwrap());
@@ -151,7 +165,10 @@ fn a_failing_build_is_a_gatgrad_bug_with_the_paths_to_report() {
     assert_eq!(std::fs::read_to_string(source).unwrap(), broken);
     let log_text = std::fs::read_to_string(log).unwrap();
     assert!(log_text.contains("error[E0308]"), "{log_text}");
-    let failed = cache.root().join("failed").join(names(&cache.root().join("failed"))[0].as_str());
+    let failed = cache
+        .root()
+        .join("failed")
+        .join(names(&cache.root().join("failed"))[0].as_str());
     assert_eq!(
         err.to_string(),
         format!(

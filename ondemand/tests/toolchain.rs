@@ -43,7 +43,10 @@ fn a_compiler_that_fails_is_named() {
     std::fs::create_dir(&bin).unwrap();
     for (name, script) in [
         ("cargo", "#!/bin/sh\nexit 0\n"),
-        ("rustc", "#!/bin/sh\necho 'rustc: broken install' >&2\nexit 3\n"),
+        (
+            "rustc",
+            "#!/bin/sh\necho 'rustc: broken install' >&2\nexit 3\n",
+        ),
     ] {
         let path = bin.join(name);
         std::fs::write(&path, script).unwrap();
@@ -68,6 +71,8 @@ fn a_compiler_that_fails_is_named() {
 fn the_real_toolchain_is_found_with_its_host() {
     let toolchain = Toolchain::find().unwrap();
     assert!(toolchain.rustc_version.starts_with("rustc "));
-    assert!(toolchain.rustc_version.contains(&format!("host: {}", toolchain.host)));
+    assert!(toolchain
+        .rustc_version
+        .contains(&format!("host: {}", toolchain.host)));
     assert!(toolchain.target_cfg.contains("target_arch="));
 }

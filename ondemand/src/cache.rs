@@ -93,9 +93,13 @@ impl Cache {
         }
     }
 
-    /// The cache in `root`.
+    /// The cache in `root`, made absolute (cargo runs in the generated crate's folder, where a
+    /// relative path would mean something else).
     pub fn at(root: impl Into<PathBuf>) -> Cache {
-        Cache { root: root.into() }
+        let root = root.into();
+        Cache {
+            root: std::path::absolute(&root).unwrap_or(root),
+        }
     }
 
     /// Its folder.

@@ -23,7 +23,8 @@ pub(crate) enum Outcome {
 /// Builds the crate in `crate_dir` into the shared `target_dir`, appending cargo's output to
 /// `log`. The environment is made to say exactly what the key says: the toolchain's `RUSTC` and
 /// flags (as `CARGO_ENCODED_RUSTFLAGS`, which wins over every configured flag), no profile or
-/// target overrides from the caller's environment.
+/// build overrides from the caller's environment (except `CARGO_BUILD_JOBS`, which changes how
+/// long a build takes, not what it builds).
 pub(crate) fn build(
     toolchain: &Toolchain,
     crate_dir: &Path,
@@ -48,7 +49,8 @@ pub(crate) fn build(
         .env_remove("RUSTFLAGS");
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
-        if name.starts_with("CARGO_PROFILE_") || name.starts_with("CARGO_BUILD_") {
+        let overrides = name.starts_with("CARGO_PROFILE_") || name.starts_with("CARGO_BUILD_");
+        if overrides && name != "CARGO_BUILD_JOBS" {
             command.env_remove(&*name);
         }
     }

@@ -141,6 +141,10 @@ fn two_concurrent_first_uses_both_succeed_and_leave_one_entry() {
         (first.join().unwrap(), second.join().unwrap())
     });
     let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(
+        a.built != b.built,
+        "exactly one of them published its build"
+    );
     assert_eq!(a.key, b.key);
     assert_eq!(a.executable, b.executable);
     assert_eq!(names(&cache.root().join("entries")), [a.key.to_string()]);
@@ -180,6 +184,14 @@ fn a_failing_build_is_a_gatgrad_bug_with_the_paths_to_report() {
     );
     assert!(names(&cache.root().join("entries")).is_empty());
     assert!(names(&cache.root().join("tmp")).is_empty());
+}
+
+#[test]
+fn a_relative_cache_folder_is_made_absolute() {
+    let cache = Cache::at("relative/cache");
+    assert!(cache.root().is_absolute());
+    assert!(cache.root().ends_with("relative/cache"));
+    assert!(cache.target_dir().is_absolute());
 }
 
 #[test]

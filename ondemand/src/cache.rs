@@ -1,0 +1,347 @@
+//! The cache folder: finding an entry by key, and building and publishing one atomically.
+//!
+//! ```text
+//! <cache>/CACHEDIR.TAG
+//! <cache>/entries/<key>/manifest.txt   what the key was made of; written last
+//! <cache>/entries/<key>/bin/model      the helper executable
+//! <cache>/entries/<key>/crate/         the generated crate (Cargo.toml, src/main.rs, model.gat)
+//! <cache>/entries/<key>/build.log      cargo's output
+//! <cache>/target/                      one cargo target folder for every entry, so gatgrad and its
+//!                                      dependencies are compiled once for all programs
+//! <cache>/tmp/<key>-*/                 builds in progress, each laid out like an entry
+//! <cache>/failed/<key>/                the last failed build of a key, kept for the bug report
+//! ```
+//!
+//! A build happens in its own folder under `tmp/` and is renamed to `entries/<key>` when it is
+//! complete. A rename within one file system is atomic, and renaming onto a folder that exists
+//! fails, so an entry folder is always complete, a crash leaves only a `tmp/` folder (removed by
+//! a later build once it is a day old), and of two concurrent first uses one publishes and the
+//! other uses its entry. Concurrent builds wait for each other on cargo's lock of the shared
+//! target folder; each gives its package its own name so neither overwrites the executable the
+//! other is about to move.
+
+use crate::cargo::{self, Outcome};
+use crate::{CrateTemplate, Error, Event, Key, KeyInputs, Toolchain, GATGRAD_BUILD};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The variable naming the cache folder.
+pub const CACHE_DIR_ENV: &str = "GATGRAD_CACHE_DIR";
+
+/// The executable's name inside an entry.
+const EXECUTABLE: &str = "model";
+
+/// A build folder under `tmp/` older than this is left over from a crash.
+const STALE_BUILD: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// One program to get an executable for.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// What to call it in messages, e.g. `my_variant.gat`.
+    pub what: &'a str,
+    /// The canonical program text: the key's first part.
+    pub canonical_text: &'a str,
+    /// The `.gat` text written next to the crate's manifest as `model.gat` (the caller's
+    /// `main.rs` reads it with `#[derive_gradients(file = "model.gat")]`). For an entry to be a
+    /// function of its key, pass the canonical text here too.
+    pub gat_text: &'a str,
+    /// The crate's whole `src/main.rs`. It is part of the key: it must not mention anything
+    /// that differs between files of the same program (their names, their comments), or those
+    /// files will not share an entry.
+    pub main_rs: &'a str,
+    /// Dependencies, lock file and profiles of the crate.
+    pub template: &'a CrateTemplate,
+}
+
+/// A published entry.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Its key.
+    pub key: Key,
+    /// Its folder, `entries/<key>`.
+    pub dir: PathBuf,
+    /// The helper executable.
+    pub executable: PathBuf,
+    /// Whether this call built it (false: it was in the cache).
+    pub built: bool,
+}
+
+impl Entry {
+    /// A command that runs the helper executable.
+    pub fn command(&self) -> Command {
+        Command::new(&self.executable)
+    }
+}
+
+/// A cache folder. Nothing is created until the first build.
+#[derive(Clone, Debug)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// The cache in `GATGRAD_CACHE_DIR` if it is set and not empty, else `gatgrad/` in the
+    /// user's cache folder (`~/.cache/gatgrad` on Linux).
+    pub fn from_env() -> Result<Cache, Error> {
+        match std::env::var_os(CACHE_DIR_ENV) {
+            Some(dir) if !dir.is_empty() => Ok(Cache::at(dir)),
+            _ => dirs::cache_dir()
+                .map(|dir| Cache::at(dir.join("gatgrad")))
+                .ok_or(Error::NoCacheDir),
+        }
+    }
+
+    /// The cache in `root`, made absolute (cargo runs in the generated crate's folder, where a
+    /// relative path would mean something else).
+    pub fn at(root: impl Into<PathBuf>) -> Cache {
+        let root = root.into();
+        Cache {
+            root: std::path::absolute(&root).unwrap_or(root),
+        }
+    }
+
+    /// Its folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The shared cargo target folder.
+    pub fn target_dir(&self) -> PathBuf {
+        self.root.join("target")
+    }
+
+    /// The key of `request` built by `toolchain`.
+    pub fn key(&self, request: &Request, toolchain: &Toolchain) -> Key {
+        Key::of(&KeyInputs {
+            canonical_text: request.canonical_text,
+            gatgrad_version: GATGRAD_BUILD,
+            rustc_version: &toolchain.rustc_version,
+            target: &toolchain.host,
+            target_cfg: &toolchain.target_cfg,
+            rustflags: &toolchain.rustflags,
+            crate_text: &request.template.fingerprint_text(request.main_rs),
+        })
+    }
+
+    /// The entry of `key`, if one is published and has its executable.
+    pub fn lookup(&self, key: &Key) -> Option<Entry> {
+        let dir = self.entry_dir(key);
+        let executable = executable_in(&dir);
+        (dir.join("manifest.txt").is_file() && executable.is_file()).then(|| Entry {
+            key: key.clone(),
+            dir,
+            executable,
+            built: false,
+        })
+    }
+
+    /// The entry for `request`: found in the cache (a few file-system checks), or built with
+    /// `toolchain` and published. `events` hears of the build's steps; a cache hit reports
+    /// nothing.
+    pub fn get_or_build(
+        &self,
+        request: &Request,
+        toolchain: &Toolchain,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Entry, Error> {
+        let key = self.key(request, toolchain);
+        if let Some(entry) = self.lookup(&key) {
+            return Ok(entry);
+        }
+        let start = Instant::now();
+        self.prepare()?;
+        events(Event::Compiling {
+            what: request.what.to_string(),
+        });
+        let tmp_root = self.root.join("tmp");
+        let build = tempfile::Builder::new()
+            .prefix(&format!("{key}-"))
+            .tempdir_in(&tmp_root)
+            .map_err(|e| Error::cache_dir(&tmp_root, e))?;
+        let crate_dir = build.path().join("crate");
+        let package = package_name(&key);
+        request
+            .template
+            .write(&crate_dir, &package, request.main_rs, request.gat_text)
+            .map_err(|e| Error::cache_dir(&crate_dir, e))?;
+        let log = build.path().join("build.log");
+        let target_dir = self.target_dir();
+        let run = |offline: bool, events: &mut dyn FnMut(Event)| {
+            cargo::build(toolchain, &crate_dir, &target_dir, &log, offline, events).map_err(|e| {
+                Error::Toolchain {
+                    command: format!("{} build --release", toolchain.cargo.display()),
+                    reason: format!("cannot be run ({e})"),
+                }
+            })
+        };
+        let mut outcome = run(true, events)?;
+        if outcome == Outcome::NeedsNetwork {
+            events(Event::Downloading);
+            outcome = run(false, events)?;
+        }
+        if outcome != Outcome::Built {
+            let kept = self.keep_failed(&key, build.keep());
+            let log = kept.join("build.log");
+            return Err(match outcome {
+                Outcome::FetchFailed | Outcome::NeedsNetwork => Error::Fetch { log },
+                _ => Error::BuildFailed {
+                    what: request.what.to_string(),
+                    source: kept.join("crate").join("src").join("main.rs"),
+                    log,
+                },
+            });
+        }
+        self.collect_executable(&package, build.path())?;
+        let manifest = manifest(&key, request, toolchain, &package);
+        let manifest_path = build.path().join("manifest.txt");
+        std::fs::write(&manifest_path, manifest).map_err(|e| Error::cache_dir(manifest_path, e))?;
+        let entry = self.publish(&key, build.keep(), events)?;
+        events(Event::Done {
+            seconds: start.elapsed().as_secs_f64(),
+        });
+        Ok(entry)
+    }
+
+    fn entry_dir(&self, key: &Key) -> PathBuf {
+        self.root.join("entries").join(key.as_str())
+    }
+
+    /// Creates the cache's folders and its `CACHEDIR.TAG` (so backup tools skip it), and
+    /// removes build folders left by crashes.
+    fn prepare(&self) -> Result<(), Error> {
+        for dir in ["entries", "tmp", "target", "failed"] {
+            let dir = self.root.join(dir);
+            std::fs::create_dir_all(&dir).map_err(|e| Error::cache_dir(&dir, e))?;
+        }
+        let tag = self.root.join("CACHEDIR.TAG");
+        if !tag.is_file() {
+            std::fs::write(
+                &tag,
+                "Signature: 8a477f597d28d172789f06886806bc55\n\
+                 # This folder is gatgrad's cache of generated code; it can be deleted.\n",
+            )
+            .map_err(|e| Error::cache_dir(&self.root, e))?;
+        }
+        if let Ok(builds) = std::fs::read_dir(self.root.join("tmp")) {
+            for build in builds.flatten() {
+                let old = build
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| SystemTime::now().duration_since(t).ok())
+                    .is_some_and(|age| age > STALE_BUILD);
+                if old {
+                    let _ = std::fs::remove_dir_all(build.path());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the executable cargo built for `package` into `build/bin/`, and removes what the
+    /// package left in the shared target folder (only the shared pieces are worth keeping).
+    fn collect_executable(&self, package: &str, build: &Path) -> Result<(), Error> {
+        let release = self.target_dir().join("release");
+        let built = release.join(format!("{package}{}", std::env::consts::EXE_SUFFIX));
+        let bin = build.join("bin");
+        std::fs::create_dir_all(&bin).map_err(|e| Error::cache_dir(&bin, e))?;
+        std::fs::rename(&built, executable_in(build)).map_err(|e| Error::cache_dir(&built, e))?;
+        let _ = std::fs::remove_file(release.join(format!("{package}.d")));
+        let crate_name = package.replace('-', "_");
+        for (dir, prefix) in [
+            (release.join("deps"), format!("{crate_name}-")),
+            (release.join(".fingerprint"), format!("{package}-")),
+        ] {
+            let Ok(items) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for item in items.flatten() {
+                if item.file_name().to_string_lossy().starts_with(&prefix) {
+                    let path = item.path();
+                    let _ = std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir_all(&path));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Renames the complete build folder to `entries/<key>`. If another build published the
+    /// key first, its entry is used and this one removed; a folder there without a manifest
+    /// (emptied by hand) is replaced.
+    fn publish(
+        &self,
+        key: &Key,
+        build: PathBuf,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Entry, Error> {
+        let dir = self.entry_dir(key);
+        let mut replaced = false;
+        loop {
+            let Err(e) = std::fs::rename(&build, &dir) else {
+                return Ok(Entry {
+                    key: key.clone(),
+                    executable: executable_in(&dir),
+                    dir,
+                    built: true,
+                });
+            };
+            if let Some(entry) = self.lookup(key) {
+                let _ = std::fs::remove_dir_all(&build);
+                events(Event::Raced);
+                return Ok(entry);
+            }
+            if replaced || !dir.exists() {
+                let _ = std::fs::remove_dir_all(&build);
+                return Err(Error::cache_dir(&dir, e));
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+            replaced = true;
+        }
+    }
+
+    /// Moves a failed build to `failed/<key>` (replacing an older failure) and returns where it
+    /// is; if that cannot be done it stays where it is.
+    fn keep_failed(&self, key: &Key, build: PathBuf) -> PathBuf {
+        let kept = self.root.join("failed").join(key.as_str());
+        let _ = std::fs::remove_dir_all(&kept);
+        match std::fs::rename(&build, &kept) {
+            Ok(()) => kept,
+            Err(_) => build,
+        }
+    }
+}
+
+/// The executable's path in an entry (or build) folder.
+fn executable_in(dir: &Path) -> PathBuf {
+    dir.join("bin")
+        .join(format!("{EXECUTABLE}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A package name no other build running now has: the key's start, the process and a counter.
+fn package_name(key: &Key) -> String {
+    static BUILDS: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "gatgrad-generated-{}-{}-{}",
+        &key.as_str()[..12],
+        std::process::id(),
+        BUILDS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The manifest of an entry: what its key was made of, for people looking into the cache.
+fn manifest(key: &Key, request: &Request, toolchain: &Toolchain, package: &str) -> String {
+    let release = toolchain
+        .rustc_version
+        .lines()
+        .find_map(|l| l.strip_prefix("release: "))
+        .unwrap_or("?");
+    format!(
+        "key = {key}\nwhat = {}\ngatgrad = {GATGRAD_BUILD}\nrustc = {release}\ntarget = {}\n\
+         rustflags = {}\npackage = {package}\n",
+        request.what,
+        toolchain.host,
+        toolchain.rustflags.join(" "),
+    )
+}

@@ -41,8 +41,11 @@ pub mod __private {
         Generated,
     };
     pub use gatgrad_codegen::ir::TensorId;
+    /// The element-wise functions, under the short name generated code spells them by
+    /// (`__private::f::elu`).
+    pub use gatgrad_runtime::kernels::elementwise as f;
     pub use gatgrad_runtime::kernels::{
-        f, par_by_target, par_copy, par_edges_by_target, par_rows, par_sum_edges_by_target,
+        par_by_target, par_copy, par_edges_by_target, par_rows, par_sum_edges_by_target,
         par_sum_rows, recompute_where, softmax_by_target, softmax_target, sum_blocks, Float, Rows,
         TargetOut,
     };

@@ -3,7 +3,7 @@
 //! exactly the entries that need the exact value, found through a 64-bit mask rather than a
 //! branch per entry.
 
-use super::{var, Gen};
+use super::{var, Gen, Helper};
 use crate::ir::*;
 use crate::plan::Deferred;
 
@@ -17,14 +17,14 @@ struct Passes {
 
 impl Gen<'_> {
     fn passes(&self, d: &Deferred) -> Passes {
-        let pv = self.pv();
+        let elementwise = self.helper(Helper::Elementwise);
         let name = match d.func {
             Func::Elu => "elu_sign",
             Func::EluGrad => "elu_grad_sign",
             other => unreachable!("no stand-in for {other:?}"),
         };
         let x = self.ex(d.arg);
-        let f = format!("{pv}::f::{name}({x}, {})", self.scalar(d.alpha));
+        let f = format!("{elementwise}::{name}({x}, {})", self.scalar(d.alpha));
         let qs = self.ex(d.other);
         let cheap = if d.call_left {
             format!("({f} * {qs})")
@@ -48,7 +48,7 @@ impl Gen<'_> {
         e: ExprId,
         deferred: Option<&crate::plan::Deferred>,
     ) -> String {
-        let pv = self.pv();
+        let recompute_where = self.helper(Helper::RecomputeWhere);
         let width = self.width_expr(eq.lhs);
         let (n, f) = (eq.vars[0], eq.vars[1]);
         self.bound.borrow_mut().push(n);
@@ -57,7 +57,7 @@ impl Gen<'_> {
         let fv = var(f);
         let s = match deferred.map(|d| self.passes(d)) {
             Some(d) => format!(
-                "{slices}{row}for {fv} in 0..{width} {{ row[{fv}] = {cheap}; }}\n{pv}::recompute_where(row, |{fv}| {redo}, |{fv}| {exact});\n",
+                "{slices}{row}for {fv} in 0..{width} {{ row[{fv}] = {cheap}; }}\n{recompute_where}(row, |{fv}| {redo}, |{fv}| {exact});\n",
                 cheap = d.cheap,
                 redo = d.redo,
                 exact = self.ex(e),

@@ -16,11 +16,13 @@ mod blocks;
 mod deferred;
 mod fuse;
 mod heads;
+pub mod helpers;
 
 use crate::ir::*;
 use crate::plan::walk::{collect_accesses, End};
 use crate::plan::{Gather, Phase, Plan, Strategy};
 use crate::print::{Printer, Style};
+use helpers::Helper;
 use std::fmt::Write;
 
 /// Generated source and what it needs.
@@ -72,11 +74,13 @@ pub fn print(plan: &Plan, krate: &str) -> Result<Generated, String> {
         "pub const NUM_TENSORS: usize = {};",
         plan.program.tensors.len()
     );
+    let (float, bound) = (Helper::Float.path(krate), Helper::Bound.path(krate));
     let header = |name: &str| {
         format!(
-            "#[allow(unused_variables, unused_mut, unused_parens, clippy::all)]\npub fn {name}<T: {krate}::__private::Float>(b: &{krate}::__private::Bound, v: &mut [Vec<T>])"
+            "#[allow(unused_variables, unused_mut, unused_parens, clippy::all)]\npub fn {name}<T: {float}>(b: &{bound}, v: &mut [Vec<T>])"
         )
     };
+    let timed = Helper::Timed.path(krate);
     let mut params_calls = String::new();
     for (phase, name, doc) in [
         (
@@ -106,7 +110,7 @@ pub fn print(plan: &Plan, krate: &str) -> Result<Generated, String> {
                     items.push_str("}\n");
                 }
             }
-            let call = format!("{krate}::__private::timed(\"{fname}\", || {fname}(b, v));\n");
+            let call = format!("{timed}(\"{fname}\", || {fname}(b, v));\n");
             calls.push_str(&call);
             if phase == Phase::Backward && kernel.for_params {
                 params_calls.push_str(&call);
@@ -151,15 +155,16 @@ fn var(v: VarId) -> String {
 }
 
 impl Gen<'_> {
-    fn pv(&self) -> String {
-        format!("{}::__private", self.krate)
+    /// The path of a `__private` item, as this code spells it.
+    fn helper(&self, h: Helper) -> String {
+        h.path(self.krate)
     }
 
     /// Local bindings every function starts with: sizes, graphs, constants.
     fn prelude(&self, eqs: &[Equation]) -> String {
         let p = self.p;
         let mut s = String::new();
-        let pv = self.pv();
+        let tensor_id = self.helper(Helper::TensorId);
         for k in 0..p.dims.len() {
             let _ = writeln!(s, "let d{k}: usize = b.dims[{k}];");
         }
@@ -180,7 +185,7 @@ impl Gen<'_> {
             }
         }
         for t in labels {
-            let _ = writeln!(s, "let lab{t} = &b.labels[&{pv}::TensorId({t})];");
+            let _ = writeln!(s, "let lab{t} = &b.labels[&{tensor_id}({t})];");
         }
         let mut masks = std::collections::BTreeSet::new();
         for eq in eqs {
@@ -191,7 +196,7 @@ impl Gen<'_> {
         for t in masks {
             let _ = writeln!(
                 s,
-                "let mc{t}: T = T::of(b.mask_count({pv}::TensorId({t})) as f64);"
+                "let mc{t}: T = T::of(b.mask_count({tensor_id}({t})) as f64);"
             );
         }
         s
@@ -231,7 +236,8 @@ impl Gen<'_> {
 
     fn equation(&self, eq: &Equation, strategy: &Strategy) -> String {
         let lhs = eq.lhs.0;
-        let pv = self.pv();
+        let stored_len = self.helper(Helper::StoredLen);
+        let tensor_id = self.helper(Helper::TensorId);
         let mut s = String::new();
         let _ = writeln!(s, "{{");
         let _ = writeln!(s, "let mut out = ::std::mem::take(&mut v[{lhs}]);");
@@ -239,7 +245,7 @@ impl Gen<'_> {
         // compactly), so a buffer of the right size is reused without clearing.
         let mut len = self.len_expr(eq.lhs);
         if matches!(strategy, Strategy::Entrywise { .. }) {
-            len = format!("{pv}::stored_len(b, {pv}::TensorId({lhs}), {len})");
+            len = format!("{stored_len}(b, {tensor_id}({lhs}), {len})");
         }
         let _ = writeln!(
             s,
@@ -272,13 +278,14 @@ impl Gen<'_> {
 
     /// Shadows the compactable tensors among `reads` by their dense layout.
     fn dense_views_of(&self, reads: &[TensorId]) -> String {
-        let pv = self.pv();
+        let dense_view = self.helper(Helper::DenseView);
+        let tensor_id = self.helper(Helper::TensorId);
         let mut s = String::new();
         for &t in reads {
             if self.compactable.contains(&t) {
                 let _ = writeln!(
                     s,
-                    "let t{0}_dense = {pv}::dense_view(b, {pv}::TensorId({0}), t{0}); let t{0} = &t{0}_dense[..];",
+                    "let t{0}_dense = {dense_view}(b, {tensor_id}({0}), t{0}); let t{0} = &t{0}_dense[..];",
                     t.0
                 );
             }
@@ -288,18 +295,24 @@ impl Gen<'_> {
 
     fn body(&self, eq: &Equation, strategy: &Strategy) -> String {
         let p = self.p;
-        let pv = self.pv();
+        let par_copy = self.helper(Helper::ParCopy);
+        let loop_fill = self.helper(Helper::LoopFill);
+        let cross_entropy = self.helper(Helper::CrossEntropy);
+        let tensor_id = self.helper(Helper::TensorId);
+        let softmax_by_target = self.helper(Helper::SoftmaxByTarget);
+        let par_edges_by_target = self.helper(Helper::ParEdgesByTarget);
+        let par_rows = self.helper(Helper::ParRows);
         match (strategy, &eq.rhs) {
             (Strategy::Reshape, &Rhs::Reshape(src)) => {
-                format!("{pv}::par_copy(&mut out, t{});\n", src.0)
+                format!("{par_copy}(&mut out, t{});\n", src.0)
             }
             (Strategy::LoopFill { adjoint: false }, &Rhs::LoopFill(src)) => format!(
-                "{pv}::loop_fill(b, t{}, {}, &mut out, false);\n",
+                "{loop_fill}(b, t{}, {}, &mut out, false);\n",
                 src.0,
                 self.width_expr(eq.lhs)
             ),
             (Strategy::LoopFill { adjoint: true }, &Rhs::LoopFillAdjoint(src)) => format!(
-                "{pv}::loop_fill(b, t{}, {}, &mut out, true);\n",
+                "{loop_fill}(b, t{}, {}, &mut out, true);\n",
                 src.0,
                 self.width_expr(src)
             ),
@@ -311,7 +324,7 @@ impl Gen<'_> {
                     mask,
                 },
             ) => format!(
-                "out[0] = {pv}::cross_entropy(b, t{}, {}, {pv}::TensorId({}), {pv}::TensorId({}));\n",
+                "out[0] = {cross_entropy}(b, t{}, {}, {tensor_id}({}), {tensor_id}({}));\n",
                 logits.0,
                 self.width_expr(logits),
                 labels.0,
@@ -323,15 +336,20 @@ impl Gen<'_> {
                 if let Some(scores) = stored {
                     // Scores already stored edge by edge are normalised in place of a copy.
                     return format!(
-                        "{pv}::softmax_by_target(g{g}, t{}, {width}, &mut out);\n",
+                        "{softmax_by_target}(g{g}, t{}, {width}, &mut out);\n",
                         scores.0
                     );
                 }
-                let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{pv}::par_edges_by_target(g{g}, &mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(e));
+                let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{par_edges_by_target}(g{g}, &mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(e));
                 self.bound.borrow_mut().push(e);
-                s.push_str(&self.dense_loops(&eq.vars[1..], body, "row", &|g: &Self| format!("{} = {};", g.out_ref("row", &eq.vars[1..]), g.ex(body))));
+                s.push_str(&self.dense_loops(&eq.vars[1..], body, "row", &|g: &Self| {
+                    format!("{} = {};", g.out_ref("row", &eq.vars[1..]), g.ex(body))
+                }));
                 self.bound.borrow_mut().clear();
-                let _ = write!(s, "}});\n{pv}::softmax_by_target(g{g}, &scores, {width}, &mut out);\n");
+                let _ = write!(
+                    s,
+                    "}});\n{softmax_by_target}(g{g}, &scores, {width}, &mut out);\n"
+                );
                 s
             }
             (Strategy::Gemm { terms, bias }, Rhs::Expr(_)) => self.gemm(eq, terms, *bias),
@@ -340,7 +358,7 @@ impl Gen<'_> {
                 self.entrywise(eq, e, deferred.as_ref())
             }
             (Strategy::NodeRows { gathers, rest, .. }, &Rhs::Expr(e)) => format!(
-                "{pv}::par_rows(&mut out, {}, |row_id, row| {{\nlet {} = row_id;\n{}}});\n",
+                "{par_rows}(&mut out, {}, |row_id, row| {{\nlet {} = row_id;\n{}}});\n",
                 self.width_expr(eq.lhs),
                 var(eq.vars[0]),
                 self.row_body(eq, e, gathers, rest)
@@ -350,7 +368,7 @@ impl Gen<'_> {
                     unreachable!("edge rows of a tensor on edges")
                 };
                 format!(
-                    "{pv}::par_edges_by_target(g{}, &mut out, {}, |row_id, row| {{\nlet {} = row_id;\n{}{}}});\n",
+                    "{par_edges_by_target}(g{}, &mut out, {}, |row_id, row| {{\nlet {} = row_id;\n{}{}}});\n",
                     g.0,
                     self.width_expr(eq.lhs),
                     var(eq.vars[0]),
@@ -368,22 +386,35 @@ impl Gen<'_> {
             ) => {
                 let (r, body) = (*r, *body);
                 let driver = match p.var(r).kind {
-                    VarKind::Edge(g) => format!("par_sum_edges_by_target::<T>(g{}, ", g.0),
-                    _ => "par_sum_rows::<T>(nn, ".into(),
+                    VarKind::Edge(g) => format!(
+                        "{}::<T>(g{}, ",
+                        self.helper(Helper::ParSumEdgesByTarget),
+                        g.0
+                    ),
+                    _ => format!("{}::<T>(nn, ", self.helper(Helper::ParSumRows)),
                 };
                 let width = self.width_expr(eq.lhs);
                 let ahead = self.prefetch_edge_ahead(r, prefetch_ahead);
-                let mut s = format!("let acc = {pv}::{driver}{width}, |row_id, acc| {{\nlet {} = row_id;\n{ahead}", var(r));
+                let mut s = format!(
+                    "let acc = {driver}{width}, |row_id, acc| {{\nlet {} = row_id;\n{ahead}",
+                    var(r)
+                );
                 self.bound.borrow_mut().push(r);
-                s.push_str(&self.dense_loops(&eq.vars, body, "acc", &|g: &Self| format!("{} += {};", g.out_ref("acc", &eq.vars), g.ex(body))));
+                s.push_str(&self.dense_loops(&eq.vars, body, "acc", &|g: &Self| {
+                    format!("{} += {};", g.out_ref("acc", &eq.vars), g.ex(body))
+                }));
                 self.bound.borrow_mut().clear();
                 s.push_str("});\nout.copy_from_slice(&acc);\n");
                 s
             }
-            (Strategy::DenseLoops, &Rhs::Expr(e)) => self.dense_loops(&eq.vars, e, "out", &|g: &Self| {
-                format!("{} = {};", g.out_ref("out", &eq.vars), g.ex(e))
-            }),
-            (strategy, _) => unreachable!("strategy {strategy:?} does not fit its equation (the passes pair them)"),
+            (Strategy::DenseLoops, &Rhs::Expr(e)) => {
+                self.dense_loops(&eq.vars, e, "out", &|g: &Self| {
+                    format!("{} = {};", g.out_ref("out", &eq.vars), g.ex(e))
+                })
+            }
+            (strategy, _) => unreachable!(
+                "strategy {strategy:?} does not fit its equation (the passes pair them)"
+            ),
         }
     }
 
@@ -434,7 +465,11 @@ impl Gen<'_> {
         e: ExprId,
         deferred: Option<&crate::plan::Deferred>,
     ) -> String {
-        let pv = self.pv();
+        let compact_of = self.helper(Helper::Compact);
+        let dense_view = self.helper(Helper::DenseView);
+        let tensor_id = self.helper(Helper::TensorId);
+        let par_entries = self.helper(Helper::ParEntries);
+        let par_rows = self.helper(Helper::ParRows);
         let width = self.width_expr(eq.lhs);
         let (n, f) = (var(eq.vars[0]), var(eq.vars[1]));
         let mut reads = Vec::new();
@@ -454,7 +489,7 @@ impl Gen<'_> {
                 .insert(r, format!("c{}[k]", tensor.0));
             if !compact.contains(tensor) {
                 compact.push(*tensor);
-                let _ = writeln!(views, "let c{0} = {pv}::compact(pat, t{0});", tensor.0);
+                let _ = writeln!(views, "let c{0} = {compact_of}(pat, t{0});", tensor.0);
             }
         }
         // Other reads of a compactable tensor (rare) see its dense layout.
@@ -462,7 +497,7 @@ impl Gen<'_> {
             if self.compactable.contains(&t) && !views.contains(&format!("let t{}_dense", t.0)) {
                 let _ = writeln!(
                     views,
-                    "let t{0}_dense = {pv}::dense_view(b, {pv}::TensorId({0}), t{0}); let t{0} = &t{0}_dense[..];",
+                    "let t{0}_dense = {dense_view}(b, {tensor_id}({0}), t{0}); let t{0} = &t{0}_dense[..];",
                     t.0
                 );
             }
@@ -471,7 +506,7 @@ impl Gen<'_> {
         self.slices.borrow_mut().clear();
         let row = self.entrywise_row(eq, e, deferred);
         format!(
-            "match b.sparse.get(&{pv}::TensorId({lhs})) {{\nSome(pat) => {{ {views}{pv}::par_entries(pat, &mut out, |{n}, {f}, k| {sparse}); }}\nNone => {{ {dviews}{pv}::par_rows(&mut out, {width}, |row_id, row| {{ let {n} = row_id; {row} }}); }}\n}}\n",
+            "match b.sparse.get(&{tensor_id}({lhs})) {{\nSome(pat) => {{ {views}{par_entries}(pat, &mut out, |{n}, {f}, k| {sparse}); }}\nNone => {{ {dviews}{par_rows}(&mut out, {width}, |row_id, row| {{ let {n} = row_id; {row} }}); }}\n}}\n",
             lhs = eq.lhs.0,
             dviews = self.dense_views(eq),
         )
@@ -756,11 +791,11 @@ impl Gen<'_> {
         format!(
             "let (ptr, list) = g{g}.{csr}(); \
              for k in ptr[{n}]..ptr[{n} + 1] {{ \
-             if let Some(&pe) = list.get(k + {pv}::PREFETCH_DISTANCE) {{ {fetch} }} \
+             if let Some(&pe) = list.get(k + {prefetch_distance}) {{ {fetch} }} \
              let {} = list[k] as usize; {inner} }}",
             var(edge),
             g = g.0,
-            pv = self.pv(),
+            prefetch_distance = self.helper(Helper::PrefetchDistance),
             fetch = self.prefetch_at(&gather.prefetch, g, end, "pe as usize"),
             n = self.node_pos(of),
         )
@@ -774,7 +809,7 @@ impl Gen<'_> {
         end: End,
         pe: &str,
     ) -> String {
-        let pv = self.pv();
+        let prefetch_row = self.helper(Helper::PrefetchRow);
         let ends = match end {
             End::Src => "src",
             End::Dst => "dst",
@@ -784,7 +819,7 @@ impl Gen<'_> {
             let w = self.width_expr(*t);
             let _ = write!(
                 s,
-                "{pv}::prefetch_row(t{}, ({ends}{}[{pe}] as usize) * ({w}), {w});",
+                "{prefetch_row}(t{}, ({ends}{}[{pe}] as usize) * ({w}), {w});",
                 t.0, g.0
             );
         }
@@ -800,9 +835,9 @@ impl Gen<'_> {
         let VarKind::Edge(g) = self.p.var(edge).kind else {
             unreachable!("prefetching ahead runs over edges")
         };
-        let pv = self.pv();
+        let prefetch_distance = self.helper(Helper::PrefetchDistance);
         format!(
-            "{{ let pe = {} + {pv}::PREFETCH_DISTANCE; if pe < g{}.num_edges() {{ {} }} }}\n",
+            "{{ let pe = {} + {prefetch_distance}; if pe < g{}.num_edges() {{ {} }} }}\n",
             var(edge),
             g.0,
             self.prefetch_at(far, g, End::Src, "pe")
@@ -812,7 +847,7 @@ impl Gen<'_> {
     /// One element of an expression, as a Rust expression of type `T`.
     fn ex(&self, e: ExprId) -> String {
         let p = self.p;
-        let pv = self.pv();
+        let float = self.helper(Helper::Float);
         match p.arena.get(e).clone() {
             Node::Const(s) => self.scalar(s),
             Node::DimSize(d) => format!("T::of(d{} as f64)", d.0),
@@ -836,13 +871,14 @@ impl Gen<'_> {
                 if s == Scalar::lit(2.0) {
                     format!("{{ let x = {}; x * x }}", self.ex(a))
                 } else {
-                    format!("{pv}::Float::powf({}, {})", self.ex(a), self.scalar(s))
+                    format!("{float}::powf({}, {})", self.ex(a), self.scalar(s))
                 }
             }
             Node::Call(f, a, arg) => {
                 let x = self.ex(a);
                 let y = arg.map(|s| self.scalar(s));
-                f.primitive().rust_call(&pv, &x, y.as_deref())
+                f.primitive()
+                    .rust_call(&helpers::module(self.krate), &x, y.as_deref())
             }
             Node::Reduce { op, range, body } => {
                 let pre = match range {
@@ -870,9 +906,9 @@ impl Gen<'_> {
                         self.range_loop(range, &format!("cnt += 1; acc += {b};"))
                     ),
                     ReduceOp::LogSumExp => format!(
-                        "{{ {pre} let mut mx = T::of(f64::NEG_INFINITY); {} let mut se = T::ZERO; {} mx + {pv}::Float::ln(se) }}",
-                        self.range_loop(range, &format!("mx = {pv}::Float::max(mx, {b});")),
-                        self.range_loop(range, &format!("se += {pv}::Float::exp({b} - mx);"))
+                        "{{ {pre} let mut mx = T::of(f64::NEG_INFINITY); {} let mut se = T::ZERO; {} mx + {float}::ln(se) }}",
+                        self.range_loop(range, &format!("mx = {float}::max(mx, {b});")),
+                        self.range_loop(range, &format!("se += {float}::exp({b} - mx);"))
                     ),
                 }
             }
@@ -899,14 +935,16 @@ impl Gen<'_> {
         terms: &[crate::plan::GemmTerm],
         bias: Option<TensorId>,
     ) -> String {
-        let pv = self.pv();
+        let node_matmul = self.helper(Helper::NodeMatmul);
+        let tensor_id = self.helper(Helper::TensorId);
+        let par_rows = self.helper(Helper::ParRows);
         let o = &eq.vars[1..];
         let osz = self.size(o);
         let mut code = String::new();
         for (k, t) in terms.iter().enumerate() {
             let _ = writeln!(
                 code,
-                "{pv}::node_matmul(b, {pv}::TensorId({0}), t{0}, {ssz}, t{1}, {osz}, {w_os}, {2}, &mut out);",
+                "{node_matmul}(b, {tensor_id}({0}), t{0}, {ssz}, t{1}, {osz}, {w_os}, {2}, &mut out);",
                 t.x.0,
                 t.w.0,
                 k > 0,
@@ -917,7 +955,7 @@ impl Gen<'_> {
         if let Some(bt) = bias {
             let _ = writeln!(
                 code,
-                "{pv}::par_rows(&mut out, {osz}, |_, row| {{ for (r, bv) in row.iter_mut().zip(t{}.iter()) {{ *r += *bv; }} }});",
+                "{par_rows}(&mut out, {osz}, |_, row| {{ for (r, bv) in row.iter_mut().zip(t{}.iter()) {{ *r += *bv; }} }});",
                 bt.0
             );
         }
@@ -926,12 +964,13 @@ impl Gen<'_> {
 
     /// `out[P, Q] = Σ_n A[n, P] · B[n, Q]` (+ more products): Aᵀ B.
     fn gemm_transposed(&self, terms: &[crate::plan::GemmTTerm]) -> String {
-        let pv = self.pv();
+        let node_t_matmul = self.helper(Helper::NodeTMatmul);
+        let tensor_id = self.helper(Helper::TensorId);
         let mut code = String::new();
         for (k, t) in terms.iter().enumerate() {
             let _ = writeln!(
                 code,
-                "{pv}::node_t_matmul(b, {pv}::TensorId({0}), t{0}, {psz}, {pv}::TensorId({1}), t{1}, {qsz}, {2}, &mut out);",
+                "{node_t_matmul}(b, {tensor_id}({0}), t{0}, {psz}, {tensor_id}({1}), t{1}, {qsz}, {2}, &mut out);",
                 t.a.0,
                 t.b.0,
                 k > 0,

@@ -41,7 +41,7 @@ impl Gen<'_> {
             self.slices.borrow_mut().insert(r, format!("r{n}[kk]"));
             bound.push(r);
         }
-        let term = self.ex(blocks.body);
+        let term = self.rust_expr(blocks.body);
         let mut slices = self.slices.borrow_mut();
         for r in &bound {
             slices.remove(r);

@@ -23,9 +23,9 @@ impl Gen<'_> {
             Func::EluGrad => "elu_grad_sign",
             other => unreachable!("no stand-in for {other:?}"),
         };
-        let x = self.ex(d.arg);
+        let x = self.rust_expr(d.arg);
         let f = format!("{elementwise}::{name}({x}, {})", self.scalar(d.alpha));
-        let qs = self.ex(d.other);
+        let qs = self.rust_expr(d.other);
         let cheap = if d.call_left {
             format!("({f} * {qs})")
         } else {
@@ -34,7 +34,7 @@ impl Gen<'_> {
         // `&`, not `&&`: both sides are cheap, and a short circuit would branch per entry.
         let mut redo = format!("!({x} > T::ZERO)");
         if let Some(m) = d.mask {
-            redo = format!("({redo}) & ({} != T::ZERO)", self.ex(m));
+            redo = format!("({redo}) & ({} != T::ZERO)", self.rust_expr(m));
         }
         Passes { cheap, redo }
     }
@@ -60,11 +60,11 @@ impl Gen<'_> {
                 "{slices}{row}for {fv} in 0..{width} {{ row[{fv}] = {cheap}; }}\n{recompute_where}(row, |{fv}| {redo}, |{fv}| {exact});\n",
                 cheap = d.cheap,
                 redo = d.redo,
-                exact = self.ex(e),
+                exact = self.rust_expr(e),
             ),
             None => format!(
                 "{slices}{row}for {fv} in 0..{width} {{ row[{fv}] = {}; }}\n",
-                self.ex(e)
+                self.rust_expr(e)
             ),
         };
         self.unbind_slices(f);

@@ -77,7 +77,7 @@ pub fn lower(file: &ast::File) -> Lowered {
         }
     };
     l.p.name = entry.name.name.clone();
-    let mut sc = Scope::new(String::new(), entry, &mut l.p);
+    let mut sc = BlockScope::new(String::new(), entry, &mut l.p);
     if entry.kind == ast::BlockKind::Model {
         sc.layers = blocks
             .iter()
@@ -113,7 +113,9 @@ enum Sym {
     Poisoned,
 }
 
-struct Scope {
+/// The names in scope while one `layer` or `model` block is lowered: a layer call lowers the
+/// called layer in a scope of its own, under the call's prefix.
+struct BlockScope {
     prefix: String,
     block: String,
     is_model: bool,
@@ -129,8 +131,8 @@ struct Scope {
     prefixes: HashMap<String, Span>,
 }
 
-impl Scope {
-    fn new(prefix: String, block: &ast::Block, p: &mut Program) -> Scope {
+impl BlockScope {
+    fn new(prefix: String, block: &ast::Block, p: &mut Program) -> BlockScope {
         let loops = block
             .stmts
             .iter()
@@ -140,7 +142,7 @@ impl Scope {
         } else {
             GraphKind::Raw
         });
-        Scope {
+        BlockScope {
             prefix,
             block: block.name.name.clone(),
             is_model: block.kind == ast::BlockKind::Model,
@@ -153,7 +155,7 @@ impl Scope {
             prefixes: HashMap::new(),
         }
     }
-    /// Sets what a name already claimed (see [`Scope::claim`]) stands for.
+    /// Sets what a name already claimed (see [`BlockScope::claim`]) stands for.
     fn define(&mut self, name: &str, sym: Sym) {
         self.syms.insert(name.to_string(), sym);
     }
@@ -258,7 +260,7 @@ impl Lowerer {
     }
 
     /// Reports `name` as defined twice when it is; true when it is new.
-    fn is_new(&mut self, sc: &Scope, name: &ast::Ident) -> bool {
+    fn is_new(&mut self, sc: &BlockScope, name: &ast::Ident) -> bool {
         if !sc.syms.contains_key(&name.name) {
             return true;
         }
@@ -283,7 +285,7 @@ impl Lowerer {
     /// Lowers the statements of a layer or model. `call` binds the layer's inputs (calls only).
     fn block(
         &mut self,
-        sc: &mut Scope,
+        sc: &mut BlockScope,
         block: &ast::Block,
         call: Option<&CallSite>,
     ) -> Option<TensorId> {

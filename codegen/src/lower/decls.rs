@@ -4,7 +4,7 @@
 use super::*;
 
 impl Lowerer {
-    pub(super) fn dim(&mut self, sc: &Scope, name: &ast::Ident) -> Option<DimId> {
+    pub(super) fn dim(&mut self, sc: &BlockScope, name: &ast::Ident) -> Option<DimId> {
         match sc.syms.get(&name.name) {
             Some(Sym::Dim(d)) => Some(*d),
             _ => {
@@ -20,7 +20,7 @@ impl Lowerer {
 
     pub(super) fn decl(
         &mut self,
-        sc: &mut Scope,
+        sc: &mut BlockScope,
         d: &ast::TensorDecl,
         bind: Option<(TensorId, Span)>,
     ) {
@@ -267,7 +267,7 @@ impl Lowerer {
 
     pub(super) fn lookup_tensor(
         &mut self,
-        sc: &Scope,
+        sc: &BlockScope,
         name: &ast::Ident,
     ) -> Option<Option<TensorId>> {
         match sc.syms.get(&name.name) {

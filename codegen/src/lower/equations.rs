@@ -4,7 +4,7 @@
 use super::*;
 
 impl Lowerer {
-    pub(super) fn equation(&mut self, sc: &mut Scope, eq: &ast::Equation) {
+    pub(super) fn equation(&mut self, sc: &mut BlockScope, eq: &ast::Equation) {
         let name = &eq.name.name;
         if !self.is_new(sc, &eq.name) {
             return;
@@ -284,7 +284,7 @@ impl Lowerer {
         }
     }
 
-    pub(super) fn loss(&mut self, sc: &mut Scope, loss: &ast::LossStmt) {
+    pub(super) fn loss(&mut self, sc: &mut BlockScope, loss: &ast::LossStmt) {
         if let Some((_, first)) = sc.loss {
             self.diags.push(
                 Diagnostic::error(loss.span, "a model has one loss, and this is a second one")

@@ -4,7 +4,12 @@
 use super::*;
 
 impl Lowerer {
-    pub(super) fn const_arg(&mut self, sc: &Scope, e: &ast::Expr, what: &str) -> Option<Scalar> {
+    pub(super) fn const_arg(
+        &mut self,
+        sc: &BlockScope,
+        e: &ast::Expr,
+        what: &str,
+    ) -> Option<Scalar> {
         match e {
             ast::Expr::Number(v, _) => Some(Scalar::lit(*v)),
             ast::Expr::Neg(inner, _) => match &**inner {
@@ -40,7 +45,7 @@ impl Lowerer {
         }
     }
 
-    pub(super) fn expr(&mut self, sc: &Scope, env: &mut Env, e: &ast::Expr) -> Option<ExprId> {
+    pub(super) fn expr(&mut self, sc: &BlockScope, env: &mut Env, e: &ast::Expr) -> Option<ExprId> {
         match e {
             ast::Expr::Number(v, _) => Some(self.p.arena.num(*v)),
             ast::Expr::Name(n) => match sc.syms.get(&n.name) {
@@ -120,7 +125,7 @@ impl Lowerer {
 
     pub(super) fn call_expr(
         &mut self,
-        sc: &Scope,
+        sc: &BlockScope,
         env: &mut Env,
         func: &ast::Ident,
         args: &[ast::Expr],
@@ -189,7 +194,7 @@ impl Lowerer {
 
     pub(super) fn reduce(
         &mut self,
-        sc: &Scope,
+        sc: &BlockScope,
         env: &mut Env,
         op: ast::ReduceOp,
         binder: &ast::Binder,
@@ -332,7 +337,7 @@ impl Lowerer {
 
     pub(super) fn access(
         &mut self,
-        sc: &Scope,
+        sc: &BlockScope,
         env: &mut Env,
         name: &ast::Ident,
         indices: &[ast::Index],

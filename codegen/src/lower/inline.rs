@@ -4,7 +4,7 @@
 use super::*;
 
 impl Lowerer {
-    pub(super) fn call(&mut self, sc: &mut Scope, call: &ast::LayerCall) {
+    pub(super) fn call(&mut self, sc: &mut BlockScope, call: &ast::LayerCall) {
         let lhs = &call.lhs.name;
         if !self.is_new(sc, &call.lhs) {
             return;
@@ -48,7 +48,7 @@ impl Lowerer {
             }
         }
         let prefix = format!("{}{}.", sc.prefix, call.prefix.name);
-        let mut inner = Scope::new(prefix, &layer, &mut self.p);
+        let mut inner = BlockScope::new(prefix, &layer, &mut self.p);
         let mut given: HashMap<&str, Span> = HashMap::new();
         for a in &call.consts {
             if let Some(&first) = given.get(a.name.name.as_str()) {

@@ -3,7 +3,7 @@
 use super::*;
 
 /// How `name` is first used as a free index inside `e`: as a node or on a dense axis.
-pub(super) fn usage_of(p: &Program, sc: &Scope, name: &str, e: &ast::Expr) -> Option<Usage> {
+pub(super) fn usage_of(p: &Program, sc: &BlockScope, name: &str, e: &ast::Expr) -> Option<Usage> {
     match e {
         ast::Expr::Number(..) | ast::Expr::Name(_) => None,
         ast::Expr::Access {
@@ -49,7 +49,13 @@ pub(super) fn usage_of(p: &Program, sc: &Scope, name: &str, e: &ast::Expr) -> Op
 }
 
 /// Every way `name` is used as a free index inside `e`, in source order.
-pub(super) fn usages(p: &Program, sc: &Scope, name: &str, e: &ast::Expr, out: &mut Vec<Usage>) {
+pub(super) fn usages(
+    p: &Program,
+    sc: &BlockScope,
+    name: &str,
+    e: &ast::Expr,
+    out: &mut Vec<Usage>,
+) {
     match e {
         ast::Expr::Number(..) | ast::Expr::Name(_) => {}
         ast::Expr::Access { .. } => {
@@ -102,7 +108,7 @@ pub(super) fn usages(p: &Program, sc: &Scope, name: &str, e: &ast::Expr, out: &m
 }
 
 /// True when the expression reads a name that is unknown or whose definition failed.
-pub(super) fn mentions_broken(sc: &Scope, e: &ast::Expr) -> bool {
+pub(super) fn mentions_broken(sc: &BlockScope, e: &ast::Expr) -> bool {
     match e {
         ast::Expr::Number(..) => false,
         ast::Expr::Name(n) => matches!(sc.syms.get(&n.name), None | Some(Sym::Poisoned)),

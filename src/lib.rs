@@ -32,7 +32,8 @@ pub use gatgrad_macros::primitive_calls;
 pub mod exec;
 pub mod zoo;
 
-/// Items generated code refers to. Not part of the public API.
+/// Items generated code refers to, each named by the emitter's table of them
+/// (`gatgrad_codegen::emit::helpers::Helper`). Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bound::Bound;

@@ -1,12 +1,11 @@
 //! gatgrad: write a graph-attention layer as formulas, get exact, reviewable gradients.
 //!
 //! This facade crate ties the pieces together: [`compile`] (parse, check, lower, differentiate),
-//! [`bind`] (dimension solving against data), [`interp`] (the reference interpreter) and
+//! [`shapes`] (dimension solving against data), [`interp`] (the reference interpreter) and
 //! [`cases`] (reading and writing tensor files in the PyG reference layout).
 
 pub mod adam;
 pub mod bench;
-pub mod bind;
 pub mod bound;
 pub mod cases;
 pub mod compile;
@@ -16,6 +15,7 @@ pub mod eval;
 pub mod footprint;
 pub mod interp;
 pub mod report;
+pub mod shapes;
 pub mod synth;
 pub mod train;
 pub mod trainable;

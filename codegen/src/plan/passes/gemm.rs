@@ -83,9 +83,7 @@ fn node_matmul(p: &Program, eq: &Equation, e: ExprId) -> Option<Strategy> {
         } else {
             (b, a)
         };
-        let Some((xt, xd)) = node_read(p, x, n) else {
-            return None;
-        };
+        let (xt, xd) = node_read(p, x, n)?;
         let Node::Access {
             tensor: wt,
             at: None,

@@ -2,7 +2,7 @@
 //! consistent cases of random sizes.
 
 use crate::rng::Rng;
-use gatgrad::runtime::{TensorData, TensorFile};
+use gatgrad::runtime::TensorData;
 
 pub use crate::support::tensors::{tensors_of, Tensors};
 

@@ -13,10 +13,10 @@
 //! cargo run --release --example custom_variant
 //! ```
 
-use gatgrad::bind::{file_name, Data};
 use gatgrad::codegen::ir::Program;
 use gatgrad::exec::{Generated, Session};
 use gatgrad::runtime::random_graph;
+use gatgrad::shapes::{file_name, Data};
 use gatgrad::synth::{dim_sizes, random_data};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -2,8 +2,8 @@
 //! dimension sizes solved, constants, labels and masks checked. Shared by the reference
 //! interpreter and by generated code.
 
-use crate::bind::{file_name, solve_dims, Data};
 use crate::footprint::Footprint;
+use crate::shapes::{file_name, solve_dims, Data};
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::pattern::{Columns, Pattern};
 use gatgrad_runtime::{DataError, Graph, SelfLoopMap};

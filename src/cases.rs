@@ -2,8 +2,8 @@
 //! `param.<name>`, `grad_out` or `y` + `train_mask`) and producing `out`, `loss`, `alpha` and
 //! `grad.<name>`.
 
-use crate::bind::{file_name, Data};
 use crate::interp::{Interpreter, Real};
+use crate::shapes::{file_name, Data};
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::{DataError, Graph, TensorData, TensorFile};
 use std::collections::HashMap;

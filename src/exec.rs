@@ -1,8 +1,8 @@
 //! Running generated code: the tensor table, and the helpers generated functions call through
 //! [`crate::__private`].
 
-use crate::bind::Data;
 use crate::bound::Bound;
+use crate::shapes::Data;
 use gatgrad_codegen::ir::{Program, Role, TensorId};
 use gatgrad_runtime::kernels::{self, Float};
 use gatgrad_runtime::pattern::{self, Pattern};

@@ -1,9 +1,9 @@
 //! The reference interpreter: evaluates forward and derivative equations element by element, exactly
 //! as printed. It is slow and obviously correct, the oracle that generated code is tested against.
 
-use crate::bind::Data;
 use crate::bound::Bound;
 use crate::eval::{set_env, Evaluator};
+use crate::shapes::Data;
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::{DataError, Graph};
 
@@ -54,7 +54,7 @@ impl<'p, T: Real> Interpreter<'p, T> {
             let conv: Vec<T> = v.iter().map(|x| T::from_f64(*x)).collect();
             if let Some(bad) = conv.iter().position(|x| !x.to_f64().is_finite()) {
                 return Err(DataError::tensor(
-                    &crate::bind::file_name(p.tensor(TensorId(k as u32))),
+                    &crate::shapes::file_name(p.tensor(TensorId(k as u32))),
                     format!(
                         "value {} at position {bad} does not fit the chosen precision",
                         v[bad]

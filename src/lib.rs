@@ -1,12 +1,11 @@
 //! gatgrad: write a graph-attention layer as formulas, get exact, reviewable gradients.
 //!
 //! This facade crate ties the pieces together: [`compile`] (parse, check, lower, differentiate),
-//! [`bind`] (dimension solving against data), [`interp`] (the reference interpreter) and
+//! [`shapes`] (dimension solving against data), [`interp`] (the reference interpreter) and
 //! [`cases`] (reading and writing tensor files in the PyG reference layout).
 
 pub mod adam;
 pub mod bench;
-pub mod bind;
 pub mod bound;
 pub mod cases;
 pub mod compile;
@@ -16,6 +15,7 @@ pub mod eval;
 pub mod footprint;
 pub mod interp;
 pub mod report;
+pub mod shapes;
 pub mod synth;
 pub mod train;
 pub mod trainable;
@@ -32,7 +32,8 @@ pub use gatgrad_macros::primitive_calls;
 pub mod exec;
 pub mod zoo;
 
-/// Items generated code refers to. Not part of the public API.
+/// Items generated code refers to, each named by the emitter's table of them
+/// (`gatgrad_codegen::emit::helpers::Helper`). Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bound::Bound;
@@ -41,8 +42,11 @@ pub mod __private {
         Generated,
     };
     pub use gatgrad_codegen::ir::TensorId;
+    /// The element-wise functions, under the short name generated code spells them by
+    /// (`__private::f::elu`).
+    pub use gatgrad_runtime::kernels::elementwise as f;
     pub use gatgrad_runtime::kernels::{
-        f, par_by_target, par_copy, par_edges_by_target, par_rows, par_sum_edges_by_target,
+        par_by_target, par_copy, par_edges_by_target, par_rows, par_sum_edges_by_target,
         par_sum_rows, recompute_where, softmax_by_target, softmax_target, sum_blocks, Float, Rows,
         TargetOut,
     };

@@ -1,7 +1,7 @@
 //! Random data for any program: seeded values for every input, parameter, label and mask, shaped
 //! for chosen dimension sizes. Used by the finite-difference tests and the benchmarks.
 
-use crate::bind::{file_name, Data};
+use crate::shapes::{file_name, Data};
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::{Graph, Tensor};
 use rand::{Rng, SeedableRng};

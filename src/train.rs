@@ -4,9 +4,9 @@
 //! accuracy, and per-parameter gradient-flow statistics.
 
 use crate::adam::Adam;
-use crate::bind::{file_name, Data};
 use crate::dropout;
 use crate::exec::{timed, Generated, Session};
+use crate::shapes::{file_name, Data};
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::kernels::Pattern;
 use gatgrad_runtime::{DataError, Dataset, Tensor, TensorFile};
@@ -373,7 +373,7 @@ pub fn train_observed<G: Generated>(
         .insert(file_name(p.tensor(mask_t)), ds.train_mask.clone());
     // Parameters: PyG shapes, Glorot (or the given checkpoint).
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let probe_dims = crate::bind::solve_dims_partial(&p, &data, &[ds.graph.num_edges(); 4])
+    let probe_dims = crate::shapes::solve_dims_partial(&p, &data, &[ds.graph.num_edges(); 4])
         .map_err(|e| format!("cannot size the model for `{}`: {e}", ds.name))?;
     // The whole run, before any of it is allocated: the session in f32, the f64 data it is made
     // from, and per parameter element Adam's two f64 moments and the best epoch's f32 copy.

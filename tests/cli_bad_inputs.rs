@@ -9,7 +9,9 @@ use gatgrad::runtime::{write_tensors, TensorData, TensorFile};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-type Tensors = Vec<(String, Vec<usize>, TensorData)>;
+mod support;
+
+use support::tensors::{tensors_of, Tensors};
 
 const GATV2: &str = "models/gatv2.gat";
 const TWO_LAYER: &str = "models/gatv2_two_layer.gat";
@@ -45,15 +47,7 @@ impl Drop for TempDir {
 
 /// Every tensor of a case file, with its dtype preserved.
 fn load_all(case: &str) -> Tensors {
-    let file = TensorFile::load(root().join(case)).expect("reference case loads");
-    file.names()
-        .into_iter()
-        .map(|name| {
-            let shape = file.shape(name).unwrap().to_vec();
-            let data = file.data(name).unwrap();
-            (name.to_string(), shape, data)
-        })
-        .collect()
+    tensors_of(&TensorFile::load(root().join(case)).expect("reference case loads"))
 }
 
 fn find<'a>(tensors: &'a mut Tensors, name: &str) -> &'a mut (String, Vec<usize>, TensorData) {

@@ -1,8 +1,8 @@
 //! Dimension sizes: solved from tensor shapes, from `--dim` hints, or from a declared default
 //! (`dims H = 2`) when neither can fix them.
 
-use gatgrad::bind::{solve_dims, Data};
 use gatgrad::runtime::Tensor;
+use gatgrad::shapes::{solve_dims, Data};
 
 const LAYER: &str = "layer l() {
     dims F, H = 2, C;

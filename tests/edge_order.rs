@@ -2,9 +2,9 @@
 //! PyG's edge order. Checked by hand on a graph whose edges are not sorted by target, with edge
 //! features filled for the self loops as PyG's `fill_value='mean'` does.
 
-use gatgrad::bind::Data;
 use gatgrad::interp::Interpreter;
 use gatgrad::runtime::Tensor;
+use gatgrad::shapes::Data;
 
 const LAYER: &str = "
 layer weighted() {

@@ -2,10 +2,10 @@
 //! parameter and every input, on random graphs with a node without in-edges, multi-edges and self
 //! loops. For models with dropout, random masks are fixed so the function is deterministic.
 
-use gatgrad::bind::{file_name, Data};
 use gatgrad::codegen::ir::{Program, Role};
 use gatgrad::interp::Interpreter;
 use gatgrad::runtime::Graph;
+use gatgrad::shapes::{file_name, Data};
 use gatgrad::synth::{dim_sizes, random_data};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -2,11 +2,11 @@
 //! on random graphs with isolated nodes, multi-edges and self loops, with 1 to 5 heads; equal to
 //! PyG on the reference cases (≤ 1e-9); the same bits with 1 and 2 threads.
 
-use gatgrad::bind::Data;
 use gatgrad::codegen::ir::{Program, Role, TensorId};
 use gatgrad::exec::{Generated, Session};
 use gatgrad::interp::Interpreter;
 use gatgrad::runtime::{Graph, TensorFile};
+use gatgrad::shapes::Data;
 use gatgrad::synth::{dim_sizes, random_data};
 use gatgrad::zoo::*;
 use rand::{Rng, SeedableRng};

@@ -21,18 +21,18 @@ use std::collections::HashMap;
 
 /// A binding in scope while walking an expression.
 #[derive(Clone, Copy, Debug)]
-enum Scope {
+enum InScope {
     /// A left-hand-side variable of the equation.
     Free(VarId),
     /// A variable bound by a reduction around the current node.
     Bound(Range),
 }
 
-impl Scope {
+impl InScope {
     fn var(self) -> VarId {
         match self {
-            Scope::Free(v) => v,
-            Scope::Bound(r) => r.var(),
+            InScope::Free(v) => v,
+            InScope::Bound(r) => r.var(),
         }
     }
 }
@@ -78,9 +78,9 @@ pub fn differentiate(p: &mut Program) -> Result<(), String> {
             at,
             dense: dense.clone(),
         });
-        let ctx: Vec<Scope> = eq.vars.iter().map(|&v| Scope::Free(v)).collect();
+        let ctx: Vec<InScope> = eq.vars.iter().map(|&v| InScope::Free(v)).collect();
         match eq.rhs {
-            Rhs::Expr(e) => d.back(p, e, g, &mut ctx.clone())?,
+            Rhs::Expr(e) => d.push_adjoint(p, e, g, &mut ctx.clone())?,
             Rhs::Softmax(body) => {
                 let e = eq.vars[0];
                 let a = p.arena.intern(Node::Access {
@@ -107,7 +107,7 @@ pub fn differentiate(p: &mut Program) -> Result<(), String> {
                 );
                 let diff = p.arena.sub(g, sum);
                 let ds = p.arena.mul(a, diff);
-                d.back(p, body, ds, &mut ctx.clone())?;
+                d.push_adjoint(p, body, ds, &mut ctx.clone())?;
             }
             Rhs::Reshape(src) | Rhs::LoopFill(src) => {
                 if d.is_differentiable(p, src) {
@@ -295,12 +295,12 @@ impl Differ {
     }
 
     /// Pushes the adjoint `g` of expression `e` down to the tensors it reads.
-    fn back(
+    fn push_adjoint(
         &mut self,
         p: &mut Program,
         e: ExprId,
         g: ExprId,
-        ctx: &mut Vec<Scope>,
+        ctx: &mut Vec<InScope>,
     ) -> Result<(), String> {
         if !self.depends(p, e) {
             return Ok(());
@@ -312,37 +312,37 @@ impl Differ {
             Node::Add(..) | Node::Sub(..) => {
                 // A chain of sums is taken apart with a loop (see `terms`), term by term in order.
                 let (first, rest) = p.arena.sum_terms(e);
-                self.back(p, first, g, ctx)?;
+                self.push_adjoint(p, first, g, ctx)?;
                 for t in rest {
                     let gt = if t.negated { p.arena.neg(g) } else { g };
-                    self.back(p, t.expr, gt, ctx)?;
+                    self.push_adjoint(p, t.expr, gt, ctx)?;
                 }
             }
             Node::Mul(a, b) => {
                 if self.depends(p, a) {
                     let ga = p.arena.mul(g, b);
-                    self.back(p, a, ga, ctx)?;
+                    self.push_adjoint(p, a, ga, ctx)?;
                 }
                 if self.depends(p, b) {
                     let gb = p.arena.mul(g, a);
-                    self.back(p, b, gb, ctx)?;
+                    self.push_adjoint(p, b, gb, ctx)?;
                 }
             }
             Node::Div(a, b) => {
                 if self.depends(p, a) {
                     let ga = p.arena.div(g, b);
-                    self.back(p, a, ga, ctx)?;
+                    self.push_adjoint(p, a, ga, ctx)?;
                 }
                 if self.depends(p, b) {
                     let ge = p.arena.mul(g, e);
                     let q = p.arena.div(ge, b);
                     let gb = p.arena.neg(q);
-                    self.back(p, b, gb, ctx)?;
+                    self.push_adjoint(p, b, gb, ctx)?;
                 }
             }
             Node::Neg(a) => {
                 let ng = p.arena.neg(g);
-                self.back(p, a, ng, ctx)?;
+                self.push_adjoint(p, a, ng, ctx)?;
             }
             Node::Pow(a, s) => {
                 let Scalar::Lit(bits) = s else {
@@ -353,7 +353,7 @@ impl Differ {
                 let kk = p.arena.num(k);
                 let dp = p.arena.mul(kk, km1);
                 let ga = p.arena.mul(g, dp);
-                self.back(p, a, ga, ctx)?;
+                self.push_adjoint(p, a, ga, ctx)?;
             }
             Node::Call(f, a, arg) => {
                 let Some(rule) = f.primitive().derivative else {
@@ -364,7 +364,7 @@ impl Differ {
                 };
                 let deriv = rule(&mut p.arena, Operands { x: a, y: e, arg });
                 let ga = p.arena.mul(g, deriv);
-                self.back(p, a, ga, ctx)?;
+                self.push_adjoint(p, a, ga, ctx)?;
             }
             Node::Reduce { op, range, body } => {
                 let gb = match op {
@@ -379,8 +379,8 @@ impl Differ {
                         p.arena.mul(g, w)
                     }
                 };
-                ctx.push(Scope::Bound(range));
-                let r = self.back(p, body, gb, ctx);
+                ctx.push(InScope::Bound(range));
+                let r = self.push_adjoint(p, body, gb, ctx);
                 ctx.pop();
                 r?;
             }
@@ -396,7 +396,7 @@ impl Differ {
         at: Option<At>,
         dense: &[VarId],
         g: ExprId,
-        ctx: &[Scope],
+        ctx: &[InScope],
     ) -> Result<(), String> {
         if !self.is_differentiable(p, tensor) {
             return Ok(());
@@ -416,7 +416,7 @@ impl Differ {
             match p.var(v).kind {
                 VarKind::Node => node_var = Some(v),
                 VarKind::Edge(_) => {
-                    if let Scope::Bound(Range::InEdges {
+                    if let InScope::Bound(Range::InEdges {
                         of: At::Node(n), ..
                     }) = s
                     {

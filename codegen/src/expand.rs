@@ -10,6 +10,7 @@
 //! printed derivatives), `forward` and `backward` for any float type. A DSL error becomes one
 //! `compile_error!` on the attribute whose message carries the DSL file, line and column.
 
+use crate::emit::helpers::Helper;
 use crate::print::{Printer, Style};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -120,7 +121,12 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let equations = format!("{}\n{}", pr.forward(), pr.backward());
     let ident = &strukt.ident;
     let module = format_ident!("__gatgrad_{}", ident.to_string().to_lowercase());
-    let kp: syn::Path = syn::parse_str(&krate)?;
+    let private_path = |h: Helper| syn::parse_str::<syn::Path>(&h.path(&krate));
+    let (generated, float, bound) = (
+        private_path(Helper::Generated)?,
+        private_path(Helper::Float)?,
+        private_path(Helper::Bound)?,
+    );
     let track = read_paths
         .iter()
         .map(|p| quote! { const _: &str = include_str!(#p); });
@@ -131,17 +137,17 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         mod #module {
             #items
         }
-        impl #kp::__private::Generated for #ident {
+        impl #generated for #ident {
             const SOURCE: &'static str = #text;
             const EQUATIONS: &'static str = #equations;
             const NUM_TENSORS: usize = #module::NUM_TENSORS;
-            fn forward<T: #kp::__private::Float>(b: &#kp::__private::Bound, v: &mut [Vec<T>]) {
+            fn forward<T: #float>(b: &#bound, v: &mut [Vec<T>]) {
                 #module::forward(b, v)
             }
-            fn backward<T: #kp::__private::Float>(b: &#kp::__private::Bound, v: &mut [Vec<T>]) {
+            fn backward<T: #float>(b: &#bound, v: &mut [Vec<T>]) {
                 #module::backward(b, v)
             }
-            fn backward_params<T: #kp::__private::Float>(b: &#kp::__private::Bound, v: &mut [Vec<T>]) {
+            fn backward_params<T: #float>(b: &#bound, v: &mut [Vec<T>]) {
                 #module::backward_params(b, v)
             }
         }

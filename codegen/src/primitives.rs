@@ -485,7 +485,7 @@ pub fn docs_table() -> String {
 /// function of the table exactly as generated code spells it ([`Primitive::rust_call`]), for the
 /// test that checks the runtime against the table. `krate` is the path of the `gatgrad` crate.
 pub fn runtime_calls(name: &str, krate: &str) -> proc_macro2::TokenStream {
-    let private = format!("{krate}::__private");
+    let private = crate::emit::helpers::module(krate);
     let mut arms = String::new();
     for (f, p) in Func::ALL.iter().zip(PRIMITIVES) {
         let arg = p.arg.map(|_| "arg");
@@ -497,8 +497,9 @@ pub fn runtime_calls(name: &str, krate: &str) -> proc_macro2::TokenStream {
     let text = format!(
         "/// `f(x, arg)` as generated code computes it, for every function of the table.\n\
          #[allow(unused_variables)]\n\
-         fn {name}<T: {private}::Float>(f: {krate}::codegen::ir::Func, x: T, arg: T) -> T {{\n\
-         match f {{ {arms} }}\n}}"
+         fn {name}<T: {float}>(f: {krate}::codegen::ir::Func, x: T, arg: T) -> T {{\n\
+         match f {{ {arms} }}\n}}",
+        float = crate::emit::helpers::Helper::Float.path(krate),
     );
     text.parse().unwrap_or_else(|e| {
         let msg = format!("gatgrad: the runtime calls of the function table do not parse: {e}");

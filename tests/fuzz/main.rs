@@ -57,6 +57,8 @@ mod rng;
 mod shrink;
 mod sizes;
 mod structured;
+#[path = "../support/mod.rs"]
+mod support;
 mod tensors;
 mod text;
 mod typed;

@@ -138,6 +138,23 @@ pub struct LibraryClaim {
     pub run: Box<dyn FnOnce() -> Result<(), String>>,
 }
 
+impl LibraryClaim {
+    /// A claim about `what` (its control when `control`), described by `about`, made by `run`.
+    fn new(
+        what: &'static str,
+        control: bool,
+        about: String,
+        run: impl FnOnce() -> Result<(), String> + 'static,
+    ) -> LibraryClaim {
+        LibraryClaim {
+            kind: kind(what, control),
+            about,
+            control,
+            run: Box::new(run),
+        }
+    }
+}
+
 /// Trains the two-layer GATv2 for one epoch on `ds` with `heads` × `hidden` hidden features.
 fn train_one_epoch(ds: &Dataset, heads: usize, hidden: usize) -> Result<(), String> {
     let cfg = gatgrad::train::TrainConfig {
@@ -159,24 +176,24 @@ pub fn library_claim(rng: &mut Rng) -> LibraryClaim {
             let key = *rng.pick(&["num_features", "num_classes"]);
             let v = value.unwrap_or(if key == "num_features" { "5" } else { "4" });
             let bytes = dataset_bytes(key, v);
-            LibraryClaim {
-                kind: kind("dataset metadata", control),
-                about: format!("a 6-node dataset whose metadata says {key} = {v}, trained 1 epoch"),
+            LibraryClaim::new(
+                "dataset metadata",
                 control,
-                run: Box::new(move || {
+                format!("a 6-node dataset whose metadata says {key} = {v}, trained 1 epoch"),
+                move || {
                     let ds = Dataset::from_bytes("claim.safetensors", bytes)
                         .map_err(|e| e.to_string())?;
                     train_one_epoch(&ds, 2, 2)
-                }),
-            }
+                },
+            )
         }
         2 => {
             let n: usize = value.map_or(10, |v| v.parse().unwrap_or(usize::MAX));
-            LibraryClaim {
-                kind: kind("graph of n nodes", control),
-                about: format!("Graph::from_edge_index({n}, 3 edges)"),
+            LibraryClaim::new(
+                "graph of n nodes",
                 control,
-                run: Box::new(move || {
+                format!("Graph::from_edge_index({n}, 3 edges)"),
+                move || {
                     let ei = Tensor {
                         shape: vec![2, 3],
                         data: vec![0i64, 1, 2, 1, 2, 3],
@@ -184,8 +201,8 @@ pub fn library_claim(rng: &mut Rng) -> LibraryClaim {
                     Graph::from_edge_index(n, &ei)
                         .map(|_| ())
                         .map_err(|e| e.to_string())
-                }),
-            }
+                },
+            )
         }
         3 => {
             let v = value.unwrap_or("3");
@@ -196,22 +213,22 @@ pub fn library_claim(rng: &mut Rng) -> LibraryClaim {
                 let n: usize = v.parse().unwrap_or(usize::MAX);
                 (free_dim_program("K"), HashMap::from([("K".to_string(), n)]))
             };
-            LibraryClaim {
-                kind: kind("dimension K", control),
-                about: if in_text {
+            LibraryClaim::new(
+                "dimension K",
+                control,
+                if in_text {
                     format!("`dims F, K = {v};` run on a 4-node case")
                 } else {
                     format!("run_case with dims K = {v} on a 4-node case")
                 },
-                control,
-                run: Box::new(move || {
+                move || {
                     let c = gatgrad::compile("claim.gat", &text).map_err(|e| e.to_string())?;
                     let file = tiny_case();
                     gatgrad::cases::run_case::<f64>(&c.program, &file, &HashMap::new(), &dims)
                         .map(|_| ())
                         .map_err(|e| e.to_string())
-                }),
-            }
+                },
+            )
         }
         4 => {
             let rows = value.unwrap_or("3");
@@ -219,31 +236,31 @@ pub fn library_claim(rng: &mut Rng) -> LibraryClaim {
                 "{{\"x\":{{\"dtype\":\"F64\",\"shape\":[{rows},{rows}],\"data_offsets\":[0,72]}}}}"
             );
             let bytes = raw_file(&header, 72);
-            LibraryClaim {
-                kind: kind("tensor file shape", control),
-                about: format!("a 72-byte tensor `x` whose header says shape [{rows}, {rows}]"),
+            LibraryClaim::new(
+                "tensor file shape",
                 control,
-                run: Box::new(move || {
+                format!("a 72-byte tensor `x` whose header says shape [{rows}, {rows}]"),
+                move || {
                     let f = TensorFile::from_bytes("claim.safetensors", bytes)
                         .map_err(|e| e.to_string())?;
                     f.f64("x").map(|_| ()).map_err(|e| e.to_string())
-                }),
-            }
+                },
+            )
         }
         _ => {
             let v: usize = value.map_or(2, |v| v.parse().unwrap_or(usize::MAX));
             let (heads, hidden) = if rng.chance(1, 2) { (v, 2) } else { (2, v) };
             let bytes = dataset_bytes("name", "tiny");
-            LibraryClaim {
-                kind: kind("training sizes", control),
-                about: format!("one epoch with {heads} heads × {hidden} hidden features"),
+            LibraryClaim::new(
+                "training sizes",
                 control,
-                run: Box::new(move || {
+                format!("one epoch with {heads} heads × {hidden} hidden features"),
+                move || {
                     let ds = Dataset::from_bytes("tiny.safetensors", bytes)
                         .map_err(|e| e.to_string())?;
                     train_one_epoch(&ds, heads, hidden)
-                }),
-            }
+                },
+            )
         }
     }
 }

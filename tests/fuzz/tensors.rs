@@ -2,22 +2,9 @@
 //! consistent cases of random sizes.
 
 use crate::rng::Rng;
-use gatgrad::runtime::{TensorData, TensorFile};
+use gatgrad::runtime::TensorData;
 
-/// Named tensors with their shapes, in file order.
-pub type Tensors = Vec<(String, Vec<usize>, TensorData)>;
-
-/// Every tensor of `file`.
-pub fn tensors_of(file: &TensorFile) -> Tensors {
-    file.names()
-        .into_iter()
-        .map(|name| {
-            let shape = file.shape(name).unwrap().to_vec();
-            let data = file.data(name).unwrap();
-            (name.to_string(), shape, data)
-        })
-        .collect()
-}
+pub use crate::support::tensors::{tensors_of, Tensors};
 
 fn as_f64s(d: &TensorData) -> Vec<f64> {
     match d {

@@ -45,7 +45,7 @@ struct Typed {
 /// Where an expression is generated: the equation's domain (node `i`, or edge `i <- j`) and the
 /// dense indices bound by the left-hand side and enclosing reductions.
 #[derive(Clone)]
-struct Scope {
+struct ExprSite {
     dom: Dom,
     dense: Vec<Dim>,
     /// Inside the body of a neighbourhood reduction (no second one allowed).
@@ -121,7 +121,7 @@ pub fn typed_program(rng: &mut Rng) -> String {
         let dims: Vec<Dim> = [H, C, F].into_iter().filter(|_| rng.chance(1, 2)).collect();
         let name = format!("t{k}");
         let lhs = lhs_of(rng, &name, dom, &dims);
-        let scope = Scope {
+        let scope = ExprSite {
             dom,
             dense: dims.clone(),
             in_neighbourhood: false,
@@ -150,7 +150,7 @@ pub fn typed_program(rng: &mut Rng) -> String {
         s.push_str(&format!("    {lhs} = {rhs};\n"));
         tensors.push(Typed { name, dom, dims });
     }
-    let scope = Scope {
+    let scope = ExprSite {
         dom: Dom::Node,
         dense: vec![H, C],
         in_neighbourhood: false,
@@ -173,14 +173,14 @@ pub fn typed_program(rng: &mut Rng) -> String {
 
 /// A random expression that (nearly always) reads a node tensor at `i` in a node equation, as
 /// the checker requires the node index to occur on the right-hand side.
-fn anchored(rng: &mut Rng, tensors: &[Typed], scope: &Scope) -> String {
+fn anchored(rng: &mut Rng, tensors: &[Typed], scope: &ExprSite) -> String {
     let e = typed_expr(rng, tensors, scope, 0);
     if scope.dom != Dom::Node || rng.chance(1, 10) {
         return e;
     }
     let nodes: Vec<&Typed> = tensors.iter().filter(|t| t.dom == Dom::Node).collect();
     let t = *rng.pick(&nodes);
-    let no_neighbourhood = Scope {
+    let no_neighbourhood = ExprSite {
         in_neighbourhood: true,
         ..scope.clone()
     };
@@ -209,8 +209,8 @@ fn access_indices(dims: &[Dim]) -> String {
 }
 
 /// An expression valid in `scope` (most of the time: a few choices are deliberately off).
-fn typed_expr(rng: &mut Rng, tensors: &[Typed], scope: &Scope, depth: usize) -> String {
-    let sub = |rng: &mut Rng, scope: &Scope| typed_expr(rng, tensors, scope, depth + 1);
+fn typed_expr(rng: &mut Rng, tensors: &[Typed], scope: &ExprSite, depth: usize) -> String {
+    let sub = |rng: &mut Rng, scope: &ExprSite| typed_expr(rng, tensors, scope, depth + 1);
     if depth >= 4 || rng.chance(2, 5) {
         return typed_atom(rng, tensors, scope);
     }
@@ -266,7 +266,7 @@ fn typed_expr(rng: &mut Rng, tensors: &[Typed], scope: &Scope, depth: usize) -> 
         }
         12 | 13 if scope.dom == Dom::Node && !scope.in_neighbourhood => {
             // A neighbourhood reduction: the body is an edge expression.
-            let inner = Scope {
+            let inner = ExprSite {
                 dom: Dom::Edge,
                 dense: scope.dense.clone(),
                 in_neighbourhood: true,
@@ -279,7 +279,7 @@ fn typed_expr(rng: &mut Rng, tensors: &[Typed], scope: &Scope, depth: usize) -> 
     }
 }
 
-fn typed_atom(rng: &mut Rng, tensors: &[Typed], scope: &Scope) -> String {
+fn typed_atom(rng: &mut Rng, tensors: &[Typed], scope: &ExprSite) -> String {
     match rng.below(10) {
         0 => rng.pick(&["1", "0.5", "2", "1e-3", "0"]).to_string(),
         1 => rng.pick(&["slope", "alpha", "H", "C"]).to_string(),
@@ -291,7 +291,7 @@ fn typed_atom(rng: &mut Rng, tensors: &[Typed], scope: &Scope) -> String {
 }
 
 /// Reads `t` in `scope`, reducing over what the scope does not bind.
-fn typed_access(rng: &mut Rng, t: &Typed, scope: &Scope) -> String {
+fn typed_access(rng: &mut Rng, t: &Typed, scope: &ExprSite) -> String {
     let missing: Vec<Dim> = t
         .dims
         .iter()

@@ -2,7 +2,7 @@
 //! terms into the kernel's scratch buffer, then one sum per head over its `C` terms
 //! (`sum_blocks`). A loop per head over `C = 8` terms would be scalar.
 
-use super::Gen;
+use super::{Gen, Helper};
 use crate::ir::*;
 use crate::plan::walk::collect_accesses;
 use crate::plan::BlockSums;
@@ -13,7 +13,7 @@ impl Gen<'_> {
     /// `s[e, h] = Σ_c body[h, c]`.
     pub(super) fn block_sums(&self, blocks: &BlockSums) -> String {
         let p = self.p;
-        let pv = self.pv();
+        let sum_blocks = self.helper(Helper::SumBlocks);
         let (VarKind::Dense(dh), VarKind::Dense(dc)) =
             (p.var(blocks.head).kind, p.var(blocks.channel).kind)
         else {
@@ -41,13 +41,13 @@ impl Gen<'_> {
             self.slices.borrow_mut().insert(r, format!("r{n}[kk]"));
             bound.push(r);
         }
-        let term = self.ex(blocks.body);
+        let term = self.rust_expr(blocks.body);
         let mut slices = self.slices.borrow_mut();
         for r in &bound {
             slices.remove(r);
         }
         format!(
-            "let w = d{h} * d{c};\n{binds}if scratch.len() < w {{ scratch.resize(w, T::ZERO); }}\nlet buf = &mut scratch[..w];\nfor kk in 0..w {{ buf[kk] = {term}; }}\n{pv}::sum_blocks(&mut row[..d{h}], buf, d{c});\n",
+            "let w = d{h} * d{c};\n{binds}if scratch.len() < w {{ scratch.resize(w, T::ZERO); }}\nlet buf = &mut scratch[..w];\nfor kk in 0..w {{ buf[kk] = {term}; }}\n{sum_blocks}(&mut row[..d{h}], buf, d{c});\n",
             h = dh.0,
             c = dc.0,
         )

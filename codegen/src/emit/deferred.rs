@@ -3,7 +3,7 @@
 //! exactly the entries that need the exact value, found through a 64-bit mask rather than a
 //! branch per entry.
 
-use super::{var, Gen};
+use super::{var, Gen, Helper};
 use crate::ir::*;
 use crate::plan::Deferred;
 
@@ -17,15 +17,15 @@ struct Passes {
 
 impl Gen<'_> {
     fn passes(&self, d: &Deferred) -> Passes {
-        let pv = self.pv();
+        let elementwise = self.helper(Helper::Elementwise);
         let name = match d.func {
             Func::Elu => "elu_sign",
             Func::EluGrad => "elu_grad_sign",
             other => unreachable!("no stand-in for {other:?}"),
         };
-        let x = self.ex(d.arg);
-        let f = format!("{pv}::f::{name}({x}, {})", self.scalar(d.alpha));
-        let qs = self.ex(d.other);
+        let x = self.rust_expr(d.arg);
+        let f = format!("{elementwise}::{name}({x}, {})", self.scalar(d.alpha));
+        let qs = self.rust_expr(d.other);
         let cheap = if d.call_left {
             format!("({f} * {qs})")
         } else {
@@ -34,7 +34,7 @@ impl Gen<'_> {
         // `&`, not `&&`: both sides are cheap, and a short circuit would branch per entry.
         let mut redo = format!("!({x} > T::ZERO)");
         if let Some(m) = d.mask {
-            redo = format!("({redo}) & ({} != T::ZERO)", self.ex(m));
+            redo = format!("({redo}) & ({} != T::ZERO)", self.rust_expr(m));
         }
         Passes { cheap, redo }
     }
@@ -48,7 +48,7 @@ impl Gen<'_> {
         e: ExprId,
         deferred: Option<&crate::plan::Deferred>,
     ) -> String {
-        let pv = self.pv();
+        let recompute_where = self.helper(Helper::RecomputeWhere);
         let width = self.width_expr(eq.lhs);
         let (n, f) = (eq.vars[0], eq.vars[1]);
         self.bound.borrow_mut().push(n);
@@ -57,14 +57,14 @@ impl Gen<'_> {
         let fv = var(f);
         let s = match deferred.map(|d| self.passes(d)) {
             Some(d) => format!(
-                "{slices}{row}for {fv} in 0..{width} {{ row[{fv}] = {cheap}; }}\n{pv}::recompute_where(row, |{fv}| {redo}, |{fv}| {exact});\n",
+                "{slices}{row}for {fv} in 0..{width} {{ row[{fv}] = {cheap}; }}\n{recompute_where}(row, |{fv}| {redo}, |{fv}| {exact});\n",
                 cheap = d.cheap,
                 redo = d.redo,
-                exact = self.ex(e),
+                exact = self.rust_expr(e),
             ),
             None => format!(
                 "{slices}{row}for {fv} in 0..{width} {{ row[{fv}] = {}; }}\n",
-                self.ex(e)
+                self.rust_expr(e)
             ),
         };
         self.unbind_slices(f);

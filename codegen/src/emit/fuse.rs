@@ -2,7 +2,7 @@
 //! target, every step's rows in turn with the same row code as unfused (see the `fuse` pass in
 //! `plan`), so the results are the same bits.
 
-use super::{var, Gen};
+use super::{var, Gen, Helper};
 use crate::ir::*;
 use crate::plan::walk::End;
 use crate::plan::{Kernel, Strategy};
@@ -19,7 +19,10 @@ impl Gen<'_> {
         all: &[Equation],
         g: GraphId,
     ) -> String {
-        let pv = self.pv();
+        let float = self.helper(Helper::Float);
+        let bound = self.helper(Helper::Bound);
+        let target_out = self.helper(Helper::TargetOut);
+        let par_by_target = self.helper(Helper::ParByTarget);
         let eqs = &all[kernel.eqs.clone()];
         let mut s = String::new();
         let _ = writeln!(
@@ -32,7 +35,7 @@ impl Gen<'_> {
         }
         let _ = writeln!(
             s,
-            "#[allow(unused_variables, unused_mut, unused_parens, unused_doc_comments, clippy::all)]\npub fn {name}<T: {pv}::Float>(b: &{pv}::Bound, v: &mut [Vec<T>]) {{"
+            "#[allow(unused_variables, unused_mut, unused_parens, unused_doc_comments, clippy::all)]\npub fn {name}<T: {float}>(b: &{bound}, v: &mut [Vec<T>]) {{"
         );
         s.push_str(&self.prelude(eqs));
         s.push_str("{\n");
@@ -62,7 +65,7 @@ impl Gen<'_> {
             };
             let _ = writeln!(
                 s,
-                "{pv}::TargetOut::{kind}(g{}, &mut out{}, {}),",
+                "{target_out}::{kind}(g{}, &mut out{}, {}),",
                 g.0,
                 t.0,
                 self.width_expr(*t)
@@ -72,7 +75,7 @@ impl Gen<'_> {
         let names: Vec<String> = outputs.iter().map(|t| format!("o{}", t.0)).collect();
         let _ = writeln!(
             s,
-            "{pv}::par_by_target(g{}, &outs, |target, rows, scratch| {{\nlet [{}] = rows else {{ unreachable!() }};",
+            "{par_by_target}(g{}, &outs, |target, rows, scratch| {{\nlet [{}] = rows else {{ unreachable!() }};",
             g.0,
             names.join(", ")
         );
@@ -81,7 +84,7 @@ impl Gen<'_> {
         for step in &kernel.steps {
             let eq = &all[step.eq];
             let _ = writeln!(s, "#[doc = \" `{}`\"]", self.text(eq));
-            s.push_str(&self.part(eq, &step.strategy, &pv));
+            s.push_str(&self.part(eq, &step.strategy));
         }
         self.fused.borrow_mut().clear();
         s.push_str("});\n}\n");
@@ -106,7 +109,7 @@ impl Gen<'_> {
     }
 
     /// The part of a step of a fused kernel for the visited target, as one statement.
-    fn part(&self, eq: &Equation, strategy: &Strategy, rt: &str) -> String {
+    fn part(&self, eq: &Equation, strategy: &Strategy) -> String {
         let lhs = eq.lhs.0;
         let head = var(eq.vars[0]);
         match (strategy, &eq.rhs) {
@@ -115,12 +118,16 @@ impl Gen<'_> {
                     format!("&*o{}", scores.0)
                 } else {
                     format!(
-                        "&{rt}::Rows::new(t{}, {})",
+                        "&{}::new(t{}, {})",
+                        self.helper(Helper::Rows),
                         scores.0,
                         self.width_expr(*scores)
                     )
                 };
-                format!("{rt}::softmax_target({scores}, o{lhs}, scratch);\n")
+                format!(
+                    "{}({scores}, o{lhs}, scratch);\n",
+                    self.helper(Helper::SoftmaxTarget)
+                )
             }
             // The rows are closure arguments, as in `par_edges_by_target` and `par_rows`: the
             // optimiser then knows they alias no other tensor.

@@ -28,7 +28,7 @@ impl Gen<'_> {
             dh = dh.0
         );
         inner += &self.dense_loops(dense, body, "nbh", &|g: &Self| {
-            format!("{} += {};", g.out_ref("nbh", dense), g.ex(body))
+            format!("{} += {};", g.out_ref("nbh", dense), g.rust_expr(body))
         });
         inner += "}\n";
         self.bound.borrow_mut().retain(|v| *v != edge && *v != h);
@@ -49,8 +49,8 @@ impl Gen<'_> {
         let fill = self.dense_loops(dense, rest_expr, "row", &|g: &Self| {
             let value = match rest {
                 None => head_sum.clone(),
-                Some((r, false)) => format!("({head_sum} + {})", g.ex(r)),
-                Some((r, true)) => format!("({} + {head_sum})", g.ex(r)),
+                Some((r, false)) => format!("({head_sum} + {})", g.rust_expr(r)),
+                Some((r, true)) => format!("({} + {head_sum})", g.rust_expr(r)),
             };
             format!("{} = {value};", g.out_ref("row", dense))
         });

@@ -12,15 +12,23 @@
 //!
 //! Each block starts with a comment holding the equation it implements.
 
+mod access;
 mod blocks;
 mod deferred;
+mod entrywise;
+mod expr;
 mod fuse;
+mod gemm;
 mod heads;
+pub mod helpers;
+mod loops;
+mod prefetch;
 
 use crate::ir::*;
 use crate::plan::walk::{collect_accesses, End};
 use crate::plan::{Gather, Phase, Plan, Strategy};
 use crate::print::{Printer, Style};
+use helpers::Helper;
 use std::fmt::Write;
 
 /// Generated source and what it needs.
@@ -72,11 +80,13 @@ pub fn print(plan: &Plan, krate: &str) -> Result<Generated, String> {
         "pub const NUM_TENSORS: usize = {};",
         plan.program.tensors.len()
     );
+    let (float, bound) = (Helper::Float.path(krate), Helper::Bound.path(krate));
     let header = |name: &str| {
         format!(
-            "#[allow(unused_variables, unused_mut, unused_parens, clippy::all)]\npub fn {name}<T: {krate}::__private::Float>(b: &{krate}::__private::Bound, v: &mut [Vec<T>])"
+            "#[allow(unused_variables, unused_mut, unused_parens, clippy::all)]\npub fn {name}<T: {float}>(b: &{bound}, v: &mut [Vec<T>])"
         )
     };
+    let timed = Helper::Timed.path(krate);
     let mut params_calls = String::new();
     for (phase, name, doc) in [
         (
@@ -106,7 +116,7 @@ pub fn print(plan: &Plan, krate: &str) -> Result<Generated, String> {
                     items.push_str("}\n");
                 }
             }
-            let call = format!("{krate}::__private::timed(\"{fname}\", || {fname}(b, v));\n");
+            let call = format!("{timed}(\"{fname}\", || {fname}(b, v));\n");
             calls.push_str(&call);
             if phase == Phase::Backward && kernel.for_params {
                 params_calls.push_str(&call);
@@ -151,15 +161,16 @@ fn var(v: VarId) -> String {
 }
 
 impl Gen<'_> {
-    fn pv(&self) -> String {
-        format!("{}::__private", self.krate)
+    /// The path of a `__private` item, as this code spells it.
+    fn helper(&self, h: Helper) -> String {
+        h.path(self.krate)
     }
 
     /// Local bindings every function starts with: sizes, graphs, constants.
     fn prelude(&self, eqs: &[Equation]) -> String {
         let p = self.p;
         let mut s = String::new();
-        let pv = self.pv();
+        let tensor_id = self.helper(Helper::TensorId);
         for k in 0..p.dims.len() {
             let _ = writeln!(s, "let d{k}: usize = b.dims[{k}];");
         }
@@ -180,7 +191,7 @@ impl Gen<'_> {
             }
         }
         for t in labels {
-            let _ = writeln!(s, "let lab{t} = &b.labels[&{pv}::TensorId({t})];");
+            let _ = writeln!(s, "let lab{t} = &b.labels[&{tensor_id}({t})];");
         }
         let mut masks = std::collections::BTreeSet::new();
         for eq in eqs {
@@ -191,7 +202,7 @@ impl Gen<'_> {
         for t in masks {
             let _ = writeln!(
                 s,
-                "let mc{t}: T = T::of(b.mask_count({pv}::TensorId({t})) as f64);"
+                "let mc{t}: T = T::of(b.mask_count({tensor_id}({t})) as f64);"
             );
         }
         s
@@ -231,7 +242,8 @@ impl Gen<'_> {
 
     fn equation(&self, eq: &Equation, strategy: &Strategy) -> String {
         let lhs = eq.lhs.0;
-        let pv = self.pv();
+        let stored_len = self.helper(Helper::StoredLen);
+        let tensor_id = self.helper(Helper::TensorId);
         let mut s = String::new();
         let _ = writeln!(s, "{{");
         let _ = writeln!(s, "let mut out = ::std::mem::take(&mut v[{lhs}]);");
@@ -239,7 +251,7 @@ impl Gen<'_> {
         // compactly), so a buffer of the right size is reused without clearing.
         let mut len = self.len_expr(eq.lhs);
         if matches!(strategy, Strategy::Entrywise { .. }) {
-            len = format!("{pv}::stored_len(b, {pv}::TensorId({lhs}), {len})");
+            len = format!("{stored_len}(b, {tensor_id}({lhs}), {len})");
         }
         let _ = writeln!(
             s,
@@ -272,13 +284,14 @@ impl Gen<'_> {
 
     /// Shadows the compactable tensors among `reads` by their dense layout.
     fn dense_views_of(&self, reads: &[TensorId]) -> String {
-        let pv = self.pv();
+        let dense_view = self.helper(Helper::DenseView);
+        let tensor_id = self.helper(Helper::TensorId);
         let mut s = String::new();
         for &t in reads {
             if self.compactable.contains(&t) {
                 let _ = writeln!(
                     s,
-                    "let t{0}_dense = {pv}::dense_view(b, {pv}::TensorId({0}), t{0}); let t{0} = &t{0}_dense[..];",
+                    "let t{0}_dense = {dense_view}(b, {tensor_id}({0}), t{0}); let t{0} = &t{0}_dense[..];",
                     t.0
                 );
             }
@@ -288,18 +301,24 @@ impl Gen<'_> {
 
     fn body(&self, eq: &Equation, strategy: &Strategy) -> String {
         let p = self.p;
-        let pv = self.pv();
+        let par_copy = self.helper(Helper::ParCopy);
+        let loop_fill = self.helper(Helper::LoopFill);
+        let cross_entropy = self.helper(Helper::CrossEntropy);
+        let tensor_id = self.helper(Helper::TensorId);
+        let softmax_by_target = self.helper(Helper::SoftmaxByTarget);
+        let par_edges_by_target = self.helper(Helper::ParEdgesByTarget);
+        let par_rows = self.helper(Helper::ParRows);
         match (strategy, &eq.rhs) {
             (Strategy::Reshape, &Rhs::Reshape(src)) => {
-                format!("{pv}::par_copy(&mut out, t{});\n", src.0)
+                format!("{par_copy}(&mut out, t{});\n", src.0)
             }
             (Strategy::LoopFill { adjoint: false }, &Rhs::LoopFill(src)) => format!(
-                "{pv}::loop_fill(b, t{}, {}, &mut out, false);\n",
+                "{loop_fill}(b, t{}, {}, &mut out, false);\n",
                 src.0,
                 self.width_expr(eq.lhs)
             ),
             (Strategy::LoopFill { adjoint: true }, &Rhs::LoopFillAdjoint(src)) => format!(
-                "{pv}::loop_fill(b, t{}, {}, &mut out, true);\n",
+                "{loop_fill}(b, t{}, {}, &mut out, true);\n",
                 src.0,
                 self.width_expr(src)
             ),
@@ -311,7 +330,7 @@ impl Gen<'_> {
                     mask,
                 },
             ) => format!(
-                "out[0] = {pv}::cross_entropy(b, t{}, {}, {pv}::TensorId({}), {pv}::TensorId({}));\n",
+                "out[0] = {cross_entropy}(b, t{}, {}, {tensor_id}({}), {tensor_id}({}));\n",
                 logits.0,
                 self.width_expr(logits),
                 labels.0,
@@ -323,15 +342,24 @@ impl Gen<'_> {
                 if let Some(scores) = stored {
                     // Scores already stored edge by edge are normalised in place of a copy.
                     return format!(
-                        "{pv}::softmax_by_target(g{g}, t{}, {width}, &mut out);\n",
+                        "{softmax_by_target}(g{g}, t{}, {width}, &mut out);\n",
                         scores.0
                     );
                 }
-                let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{pv}::par_edges_by_target(g{g}, &mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(e));
+                let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{par_edges_by_target}(g{g}, &mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(e));
                 self.bound.borrow_mut().push(e);
-                s.push_str(&self.dense_loops(&eq.vars[1..], body, "row", &|g: &Self| format!("{} = {};", g.out_ref("row", &eq.vars[1..]), g.ex(body))));
+                s.push_str(&self.dense_loops(&eq.vars[1..], body, "row", &|g: &Self| {
+                    format!(
+                        "{} = {};",
+                        g.out_ref("row", &eq.vars[1..]),
+                        g.rust_expr(body)
+                    )
+                }));
                 self.bound.borrow_mut().clear();
-                let _ = write!(s, "}});\n{pv}::softmax_by_target(g{g}, &scores, {width}, &mut out);\n");
+                let _ = write!(
+                    s,
+                    "}});\n{softmax_by_target}(g{g}, &scores, {width}, &mut out);\n"
+                );
                 s
             }
             (Strategy::Gemm { terms, bias }, Rhs::Expr(_)) => self.gemm(eq, terms, *bias),
@@ -340,7 +368,7 @@ impl Gen<'_> {
                 self.entrywise(eq, e, deferred.as_ref())
             }
             (Strategy::NodeRows { gathers, rest, .. }, &Rhs::Expr(e)) => format!(
-                "{pv}::par_rows(&mut out, {}, |row_id, row| {{\nlet {} = row_id;\n{}}});\n",
+                "{par_rows}(&mut out, {}, |row_id, row| {{\nlet {} = row_id;\n{}}});\n",
                 self.width_expr(eq.lhs),
                 var(eq.vars[0]),
                 self.row_body(eq, e, gathers, rest)
@@ -350,7 +378,7 @@ impl Gen<'_> {
                     unreachable!("edge rows of a tensor on edges")
                 };
                 format!(
-                    "{pv}::par_edges_by_target(g{}, &mut out, {}, |row_id, row| {{\nlet {} = row_id;\n{}{}}});\n",
+                    "{par_edges_by_target}(g{}, &mut out, {}, |row_id, row| {{\nlet {} = row_id;\n{}{}}});\n",
                     g.0,
                     self.width_expr(eq.lhs),
                     var(eq.vars[0]),
@@ -368,578 +396,36 @@ impl Gen<'_> {
             ) => {
                 let (r, body) = (*r, *body);
                 let driver = match p.var(r).kind {
-                    VarKind::Edge(g) => format!("par_sum_edges_by_target::<T>(g{}, ", g.0),
-                    _ => "par_sum_rows::<T>(nn, ".into(),
+                    VarKind::Edge(g) => format!(
+                        "{}::<T>(g{}, ",
+                        self.helper(Helper::ParSumEdgesByTarget),
+                        g.0
+                    ),
+                    _ => format!("{}::<T>(nn, ", self.helper(Helper::ParSumRows)),
                 };
                 let width = self.width_expr(eq.lhs);
                 let ahead = self.prefetch_edge_ahead(r, prefetch_ahead);
-                let mut s = format!("let acc = {pv}::{driver}{width}, |row_id, acc| {{\nlet {} = row_id;\n{ahead}", var(r));
+                let mut s = format!(
+                    "let acc = {driver}{width}, |row_id, acc| {{\nlet {} = row_id;\n{ahead}",
+                    var(r)
+                );
                 self.bound.borrow_mut().push(r);
-                s.push_str(&self.dense_loops(&eq.vars, body, "acc", &|g: &Self| format!("{} += {};", g.out_ref("acc", &eq.vars), g.ex(body))));
+                s.push_str(&self.dense_loops(&eq.vars, body, "acc", &|g: &Self| {
+                    format!("{} += {};", g.out_ref("acc", &eq.vars), g.rust_expr(body))
+                }));
                 self.bound.borrow_mut().clear();
                 s.push_str("});\nout.copy_from_slice(&acc);\n");
                 s
             }
-            (Strategy::DenseLoops, &Rhs::Expr(e)) => self.dense_loops(&eq.vars, e, "out", &|g: &Self| {
-                format!("{} = {};", g.out_ref("out", &eq.vars), g.ex(e))
-            }),
-            (strategy, _) => unreachable!("strategy {strategy:?} does not fit its equation (the passes pair them)"),
-        }
-    }
-
-    /// The code filling `row`, the output row of `eq.vars[0]` (a node or an edge bound by the
-    /// caller), for a node or edge equation `eq` with right-hand side `e`: with `gathers`, the
-    /// `rest` of the terms first, then each neighbourhood sum with its edges outside.
-    fn row_body(&self, eq: &Equation, e: ExprId, gathers: &[Gather], rest: &[ExprId]) -> String {
-        let dense = &eq.vars[1..];
-        self.bound.borrow_mut().push(eq.vars[0]);
-        let s = if gathers.is_empty() {
-            self.dense_loops(dense, e, "row", &|g: &Self| {
-                format!("{} = {};", g.out_ref("row", dense), g.ex(e))
-            })
-        } else {
-            // Edges outside, features inside (SpMM order): each neighbour's row is read
-            // once, contiguously, instead of once per output feature.
-            let mut s = match rest.first() {
-                Some(&first) => self.dense_loops(dense, first, "row", &|g: &Self| {
-                    let sum: Vec<String> = rest.iter().map(|t| g.ex(*t)).collect();
-                    format!("{} = {};", g.out_ref("row", dense), sum.join(" + "))
-                }),
-                None => "row.iter_mut().for_each(|x| *x = T::ZERO);\n".to_string(),
-            };
-            for gather in gathers {
-                let (range, body) = (gather.range, gather.body);
-                let mut inner = self.bind_rows(body, range.var());
-                self.bound.borrow_mut().push(range.var());
-                inner += &self.dense_loops(dense, body, "row", &|g: &Self| {
-                    format!("{} += {};", g.out_ref("row", dense), g.ex(body))
-                });
-                self.bound.borrow_mut().retain(|v| *v != range.var());
-                self.unbind_rows(range.var());
-                s.push_str(&self.gather_loop(gather, &inner));
-                s.push('\n');
+            (Strategy::DenseLoops, &Rhs::Expr(e)) => {
+                self.dense_loops(&eq.vars, e, "out", &|g: &Self| {
+                    format!("{} = {};", g.out_ref("out", &eq.vars), g.rust_expr(e))
+                })
             }
-            s
-        };
-        self.bound.borrow_mut().clear();
-        s
-    }
-
-    /// `T[n, f] = e` entry by entry. When `T` has a zero pattern, only its entries are computed and
-    /// stored compactly, reading `[n, f]` operands through their compact layout; otherwise every
-    /// entry, reading dense views.
-    fn entrywise(
-        &self,
-        eq: &Equation,
-        e: ExprId,
-        deferred: Option<&crate::plan::Deferred>,
-    ) -> String {
-        let pv = self.pv();
-        let width = self.width_expr(eq.lhs);
-        let (n, f) = (var(eq.vars[0]), var(eq.vars[1]));
-        let mut reads = Vec::new();
-        collect_accesses(self.p, e, &mut reads);
-        let mut views = String::new();
-        let (mut compact, mut other) = (Vec::new(), Vec::new());
-        for r in reads {
-            let Node::Access { tensor, at, dense } = self.p.arena.get(r) else {
-                continue;
-            };
-            if *at != Some(At::Node(eq.vars[0])) || dense[..] != eq.vars[1..] {
-                other.push(*tensor);
-                continue;
-            }
-            self.slices
-                .borrow_mut()
-                .insert(r, format!("c{}[k]", tensor.0));
-            if !compact.contains(tensor) {
-                compact.push(*tensor);
-                let _ = writeln!(views, "let c{0} = {pv}::compact(pat, t{0});", tensor.0);
-            }
-        }
-        // Other reads of a compactable tensor (rare) see its dense layout.
-        for t in other {
-            if self.compactable.contains(&t) && !views.contains(&format!("let t{}_dense", t.0)) {
-                let _ = writeln!(
-                    views,
-                    "let t{0}_dense = {pv}::dense_view(b, {pv}::TensorId({0}), t{0}); let t{0} = &t{0}_dense[..];",
-                    t.0
-                );
-            }
-        }
-        let sparse = self.ex(e);
-        self.slices.borrow_mut().clear();
-        let row = self.entrywise_row(eq, e, deferred);
-        format!(
-            "match b.sparse.get(&{pv}::TensorId({lhs})) {{\nSome(pat) => {{ {views}{pv}::par_entries(pat, &mut out, |{n}, {f}, k| {sparse}); }}\nNone => {{ {dviews}{pv}::par_rows(&mut out, {width}, |row_id, row| {{ let {n} = row_id; {row} }}); }}\n}}\n",
-            lhs = eq.lhs.0,
-            dviews = self.dense_views(eq),
-        )
-    }
-
-    /// Nested loops over dense variables around the code `inner` makes; reads along the innermost
-    /// variable become row slices bound before the innermost loop.
-    fn dense_loops(
-        &self,
-        vars: &[VarId],
-        e: ExprId,
-        target: &str,
-        inner: &dyn Fn(&Self) -> String,
-    ) -> String {
-        let mut s = String::new();
-        let dense: Vec<VarId> = vars
-            .iter()
-            .copied()
-            .filter(|v| matches!(self.p.var(*v).kind, VarKind::Dense(_)))
-            .collect();
-        for (k, v) in dense.iter().enumerate() {
-            let VarKind::Dense(d) = self.p.var(*v).kind else {
-                continue;
-            };
-            if k + 1 == dense.len() {
-                s.push_str(&self.bind_slices(*v, e));
-                // The output row along the innermost axis, so that indexing needs no bound checks.
-                let prefix = self.local_offset(&dense[..k]);
-                let _ = writeln!(
-                    s,
-                    "let ob = ({prefix}) * d{0}; let orow = &mut {target}[ob..ob + d{0}];",
-                    d.0
-                );
-                self.out_slice.set(Some(*v));
-            }
-            self.bound.borrow_mut().push(*v);
-            let _ = writeln!(s, "for {} in 0..d{} {{", var(*v), d.0);
-        }
-        let body = inner(self);
-        self.out_slice.set(None);
-        s.push_str(&body);
-        if !dense.is_empty() {
-            s.push('\n');
-        }
-        for v in &dense {
-            s.push_str("}\n");
-            self.bound.borrow_mut().retain(|x| x != v);
-            self.unbind_slices(*v);
-        }
-        s
-    }
-
-    /// Binds `let rK = &tT[base..base + d]` for reads in `e` whose last index is the loop variable
-    /// `v` and whose other indices are fixed outside the loop.
-    fn bind_slices(&self, v: VarId, e: ExprId) -> String {
-        let VarKind::Dense(dv) = self.p.var(v).kind else {
-            return String::new();
-        };
-        let mut reads = Vec::new();
-        collect_reads(self.p, e, v, &mut reads);
-        let bound = self.bound.borrow().clone();
-        let mut s = String::new();
-        for r in reads {
-            if self.slices.borrow().contains_key(&r) {
-                continue;
-            }
-            let Node::Access { tensor, at, dense } = self.p.arena.get(r).clone() else {
-                continue;
-            };
-            let outside = at.map(|a| bound.contains(&a.var())).unwrap_or(true)
-                && dense[..dense.len() - 1].iter().all(|x| bound.contains(x));
-            if !outside {
-                continue;
-            }
-            let n = self.counter.get();
-            self.counter.set(n + 1);
-            if let (true, Some(at)) = (self.fused.borrow().contains(&tensor), at) {
-                // A row of the fused loop's outputs, owned by the target being visited.
-                let off = self.row_offset(tensor, &dense[..dense.len() - 1]);
-                let _ = writeln!(
-                    s,
-                    "let base{n} = ({off}) * d{}; let r{n} = &{}[base{n}..base{n} + d{}];",
-                    dv.0,
-                    self.fused_row(tensor, at),
-                    dv.0
-                );
-            } else {
-                let t = self.p.tensor(tensor);
-                let mut off = match at {
-                    Some(at) => self.node_pos(at),
-                    None => "0".into(),
-                };
-                for (d, x) in t.dims.iter().zip(&dense[..dense.len() - 1]) {
-                    off = format!("({off}) * d{} + {}", d.0, var(*x));
-                }
-                let _ = writeln!(
-                    s,
-                    "let base{n} = ({off}) * d{}; let r{n} = &t{}[base{n}..base{n} + d{}];",
-                    dv.0, tensor.0, dv.0
-                );
-            }
-            self.slices
-                .borrow_mut()
-                .insert(r, format!("r{n}[{}]", var(v)));
-        }
-        s
-    }
-
-    fn unbind_slices(&self, v: VarId) {
-        let suffix = format!("[{}]", var(v));
-        self.slices
-            .borrow_mut()
-            .retain(|_, s| !s.ends_with(&suffix));
-    }
-
-    /// The output element for dense variables `vars` of `target` (`row`, `acc` or `out`): the
-    /// innermost output slice when one is bound.
-    fn out_ref(&self, target: &str, vars: &[VarId]) -> String {
-        match (self.out_slice.get(), vars.last()) {
-            (Some(v), Some(last)) if v == *last => format!("orow[{}]", var(v)),
-            _ => format!("{target}[{}]", self.local_offset(vars)),
-        }
-    }
-
-    /// Row-major offset of dense variables (within a row).
-    fn local_offset(&self, vars: &[VarId]) -> String {
-        let mut off = "0".to_string();
-        for v in vars {
-            if let VarKind::Dense(d) = self.p.var(*v).kind {
-                off = format!("({off}) * d{} + {}", d.0, var(*v));
-            }
-        }
-        off
-    }
-
-    fn node_pos(&self, at: At) -> String {
-        match at {
-            At::Node(v) | At::Edge(v) => var(v),
-            At::Src(e) | At::Dst(e) => {
-                let g = match self.p.var(e).kind {
-                    VarKind::Edge(g) => g.0,
-                    _ => 0,
-                };
-                let arr = if matches!(at, At::Src(_)) {
-                    "src"
-                } else {
-                    "dst"
-                };
-                format!("({arr}{g}[{}] as usize)", var(e))
-            }
-        }
-    }
-
-    fn access(&self, t: TensorId, at: Option<At>, dense: &[VarId]) -> String {
-        let tensor = self.p.tensor(t);
-        if let (true, Some(at)) = (self.fused.borrow().contains(&t), at) {
-            return format!("{}[{}]", self.fused_row(t, at), self.row_offset(t, dense));
-        }
-        let mut off = match at {
-            Some(at) => self.node_pos(at),
-            None => "0".into(),
-        };
-        for (d, v) in tensor.dims.iter().zip(dense) {
-            off = format!("({off}) * d{} + {}", d.0, var(*v));
-        }
-        format!("t{}[{off}]", t.0)
-    }
-
-    /// The row at `at` of the fused output `t`: bound once (`q12_i21`), or fetched where it is read.
-    fn fused_row(&self, t: TensorId, at: At) -> String {
-        match self.row_binds.borrow().get(&(t, at)) {
-            Some(q) => q.clone(),
-            None => format!("o{}.row({})", t.0, self.node_pos(at)),
-        }
-    }
-
-    /// Binds `let qT_iV = oT.row(..)` for the rows of fused outputs that `e` reads at a position
-    /// given by variable `v` (just bound), so that loops inside index a slice.
-    fn bind_rows(&self, e: ExprId, v: VarId) -> String {
-        if self.fused.borrow().is_empty() {
-            return String::new();
-        }
-        let mut reads = Vec::new();
-        collect_accesses(self.p, e, &mut reads);
-        let mut s = String::new();
-        for r in reads {
-            let Node::Access {
-                tensor,
-                at: Some(at),
-                ..
-            } = *self.p.arena.get(r)
-            else {
-                continue;
-            };
-            if at.var() != v
-                || !self.fused.borrow().contains(&tensor)
-                || self.row_binds.borrow().contains_key(&(tensor, at))
-            {
-                continue;
-            }
-            // One tensor is read at one kind of position (edge, target or node), so the
-            // tensor and the variable name the row.
-            let q = format!("q{}_{}", tensor.0, var(v));
-            let _ = writeln!(s, "let {q} = o{}.row({});", tensor.0, self.node_pos(at));
-            self.row_binds.borrow_mut().insert((tensor, at), q);
-        }
-        s
-    }
-
-    fn unbind_rows(&self, v: VarId) {
-        self.row_binds
-            .borrow_mut()
-            .retain(|(_, at), _| at.var() != v);
-    }
-
-    /// Offset of dense indices `dense` (a prefix of `t`'s dense axes) within a row of `t`.
-    fn row_offset(&self, t: TensorId, dense: &[VarId]) -> String {
-        let mut off = "0".to_string();
-        for (d, v) in self.p.tensor(t).dims.iter().zip(dense) {
-            off = format!("({off}) * d{} + {}", d.0, var(*v));
-        }
-        off
-    }
-
-    fn scalar(&self, s: Scalar) -> String {
-        match s {
-            Scalar::Lit(b) => format!("T::of({:?})", f64::from_bits(b)),
-            Scalar::Named(id) => format!("c{}", id.0),
-        }
-    }
-
-    fn range_loop(&self, range: Range, body: &str) -> String {
-        match range {
-            Range::Dense(v) => {
-                let VarKind::Dense(d) = self.p.var(v).kind else {
-                    return String::new();
-                };
-                format!("for {} in 0..d{} {{ {body} }}", var(v), d.0)
-            }
-            Range::InEdges { edge, of } | Range::OutEdges { edge, of } => {
-                let g = match self.p.var(edge).kind {
-                    VarKind::Edge(g) => g.0,
-                    _ => 0,
-                };
-                let list = if matches!(range, Range::InEdges { .. }) {
-                    "in_edges"
-                } else {
-                    "out_edges"
-                };
-                format!(
-                    "for &ee in g{g}.{list}({}) {{ let {} = ee as usize; {body} }}",
-                    self.node_pos(of),
-                    var(edge)
-                )
-            }
-            Range::AllNodes(v) => format!("for {} in 0..nn {{ {body} }}", var(v)),
-            Range::AllEdges(v) => {
-                let g = match self.p.var(v).kind {
-                    VarKind::Edge(g) => g.0,
-                    _ => 0,
-                };
-                format!("for {} in 0..g{g}.num_edges() {{ {body} }}", var(v))
-            }
-        }
-    }
-
-    /// A loop over a neighbourhood; when it reads node rows at the far end of each edge (random
-    /// rows: the sources of a target's in-edges, the targets of a node's out-edges), the rows of
-    /// the edge a few places ahead in the CSR index are prefetched, so several cache misses overlap.
-    fn gather_loop(&self, gather: &Gather, inner: &str) -> String {
-        let (edge, end, csr, of) = match gather.range {
-            _ if gather.prefetch.is_empty() => return self.range_loop(gather.range, inner),
-            Range::InEdges { edge, of } => (edge, End::Src, "in_csr", of),
-            Range::OutEdges { edge, of } => (edge, End::Dst, "out_csr", of),
-            _ => unreachable!("only neighbourhood sums prefetch"),
-        };
-        let VarKind::Edge(g) = self.p.var(edge).kind else {
-            unreachable!("a neighbourhood runs over edges")
-        };
-        // The edges of consecutive nodes are consecutive in the CSR index, so looking ahead in it
-        // also covers the first edges of the next node.
-        format!(
-            "let (ptr, list) = g{g}.{csr}(); \
-             for k in ptr[{n}]..ptr[{n} + 1] {{ \
-             if let Some(&pe) = list.get(k + {pv}::PREFETCH_DISTANCE) {{ {fetch} }} \
-             let {} = list[k] as usize; {inner} }}",
-            var(edge),
-            g = g.0,
-            pv = self.pv(),
-            fetch = self.prefetch_at(&gather.prefetch, g, end, "pe as usize"),
-            n = self.node_pos(of),
-        )
-    }
-
-    /// Statements prefetching the rows of `tensors` at endpoint `end` of edge `pe` of graph `g`.
-    pub(super) fn prefetch_at(
-        &self,
-        tensors: &[TensorId],
-        g: GraphId,
-        end: End,
-        pe: &str,
-    ) -> String {
-        let pv = self.pv();
-        let ends = match end {
-            End::Src => "src",
-            End::Dst => "dst",
-        };
-        let mut s = String::new();
-        for t in tensors {
-            let w = self.width_expr(*t);
-            let _ = write!(
-                s,
-                "{pv}::prefetch_row(t{}, ({ends}{}[{pe}] as usize) * ({w}), {w});",
-                t.0, g.0
-            );
-        }
-        s
-    }
-
-    /// In a loop over the edges of `g` in target order, prefetches the rows of `far` at the source
-    /// of edge `e + PREFETCH_DISTANCE` (usually a later edge of the same or the next target).
-    fn prefetch_edge_ahead(&self, edge: VarId, far: &[TensorId]) -> String {
-        if far.is_empty() {
-            return String::new();
-        }
-        let VarKind::Edge(g) = self.p.var(edge).kind else {
-            unreachable!("prefetching ahead runs over edges")
-        };
-        let pv = self.pv();
-        format!(
-            "{{ let pe = {} + {pv}::PREFETCH_DISTANCE; if pe < g{}.num_edges() {{ {} }} }}\n",
-            var(edge),
-            g.0,
-            self.prefetch_at(far, g, End::Src, "pe")
-        )
-    }
-
-    /// One element of an expression, as a Rust expression of type `T`.
-    fn ex(&self, e: ExprId) -> String {
-        let p = self.p;
-        let pv = self.pv();
-        match p.arena.get(e).clone() {
-            Node::Const(s) => self.scalar(s),
-            Node::DimSize(d) => format!("T::of(d{} as f64)", d.0),
-            Node::MaskCount(t) => format!("mc{}", t.0),
-            Node::OneHot { labels, at, class } => format!(
-                "(if lab{}[{}] == {} {{ T::ONE }} else {{ T::ZERO }})",
-                labels.0,
-                self.node_pos(at),
-                var(class)
+            (strategy, _) => unreachable!(
+                "strategy {strategy:?} does not fit its equation (the passes pair them)"
             ),
-            Node::Access { tensor, at, dense } => match self.slices.borrow().get(&e) {
-                Some(s) => s.clone(),
-                None => self.access(tensor, at, &dense),
-            },
-            Node::Add(a, b) => format!("({} + {})", self.ex(a), self.ex(b)),
-            Node::Sub(a, b) => format!("({} - {})", self.ex(a), self.ex(b)),
-            Node::Mul(a, b) => format!("({} * {})", self.ex(a), self.ex(b)),
-            Node::Div(a, b) => format!("({} / {})", self.ex(a), self.ex(b)),
-            Node::Neg(a) => format!("(-{})", self.ex(a)),
-            Node::Pow(a, s) => {
-                if s == Scalar::lit(2.0) {
-                    format!("{{ let x = {}; x * x }}", self.ex(a))
-                } else {
-                    format!("{pv}::Float::powf({}, {})", self.ex(a), self.scalar(s))
-                }
-            }
-            Node::Call(f, a, arg) => {
-                let x = self.ex(a);
-                let y = arg.map(|s| self.scalar(s));
-                f.primitive().rust_call(&pv, &x, y.as_deref())
-            }
-            Node::Reduce { op, range, body } => {
-                let pre = match range {
-                    Range::Dense(v) => self.bind_slices(v, body),
-                    _ => String::new(),
-                };
-                let rows = self.bind_rows(body, range.var());
-                self.bound.borrow_mut().push(range.var());
-                let b = self.ex(body);
-                let b = if rows.is_empty() {
-                    b
-                } else {
-                    format!("{{ {rows} {b} }}")
-                };
-                self.bound.borrow_mut().pop();
-                self.unbind_slices(range.var());
-                self.unbind_rows(range.var());
-                match op {
-                    ReduceOp::Sum => format!(
-                        "{{ {pre} let mut acc = T::ZERO; {} acc }}",
-                        self.range_loop(range, &format!("acc += {b};"))
-                    ),
-                    ReduceOp::Mean => format!(
-                        "{{ {pre} let mut acc = T::ZERO; let mut cnt = 0usize; {} if cnt == 0 {{ T::ZERO }} else {{ acc / T::of(cnt as f64) }} }}",
-                        self.range_loop(range, &format!("cnt += 1; acc += {b};"))
-                    ),
-                    ReduceOp::LogSumExp => format!(
-                        "{{ {pre} let mut mx = T::of(f64::NEG_INFINITY); {} let mut se = T::ZERO; {} mx + {pv}::Float::ln(se) }}",
-                        self.range_loop(range, &format!("mx = {pv}::Float::max(mx, {b});")),
-                        self.range_loop(range, &format!("se += {pv}::Float::exp({b} - mx);"))
-                    ),
-                }
-            }
         }
-    }
-
-    fn size(&self, vars: &[VarId]) -> String {
-        if vars.is_empty() {
-            return "1".into();
-        }
-        vars.iter()
-            .map(|v| match self.p.var(*v).kind {
-                VarKind::Dense(d) => format!("d{}", d.0),
-                _ => "1".into(),
-            })
-            .collect::<Vec<_>>()
-            .join(" * ")
-    }
-
-    /// `out[n, O] = Σ_S X[n, S] · W[O, S] (or W[S, O]) (+ Σ more products) (+ bias[O])`.
-    fn gemm(
-        &self,
-        eq: &Equation,
-        terms: &[crate::plan::GemmTerm],
-        bias: Option<TensorId>,
-    ) -> String {
-        let pv = self.pv();
-        let o = &eq.vars[1..];
-        let osz = self.size(o);
-        let mut code = String::new();
-        for (k, t) in terms.iter().enumerate() {
-            let _ = writeln!(
-                code,
-                "{pv}::node_matmul(b, {pv}::TensorId({0}), t{0}, {ssz}, t{1}, {osz}, {w_os}, {2}, &mut out);",
-                t.x.0,
-                t.w.0,
-                k > 0,
-                ssz = self.size(&t.contracted),
-                w_os = t.w_out_first,
-            );
-        }
-        if let Some(bt) = bias {
-            let _ = writeln!(
-                code,
-                "{pv}::par_rows(&mut out, {osz}, |_, row| {{ for (r, bv) in row.iter_mut().zip(t{}.iter()) {{ *r += *bv; }} }});",
-                bt.0
-            );
-        }
-        code
-    }
-
-    /// `out[P, Q] = Σ_n A[n, P] · B[n, Q]` (+ more products): Aᵀ B.
-    fn gemm_transposed(&self, terms: &[crate::plan::GemmTTerm]) -> String {
-        let pv = self.pv();
-        let mut code = String::new();
-        for (k, t) in terms.iter().enumerate() {
-            let _ = writeln!(
-                code,
-                "{pv}::node_t_matmul(b, {pv}::TensorId({0}), t{0}, {psz}, {pv}::TensorId({1}), t{1}, {qsz}, {2}, &mut out);",
-                t.a.0,
-                t.b.0,
-                k > 0,
-                psz = self.size(&t.a_vars),
-                qsz = self.size(&t.b_vars),
-            );
-        }
-        code
     }
 }
 
@@ -949,23 +435,6 @@ fn collect_labels(p: &Program, e: ExprId, out: &mut std::collections::BTreeSet<u
     }
     for c in p.arena.children(e) {
         collect_labels(p, c, out);
-    }
-}
-
-/// Reads in `e` whose last dense index is `v`, not looking inside loops that rebind `v`.
-fn collect_reads(p: &Program, e: ExprId, v: VarId, out: &mut Vec<ExprId>) {
-    match p.arena.get(e) {
-        Node::Access { dense, .. } if dense.last() == Some(&v) => {
-            if !out.contains(&e) {
-                out.push(e)
-            }
-        }
-        Node::Reduce { range, .. } if range.var() == v => {}
-        _ => {
-            for c in p.arena.children(e) {
-                collect_reads(p, c, v, out);
-            }
-        }
     }
 }
 

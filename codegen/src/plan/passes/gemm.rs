@@ -37,8 +37,16 @@ fn is_bias(p: &Program, e: ExprId, o: &[VarId]) -> bool {
     matches!(p.arena.get(e), Node::Access { at: None, dense, .. } if dense == o)
 }
 
-fn is_node_read(p: &Program, e: ExprId, n: VarId, s: &[VarId]) -> bool {
-    matches!(p.arena.get(e), Node::Access { at: Some(At::Node(x)), dense, .. } if *x == n && dense == s)
+/// The tensor and dense indices of `e` when it reads a node tensor at node `n`.
+fn node_read(p: &Program, e: ExprId, n: VarId) -> Option<(TensorId, Vec<VarId>)> {
+    match p.arena.get(e) {
+        Node::Access {
+            tensor,
+            at: Some(At::Node(x)),
+            dense,
+        } if *x == n => Some((*tensor, dense.clone())),
+        _ => None,
+    }
 }
 
 fn node_matmul(p: &Program, eq: &Equation, e: ExprId) -> Option<Strategy> {
@@ -70,27 +78,21 @@ fn node_matmul(p: &Program, eq: &Equation, e: ExprId) -> Option<Strategy> {
         let Node::Mul(a, b) = *p.arena.get(term) else {
             return None;
         };
-        let (x, w) = if is_node_read(p, a, n, &s_vars) {
+        let (x, w) = if node_read(p, a, n).is_some_and(|(_, d)| d == s_vars) {
             (a, b)
         } else {
             (b, a)
         };
-        let (
-            Node::Access {
-                tensor: xt,
-                at: Some(At::Node(xn)),
-                dense: xd,
-            },
-            Node::Access {
-                tensor: wt,
-                at: None,
-                dense: wd,
-            },
-        ) = (p.arena.get(x).clone(), p.arena.get(w).clone())
+        let (xt, xd) = node_read(p, x, n)?;
+        let Node::Access {
+            tensor: wt,
+            at: None,
+            dense: wd,
+        } = p.arena.get(w).clone()
         else {
             return None;
         };
-        if xn != n || xd != s_vars {
+        if xd != s_vars {
             return None;
         }
         let os: Vec<VarId> = o.iter().chain(&s_vars).copied().collect();
@@ -127,22 +129,10 @@ fn transposed_matmul(p: &Program, eq: &Equation, n: VarId, body: ExprId) -> Opti
         let Node::Mul(a, b) = *p.arena.get(term) else {
             return None;
         };
-        let (
-            Node::Access {
-                tensor: at_,
-                at: Some(At::Node(an)),
-                dense: ad,
-            },
-            Node::Access {
-                tensor: bt,
-                at: Some(At::Node(bn)),
-                dense: bd,
-            },
-        ) = (p.arena.get(a).clone(), p.arena.get(b).clone())
-        else {
+        let (Some((at_, ad)), Some((bt, bd))) = (node_read(p, a, n), node_read(p, b, n)) else {
             return None;
         };
-        if an != n || bn != n || ad.is_empty() || bd.is_empty() {
+        if ad.is_empty() || bd.is_empty() {
             return None;
         }
         let cat: Vec<VarId> = ad.iter().chain(&bd).copied().collect();

@@ -1,0 +1,95 @@
+//! Where a read lands: the position of a node, the offset of an element, and the rows of a fused
+//! loop's outputs that the visited target owns.
+
+use super::*;
+
+impl Gen<'_> {
+    pub(super) fn node_pos(&self, at: At) -> String {
+        match at {
+            At::Node(v) | At::Edge(v) => var(v),
+            At::Src(e) | At::Dst(e) => {
+                let g = match self.p.var(e).kind {
+                    VarKind::Edge(g) => g.0,
+                    _ => 0,
+                };
+                let arr = if matches!(at, At::Src(_)) {
+                    "src"
+                } else {
+                    "dst"
+                };
+                format!("({arr}{g}[{}] as usize)", var(e))
+            }
+        }
+    }
+
+    pub(super) fn access(&self, t: TensorId, at: Option<At>, dense: &[VarId]) -> String {
+        let tensor = self.p.tensor(t);
+        if let (true, Some(at)) = (self.fused.borrow().contains(&t), at) {
+            return format!("{}[{}]", self.fused_row(t, at), self.row_offset(t, dense));
+        }
+        let mut off = match at {
+            Some(at) => self.node_pos(at),
+            None => "0".into(),
+        };
+        for (d, v) in tensor.dims.iter().zip(dense) {
+            off = format!("({off}) * d{} + {}", d.0, var(*v));
+        }
+        format!("t{}[{off}]", t.0)
+    }
+
+    /// The row at `at` of the fused output `t`: bound once (`q12_i21`), or fetched where it is read.
+    pub(super) fn fused_row(&self, t: TensorId, at: At) -> String {
+        match self.row_binds.borrow().get(&(t, at)) {
+            Some(q) => q.clone(),
+            None => format!("o{}.row({})", t.0, self.node_pos(at)),
+        }
+    }
+
+    /// Binds `let qT_iV = oT.row(..)` for the rows of fused outputs that `e` reads at a position
+    /// given by variable `v` (just bound), so that loops inside index a slice.
+    pub(super) fn bind_rows(&self, e: ExprId, v: VarId) -> String {
+        if self.fused.borrow().is_empty() {
+            return String::new();
+        }
+        let mut reads = Vec::new();
+        collect_accesses(self.p, e, &mut reads);
+        let mut s = String::new();
+        for r in reads {
+            let Node::Access {
+                tensor,
+                at: Some(at),
+                ..
+            } = *self.p.arena.get(r)
+            else {
+                continue;
+            };
+            if at.var() != v
+                || !self.fused.borrow().contains(&tensor)
+                || self.row_binds.borrow().contains_key(&(tensor, at))
+            {
+                continue;
+            }
+            // One tensor is read at one kind of position (edge, target or node), so the
+            // tensor and the variable name the row.
+            let q = format!("q{}_{}", tensor.0, var(v));
+            let _ = writeln!(s, "let {q} = o{}.row({});", tensor.0, self.node_pos(at));
+            self.row_binds.borrow_mut().insert((tensor, at), q);
+        }
+        s
+    }
+
+    pub(super) fn unbind_rows(&self, v: VarId) {
+        self.row_binds
+            .borrow_mut()
+            .retain(|(_, at), _| at.var() != v);
+    }
+
+    /// Offset of dense indices `dense` (a prefix of `t`'s dense axes) within a row of `t`.
+    pub(super) fn row_offset(&self, t: TensorId, dense: &[VarId]) -> String {
+        let mut off = "0".to_string();
+        for (d, v) in self.p.tensor(t).dims.iter().zip(dense) {
+            off = format!("({off}) * d{} + {}", d.0, var(*v));
+        }
+        off
+    }
+}

@@ -1,0 +1,301 @@
+//! Declarations: dimensions, tensors (inputs, parameters, dropout masks, labels) and the lookup
+//! of a declared tensor by name.
+
+use super::*;
+
+impl Lowerer {
+    pub(super) fn dim(&mut self, sc: &BlockScope, name: &ast::Ident) -> Option<DimId> {
+        match sc.syms.get(&name.name) {
+            Some(Sym::Dim(d)) => Some(*d),
+            _ => {
+                self.diags.push(
+                    Diagnostic::error(name.span, format!("unknown dimension `{}`", name.name))
+                        .with_label("not declared")
+                        .with_help(format!("declare it with `dims {};`", name.name)),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn decl(
+        &mut self,
+        sc: &mut BlockScope,
+        d: &ast::TensorDecl,
+        bind: Option<(TensorId, Span)>,
+    ) {
+        let name = &d.name.name;
+        if !self.is_new(sc, &d.name) {
+            return;
+        }
+        sc.claim(&d.name, Sym::Poisoned);
+        let mut domain = Domain::Dense;
+        let mut dims = Vec::new();
+        let mut index_names = Vec::new();
+        let mut ok = true;
+        // Each index name once: `x[n: node, n: F]` would print `x[n, n]`.
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for axis in &d.axes {
+            let names: Vec<&ast::Ident> = match axis {
+                ast::AxisDecl::Node(n) => vec![n],
+                ast::AxisDecl::Edge { target, source } => vec![target, source],
+                ast::AxisDecl::Dense { index, .. } => vec![index],
+            };
+            for n in names {
+                if let Some(&first) = seen.get(n.name.as_str()) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            n.span,
+                            format!("index `{}` names two axes of `{name}`", n.name),
+                        )
+                        .with_label("second axis with this name")
+                        .with_note(first, "first used here"),
+                    );
+                    ok = false;
+                } else {
+                    seen.insert(&n.name, n.span);
+                }
+            }
+        }
+        for (k, axis) in d.axes.iter().enumerate() {
+            match axis {
+                ast::AxisDecl::Node(n) | ast::AxisDecl::Edge { target: n, .. } if k > 0 => {
+                    self.err(
+                        n.span,
+                        "only the first axis of a tensor can be a node or edge axis",
+                        "graph axis in a later position",
+                    );
+                    ok = false;
+                }
+                ast::AxisDecl::Node(n) => {
+                    domain = Domain::Node;
+                    index_names.push(n.name.clone());
+                }
+                ast::AxisDecl::Edge { target, source } => {
+                    domain = Domain::Edge(sc.graph);
+                    index_names.push(format!("{} <- {}", target.name, source.name));
+                }
+                ast::AxisDecl::Dense { index, dim } => {
+                    index_names.push(index.name.clone());
+                    match self.dim(sc, dim) {
+                        Some(id) => dims.push(id),
+                        None => ok = false,
+                    }
+                }
+            }
+        }
+        let kind_word = match d.kind {
+            ast::TensorKind::Input => "input",
+            ast::TensorKind::Param => "parameter",
+            ast::TensorKind::Labels => "labels",
+            ast::TensorKind::Mask => "mask",
+        };
+        match d.kind {
+            ast::TensorKind::Param if domain != Domain::Dense => {
+                self.err(
+                    d.span,
+                    format!("parameter `{name}` cannot be indexed by node or edge"),
+                    "parameters have dense axes only",
+                );
+                ok = false;
+            }
+            ast::TensorKind::Labels | ast::TensorKind::Mask
+                if domain != Domain::Node || !dims.is_empty() =>
+            {
+                self.err(
+                    d.span,
+                    format!("{kind_word} `{name}` must be declared as `{name}[n: node]`"),
+                    "one value per node",
+                );
+                ok = false;
+            }
+            _ => {}
+        }
+        let role = match d.kind {
+            ast::TensorKind::Input => Role::Input,
+            ast::TensorKind::Param => Role::Param,
+            ast::TensorKind::Mask => Role::Mask,
+            ast::TensorKind::Labels => match &d.classes {
+                Some(c) => match self.dim(sc, c) {
+                    Some(k) => Role::Labels { classes: k },
+                    None => {
+                        ok = false;
+                        Role::Mask
+                    }
+                },
+                None => {
+                    self.err(
+                        d.span,
+                        format!("labels `{name}` need their class count: `classes K`"),
+                        "",
+                    );
+                    ok = false;
+                    Role::Mask
+                }
+            },
+        };
+        let external_shape = match &d.external_shape {
+            None => None,
+            Some(groups) => {
+                let mut out = Vec::new();
+                for g in groups {
+                    let mut ids = Vec::new();
+                    for f in &g.factors {
+                        match self.dim(sc, f) {
+                            Some(id) => ids.push(id),
+                            None => ok = false,
+                        }
+                    }
+                    out.push(ids);
+                }
+                let flat: Vec<DimId> = out.iter().flatten().copied().collect();
+                if ok && (domain != Domain::Dense || flat != dims) {
+                    let span = groups
+                        .first()
+                        .map(|g| g.span)
+                        .unwrap_or(d.span)
+                        .join(groups.last().map(|g| g.span).unwrap_or(d.span));
+                    self.diags.push(
+                        Diagnostic::error(
+                            span,
+                            format!(
+                                "the file shape of `{name}` must list its dense dimensions in order"
+                            ),
+                        )
+                        .with_label("does not match the declared axes")
+                        .with_help("e.g. `param W[h: H, c: C, f: F] as \"lin.weight\" [H*C, F];`"),
+                    );
+                    ok = false;
+                }
+                Some(out)
+            }
+        };
+        if !ok {
+            sc.define(name, Sym::Poisoned);
+            return;
+        }
+        if let Some((t, span)) = bind {
+            let given = self.p.tensor(t).clone();
+            if given.domain != Domain::Node || domain != Domain::Node {
+                self.err(
+                    span,
+                    "layer inputs passed in a call must be node tensors",
+                    "not a node tensor",
+                );
+                sc.define(name, Sym::Poisoned);
+                return;
+            }
+            if given.dims.len() != dims.len() {
+                self.err(
+                    span,
+                    format!(
+                        "`{}` has {} dense axes but input `{name}` of layer `{}` has {}",
+                        given.name,
+                        given.dims.len(),
+                        sc.block,
+                        dims.len()
+                    ),
+                    "rank mismatch",
+                );
+                sc.define(name, Sym::Poisoned);
+                return;
+            }
+            for (a, b) in given.dims.iter().zip(&dims) {
+                self.p.unify_dims(*a, *b);
+            }
+            self.used.insert(t);
+            sc.define(name, Sym::Tensor(t));
+            return;
+        }
+        let external = sc.full(
+            d.external
+                .as_ref()
+                .map(|s| s.value.as_str())
+                .unwrap_or(name),
+        );
+        let raw_graph = self.p.graph(GraphKind::Raw);
+        let loops =
+            matches!(domain, Domain::Edge(g) if self.p.graphs[g.index()] == GraphKind::SelfLoops);
+        let t = self.p.add_tensor(Tensor {
+            name: sc.full(name),
+            external,
+            domain: if loops {
+                Domain::Edge(raw_graph)
+            } else {
+                domain
+            },
+            dims: dims.clone(),
+            external_shape,
+            role,
+            index_names: index_names.clone(),
+        });
+        if matches!(d.kind, ast::TensorKind::Input | ast::TensorKind::Param) {
+            self.decls.push((t, d.name.span, kind_word));
+        }
+        let file_span = d.external.as_ref().map(|e| e.span).unwrap_or(d.name.span);
+        self.externals.push((t, file_span));
+        if loops {
+            // Edge features given on the raw graph; the layer reads them on the self-loop graph.
+            let filled = self.p.add_tensor(Tensor {
+                name: sc.full(&generated_name("loops", name)),
+                external: sc.full(&generated_name("loops", name)),
+                domain,
+                dims: dims.clone(),
+                external_shape: None,
+                role: Role::Defined,
+                index_names,
+            });
+            let vars = self.vars_for(filled);
+            self.p.equations.push(Equation {
+                lhs: filled,
+                vars,
+                rhs: Rhs::LoopFill(t),
+            });
+            self.used.insert(t);
+            self.decls.retain(|(x, _, _)| *x != t);
+            self.decls.push((filled, d.name.span, kind_word));
+            sc.define(name, Sym::Tensor(filled));
+        } else {
+            sc.define(name, Sym::Tensor(t));
+        }
+    }
+
+    /// Fresh variables for every axis of a tensor, named after its index names.
+    pub(super) fn vars_for(&mut self, t: TensorId) -> Vec<VarId> {
+        crate::diff::fresh_vars(&mut self.p, t)
+    }
+
+    pub(super) fn lookup_tensor(
+        &mut self,
+        sc: &BlockScope,
+        name: &ast::Ident,
+    ) -> Option<Option<TensorId>> {
+        match sc.syms.get(&name.name) {
+            Some(Sym::Tensor(t)) => Some(Some(*t)),
+            Some(Sym::Poisoned) => Some(None),
+            Some(Sym::Dim(_)) => {
+                self.err(
+                    name.span,
+                    format!("`{}` is a dimension, not a tensor", name.name),
+                    "",
+                );
+                None
+            }
+            Some(Sym::Const(_)) => {
+                self.err(
+                    name.span,
+                    format!("`{}` is a constant, not a tensor", name.name),
+                    "",
+                );
+                None
+            }
+            None => {
+                self.diags.push(
+                    Diagnostic::error(name.span, format!("unknown tensor `{}`", name.name))
+                        .with_label(format!("not declared or defined above in `{}`", sc.block)),
+                );
+                None
+            }
+        }
+    }
+}

@@ -25,6 +25,9 @@ pub fn read_data(
     };
     for t in &p.tensors {
         let name = file_name(t);
+        if is_read(t) && !file.has(&name) {
+            return Err(missing(t, &name));
+        }
         match t.role {
             Role::Input | Role::Param => {
                 data.reals.insert(name.clone(), file.f64(&name)?);
@@ -58,6 +61,63 @@ pub fn read_data(
     data.src = g.sources().to_vec();
     data.dst = g.targets().to_vec();
     Ok(data)
+}
+
+/// Whether the tensor is read from the input file.
+fn is_read(t: &Tensor) -> bool {
+    matches!(
+        t.role,
+        Role::Input | Role::Param | Role::Labels { .. } | Role::Mask
+    )
+}
+
+/// The message for a tensor the file lacks: which declaration reads it, and for edge inputs
+/// where PyG keeps edge features.
+fn missing(t: &Tensor, name: &str) -> DataError {
+    let kind = match t.role {
+        Role::Param => "param",
+        Role::Labels { .. } => "labels",
+        Role::Mask => "mask",
+        _ => "input",
+    };
+    let declared = if t.external == t.name {
+        format!("`{kind} {}`", t.name)
+    } else {
+        format!("`{kind} {}` (stored as `{}`)", t.name, t.external)
+    };
+    let mut msg = format!("missing tensor `{name}`: the model's {declared} reads it");
+    if matches!(t.role, Role::Input) && matches!(t.domain, Domain::Edge(_)) && name != "edge_attr" {
+        msg.push_str(
+            "; PyG keeps edge features in `edge_attr`: declare the input `as \"edge_attr\"` \
+             to read them from there",
+        );
+    }
+    DataError::new(msg)
+}
+
+/// Names in `file` that running `p` on it does not read: tensors the model
+/// declares no input, parameter, label or mask for. Results of a run (`out`, `loss`, `alpha`,
+/// `alpha_edge_index`, `grad.*`) are not reported, since reference files hold them next to the
+/// inputs. Sorted by name.
+pub fn unread_tensors(p: &Program, file: &TensorFile) -> Vec<String> {
+    let mut read: Vec<String> = p
+        .tensors
+        .iter()
+        .filter(|t| is_read(t))
+        .map(file_name)
+        .collect();
+    read.push("edge_index".into());
+    if p.seed.is_some() {
+        read.push("grad_out".into());
+    }
+    let result = |n: &str| {
+        matches!(n, "out" | "loss" | "alpha" | "alpha_edge_index") || n.starts_with("grad.")
+    };
+    file.names()
+        .into_iter()
+        .filter(|n| !result(n) && !read.iter().any(|r| r == n))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Shape of a tensor as stored in files (PyG layout: external shape, graph axis first).

@@ -42,6 +42,7 @@
 //! [`Dataset`](gatgrad_runtime::Dataset), so training and every metric above apply unchanged,
 //! and the right answer is known: the attention should be one-hot on the matching neighbour.
 
+pub mod defaults;
 pub mod layers;
 pub mod metrics;
 pub mod output;

@@ -36,6 +36,23 @@ pub fn run(a: Args) -> Result<(), Failure> {
     let dims = args::unique("--dim", &a.dim).map_err(Failure::input)?;
     let c = compile(&a.model)?;
     let file = TensorFile::load(&a.inputs).map_err(Failure::input)?;
+    let unread = gatgrad::cases::unread_tensors(&c.program, &file);
+    if !unread.is_empty() {
+        const SHOWN: usize = 20;
+        let mut names: Vec<String> = unread
+            .iter()
+            .take(SHOWN)
+            .map(|n| format!("`{n}`"))
+            .collect();
+        if unread.len() > SHOWN {
+            names.push(format!("and {} more", unread.len() - SHOWN));
+        }
+        eprintln!(
+            "warning: {} holds tensors the model does not read, ignored: {}",
+            a.inputs.display(),
+            names.join(", ")
+        );
+    }
     let named = match a.dtype {
         Dtype::F64 => gatgrad::cases::run_case::<f64>(&c.program, &file, &consts, &dims),
         Dtype::F32 => gatgrad::cases::run_case::<f32>(&c.program, &file, &consts, &dims),

@@ -80,7 +80,12 @@ impl ExtraModel {
     }
 
     /// Benchmarks it, as [`bench::run`]; `f32_` selects f32 over f64.
-    pub fn bench(&self, graph: &Graph, cfg: &BenchConfig, f32_: bool) -> Result<(f64, f64), String> {
+    pub fn bench(
+        &self,
+        graph: &Graph,
+        cfg: &BenchConfig,
+        f32_: bool,
+    ) -> Result<(f64, f64), String> {
         (self.bench)(graph, cfg, f32_)
     }
 }

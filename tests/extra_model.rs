@@ -1,8 +1,8 @@
 //! The extension point for one more compiled model: which files it is used for, and that a
 //! changed file is refused instead of running generated code of another model.
 
-use gatgrad::extra_model::{CompiledModel, ExtraModel};
 use gatgrad::exec::Generated;
+use gatgrad::extra_model::{CompiledModel, ExtraModel};
 use gatgrad::trainable::Trainable;
 use gatgrad::zoo::GatPlusTwoLayer;
 use std::path::Path;

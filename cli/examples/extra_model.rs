@@ -14,6 +14,9 @@ use gatgrad_cli::ExtraModel;
 pub struct GatV2TanhTwoLayer;
 
 fn main() -> std::process::ExitCode {
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gatv2_tanh_two_layer.gat");
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/gatv2_tanh_two_layer.gat"
+    );
     gatgrad_cli::main_with(Some(ExtraModel::new::<GatV2TanhTwoLayer>(file)))
 }

@@ -62,7 +62,9 @@ pub fn main_with(extra: Option<ExtraModel>) -> ExitCode {
             .chain([file])
             .collect();
         command = command.mut_subcommand("bench", |b| {
-            b.mut_arg("model", |a| a.value_parser(PossibleValuesParser::new(names)))
+            b.mut_arg("model", |a| {
+                a.value_parser(PossibleValuesParser::new(names))
+            })
         });
     }
     let cli = match command

@@ -29,7 +29,10 @@ fn run_train(path: &std::path::Path) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_gatgrad"))
         .args([
             "train",
-            &root().join("models/gatv2_two_layer.gat").display().to_string(),
+            &root()
+                .join("models/gatv2_two_layer.gat")
+                .display()
+                .to_string(),
         ])
         .args(["--dataset", &path.display().to_string(), "--epochs", "1"])
         .output()

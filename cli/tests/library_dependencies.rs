@@ -67,7 +67,10 @@ fn the_library_does_not_depend_on_the_command_line_crates() {
     let library = normal_dependencies(&metadata, "gatgrad");
     // The walk sees the library's real dependencies, so an empty result cannot pass by accident.
     for expected in ["gatgrad-runtime", "gatgrad-macros", "rayon"] {
-        assert!(library.contains(expected), "{expected} missing from {library:?}");
+        assert!(
+            library.contains(expected),
+            "{expected} missing from {library:?}"
+        );
     }
     let pulled: Vec<&&str> = CLI_ONLY.iter().filter(|c| library.contains(**c)).collect();
     assert!(

@@ -5,8 +5,8 @@ use super::layers::{attention_layers, flat_fraction, AttentionLayer};
 use super::metrics::{self, Flag, Observations};
 use super::record::*;
 use crate::exec::Session;
-use crate::train::{EpochStats, FinalState, Observer, TrainConfig};
 use crate::extra_model::{CompiledModel, ExtraModel};
+use crate::train::{EpochStats, FinalState, Observer, TrainConfig};
 use gatgrad_runtime::Dataset;
 use std::time::Instant;
 

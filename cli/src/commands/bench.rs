@@ -52,7 +52,8 @@ pub fn run(a: Args, extra: Option<&ExtraModel>) -> Result<(), Failure> {
     // The extra model is named by the file it was built from, which must still hold its text.
     let extra = match extra {
         Some(x) if x.is_for(Path::new(&a.model)) => {
-            let text = gatgrad::compile::read_source(Path::new(&a.model)).map_err(Failure::input)?;
+            let text =
+                gatgrad::compile::read_source(Path::new(&a.model)).map_err(Failure::input)?;
             x.check_source(&text)
                 .map_err(|e| Failure::input(format!("{}: {e}", a.model)))?;
             Some(x)

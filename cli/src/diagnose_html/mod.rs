@@ -316,7 +316,8 @@ fn layer_table(h: &mut String, m: &ModelDiagnosis) {
     for (l, layer) in m.layers.iter().enumerate() {
         let records: Vec<_> = last.iter().filter_map(|e| e.layers.get(l)).collect();
         let heads = m.heads.get(l).copied().unwrap_or(0);
-        let head_mean = |pick: fn(&gatgrad::diagnose::record::LayerRecord) -> &Vec<f64>, head: usize| {
+        let head_mean = |pick: fn(&gatgrad::diagnose::record::LayerRecord) -> &Vec<f64>,
+                         head: usize| {
             mean_finite(records.iter().filter_map(|r| pick(r).get(head)).copied())
         };
         let nonlinearity = records

@@ -8,7 +8,7 @@ use crate::rng::Rng;
 use crate::shrink::shrink_text;
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -104,9 +104,12 @@ pub fn excerpt(text: &str, lines: usize, cols: usize) -> String {
     out.join("\n")
 }
 
-/// The workspace root.
+/// The repository (the CLI package's parent folder), where models and fixtures live.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the CLI package lies inside the repository")
+        .to_path_buf()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -84,11 +84,7 @@ pub fn run(
 ) -> Result<(f64, f64), String> {
     macro_rules! go {
         ($g:ty) => {
-            if f32_ {
-                time::<$g, f32>(graph, cfg)
-            } else {
-                time::<$g, f64>(graph, cfg)
-            }
+            run_generated::<$g>(graph, cfg, f32_)
         };
     }
     match model {
@@ -103,6 +99,20 @@ pub fn run(
             "unknown model `{model}` (choose from: {})",
             MODELS.join(", ")
         )),
+    }
+}
+
+/// Runs the benchmark on the generated model `G`, in f32 if `f32_` (else f64); returns
+/// `(forward_s, backward_s)` medians.
+pub fn run_generated<G: Generated>(
+    graph: &Graph,
+    cfg: &BenchConfig,
+    f32_: bool,
+) -> Result<(f64, f64), String> {
+    if f32_ {
+        time::<G, f32>(graph, cfg)
+    } else {
+        time::<G, f64>(graph, cfg)
     }
 }
 

@@ -42,12 +42,10 @@
 //! [`Dataset`](gatgrad_runtime::Dataset), so training and every metric above apply unchanged,
 //! and the right answer is known: the attention should be one-hot on the matching neighbour.
 
-pub mod charts;
 pub mod defaults;
 pub mod layers;
 pub mod metrics;
 pub mod output;
 pub mod record;
-pub mod report;
 pub mod run;
 pub mod synthetic;

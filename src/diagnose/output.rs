@@ -177,7 +177,7 @@ pub fn write_data(d: &Diagnosis, dir: &Path) -> Result<(), String> {
 }
 
 /// A fraction as a percentage with one decimal, "–" when not finite.
-pub(super) fn pct(v: f64) -> String {
+pub fn pct(v: f64) -> String {
     if v.is_finite() {
         format!("{:.1} %", 100.0 * v)
     } else {

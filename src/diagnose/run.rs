@@ -5,8 +5,8 @@ use super::layers::{attention_layers, flat_fraction, AttentionLayer};
 use super::metrics::{self, Flag, Observations};
 use super::record::*;
 use crate::exec::Session;
+use crate::extra_model::{CompiledModel, ExtraModel};
 use crate::train::{EpochStats, FinalState, Observer, TrainConfig};
-use crate::trainable::Trainable;
 use gatgrad_runtime::Dataset;
 use std::time::Instant;
 
@@ -66,6 +66,19 @@ pub fn diagnose(
     ds: &Dataset,
     dataset: &str,
     cfg: &DiagnoseConfig,
+    progress: impl FnMut(Progress),
+) -> Result<Diagnosis, String> {
+    diagnose_with(models, None, ds, dataset, cfg, progress)
+}
+
+/// [`diagnose`], with the extra model of an executable built outside gatgrad: a model file it
+/// was built from is trained with it ([`CompiledModel::resolve`]).
+pub fn diagnose_with(
+    models: &[ModelFile],
+    extra: Option<&ExtraModel>,
+    ds: &Dataset,
+    dataset: &str,
+    cfg: &DiagnoseConfig,
     mut progress: impl FnMut(Progress),
 ) -> Result<Diagnosis, String> {
     if cfg.seeds == 0 {
@@ -73,10 +86,10 @@ pub fn diagnose(
     }
     cfg.train.validate()?;
     let start = Instant::now();
-    let resolved: Vec<(Trainable, &ModelFile)> = models
+    let resolved: Vec<(CompiledModel, &ModelFile)> = models
         .iter()
         .map(|m| {
-            Trainable::resolve(&m.source)
+            CompiledModel::resolve(extra, std::path::Path::new(&m.path), &m.source)
                 .map(|t| (t, m))
                 .map_err(|e| format!("{}: {e}", m.path))
         })

@@ -1,0 +1,87 @@
+//! One file per subcommand: its flags (a `clap::Args` struct) and its `run`. The help of each
+//! subcommand is the doc comment of its [`Command`] variant.
+
+use crate::status::Failure;
+use gatgrad::extra_model::ExtraModel;
+
+pub mod bench;
+pub mod check;
+pub mod derive;
+pub mod diagnose;
+pub mod gen_graph;
+pub mod grad;
+pub mod plan;
+pub mod train;
+
+/// The subcommands of `gatgrad`.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Parse and check a model; exit status 1 on errors (warnings are printed but pass).
+    Check(check::Args),
+    /// Print the forward equations and the derivative equations of every parameter and input.
+    Derive(derive::Args),
+    /// Print the kernel plan: how the generated code evaluates every forward and derivative
+    /// equation, kernel by kernel (loop domain, strategy, what is stored, what is prefetched).
+    ///
+    /// The plan is built by a pipeline of passes; `--after PASS` shows it after that pass, so
+    /// each decision can be seen on its own.
+    Plan(plan::Args),
+    /// Evaluate forward and gradients with the reference interpreter on a tensor file.
+    ///
+    /// The input file holds `x`, `edge_index` (i64 [2, E], row 0 source), `param.<name>` for every
+    /// parameter (PyG state_dict names), and `grad_out` (the upstream gradient of the output) or,
+    /// for a model with a loss, its labels and mask (e.g. `y`, `train_mask`). The output file gets
+    /// `out` (and `loss`), `alpha` with `alpha_edge_index` when the layer declares its attention, and
+    /// `grad.<name>` for every parameter and input. Exit status 2 on bad data; no output is written.
+    Grad(grad::Args),
+    /// Train several attention variants on the same data and seeds and report where they learn.
+    ///
+    /// Each MODEL is a compiled two-layer model or the single layer of one (models/gatv2.gat,
+    /// models/gat.gat, models/gat_plus.gat are trained in the GAT paper's two-layer setup). Every
+    /// epoch records the loss and accuracies; per parameter the gradient norm, its ratio to the
+    /// parameter norm, the update ratio and the fraction of zero gradients; per attention layer
+    /// and head the normalised attention entropy (1 = uniform), the mean largest attention
+    /// weight, the fraction of score pre-activations in the nonlinearity's flat or negative
+    /// region, and the share of gradient reaching the attention parameters. At the end, the
+    /// in-edges of the explained nodes are ranked by attention and by gradient saliency
+    /// |α · ∂L/∂α|. Writes DIR/report.html (self-contained), DIR/metrics.jsonl,
+    /// DIR/summary.json and DIR/edge_importance.csv, and prints a summary with flags (vanishing,
+    /// exploding or non-finite gradients, uniform attention, stalled loss,
+    /// underfitting; thresholds in the report).
+    ///
+    /// Example: gatgrad diagnose models/gatv2.gat models/gat_plus.gat --dataset cora --seeds 3
+    /// --report out/
+    Diagnose(diagnose::Args),
+    /// Train a model (full batch) on a citation graph and report test accuracy and gradient flow.
+    ///
+    /// Runs the generated code of a model compiled into gatgrad (models/gatv2_two_layer.gat,
+    /// models/gat_two_layer.gat, models/gat_plus_two_layer.gat, or the single-layer file of one of
+    /// them: models/gatv2.gat, models/gat.gat, models/gat_plus.gat): GAT setup with 8 heads × 8
+    /// hidden, dropout 0.6, Adam, early
+    /// stopping on validation accuracy (patience 100). Prints a progress bar, a table of gradient
+    /// norms per parameter, and one JSON line with the result.
+    Train(train::Args),
+    /// Write a seeded uniform random graph as `edge_index` (i64 [2, E], row 0 source).
+    GenGraph(gen_graph::Args),
+    /// Time forward + backward of a zoo model's generated code; prints one JSON line with the
+    /// median `forward_s`, `backward_s`, `total_s` and `peak_rss_mib`. Self loops are added as PyG
+    /// does when the model asks for them.
+    Bench(bench::Args),
+}
+
+impl Command {
+    /// Runs the subcommand; `extra` is the executable's extra compiled model, if any, which
+    /// `train`, `diagnose` and `bench` use for the file it was built from.
+    pub fn run(self, extra: Option<&ExtraModel>) -> Result<(), Failure> {
+        match self {
+            Command::Check(a) => check::run(a),
+            Command::Derive(a) => derive::run(a),
+            Command::Plan(a) => plan::run(a),
+            Command::Grad(a) => grad::run(a),
+            Command::Diagnose(a) => diagnose::run(a, extra),
+            Command::Train(a) => train::run(a, extra),
+            Command::GenGraph(a) => gen_graph::run(a),
+            Command::Bench(a) => bench::run(a, extra),
+        }
+    }
+}

@@ -8,6 +8,7 @@ pub mod compile;
 pub mod diff;
 pub mod emit;
 pub mod expand;
+pub mod facts;
 pub mod ir;
 pub mod lower;
 pub mod normal;

@@ -16,6 +16,7 @@ pub mod eval;
 pub mod footprint;
 pub mod interp;
 pub mod report;
+pub mod setup;
 pub mod synth;
 pub mod train;
 pub mod trainable;

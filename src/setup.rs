@@ -64,7 +64,7 @@ pub fn two_layer_setup(name: &str, text: &str) -> Result<String, String> {
         .map(|s| format!(", {} = dropout", p.scalars[s.index()].name))
         .collect();
     let block = &text[layer.span.start..layer.span.end];
-    let model = format!("{lname}_two_layer");
+    let model = format!("{lname}_two_layer_setup");
     Ok(format!(
         "// The GAT paper's two-layer setup built from layer `{lname}` by gatgrad::setup::two_layer_setup:
 // dropout on the inputs, conv1, ELU, dropout, conv2 as the output layer (one head by default),

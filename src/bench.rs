@@ -4,7 +4,7 @@ use crate::exec::{Generated, Session};
 use crate::footprint::{edge_counts, Footprint};
 use crate::runtime::kernels::Float;
 use crate::runtime::{DataError, Graph, TensorFile};
-use crate::synth::{dim_sizes, random_data};
+use crate::synth::{dim_sizes_by_role, random_data, DimRole};
 use crate::zoo::*;
 use std::path::Path;
 use std::time::Instant;
@@ -129,9 +129,10 @@ fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64
             cfg.heads, cfg.channels
         ));
     }
-    let dims = dim_sizes(&p, |name| match name {
-        "H" => cfg.heads,
-        "C" => cfg.channels,
+    let facts = gatgrad_codegen::facts::facts(&p);
+    let dims = dim_sizes_by_role(&p, &facts, |role| match role {
+        DimRole::Heads { .. } => cfg.heads,
+        DimRole::Channels { .. } => cfg.channels,
         _ => cfg.features,
     });
     // The whole run before the random data is made: the session, the f64 data and the seed.

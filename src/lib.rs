@@ -15,6 +15,7 @@ pub mod eval;
 pub mod extra_model;
 pub mod footprint;
 pub mod interp;
+pub mod setup;
 pub mod shapes;
 pub mod synth;
 pub mod train;

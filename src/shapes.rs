@@ -240,13 +240,20 @@ fn solve(
                     if unknown.len() == c.dims.iter().filter(|d| **d == unknown[0]).count() =>
                 {
                     if prod == 0 || v % prod != 0 || v / prod == 0 {
-                        return Err(DataError::tensor(
-                            &c.tensor,
-                            format!(
-                                "size {v} is not a multiple of {prod}, so dimension {} cannot be chosen",
-                                p.dims[unknown[0].index()].name
-                            ),
-                        ));
+                        let what = format!(
+                            "size {v} is not a multiple of {prod}, so dimension {} cannot be chosen",
+                            p.dims[unknown[0].index()].name
+                        );
+                        return Err(if c.tensor.is_empty() {
+                            let parts: Vec<&str> = c
+                                .dims
+                                .iter()
+                                .map(|d| p.dims[d.index()].name.as_str())
+                                .collect();
+                            DataError::new(format!("a layer output of {}: {what}", parts.join("·")))
+                        } else {
+                            DataError::tensor(&c.tensor, what)
+                        });
                     }
                     known.insert(unknown[0], v / prod);
                     source.insert(unknown[0], c.tensor.clone());

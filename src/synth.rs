@@ -2,14 +2,81 @@
 //! for chosen dimension sizes. Used by the finite-difference tests and the benchmarks.
 
 use crate::shapes::{file_name, Data};
+use gatgrad_codegen::facts::Facts;
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::{Graph, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// What a free dimension is for, as [`Facts`] tells it (see [`dim_sizes_by_role`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DimRole {
+    /// The input's feature width.
+    Features,
+    /// The class count.
+    Classes,
+    /// The heads of a layer instance (`output`: of the layer whose output is the program's).
+    Heads {
+        /// True for the output layer.
+        output: bool,
+    },
+    /// The channels per head of a layer instance.
+    Channels {
+        /// True for the output layer.
+        output: bool,
+    },
+    /// Anything else.
+    Other,
+}
+
+/// Sizes for every dimension: `size(role)` for each free dimension, by its role in the program
+/// (the first role found wins: the input width before a layer's channels that equal it), products
+/// computed.
+pub fn dim_sizes_by_role(p: &Program, f: &Facts, size: impl Fn(DimRole) -> usize) -> Vec<usize> {
+    let mut roles: Vec<(DimId, DimRole)> = Vec::new();
+    let mut put = |d: DimId, r: DimRole| {
+        let d = p.dim_root(d);
+        if !roles.iter().any(|(x, _)| *x == d) {
+            roles.push((d, r));
+        }
+    };
+    if let Some(d) = f.features {
+        put(d, DimRole::Features);
+    }
+    if let Some(d) = f.classes {
+        put(d, DimRole::Classes);
+    }
+    for (k, l) in f.layers.iter().enumerate() {
+        let output = f.output_layer == Some(k);
+        for h in &l.heads {
+            put(*h, DimRole::Heads { output });
+        }
+        for c in &l.channels {
+            put(*c, DimRole::Channels { output });
+        }
+    }
+    sizes(p, |root| {
+        size(
+            roles
+                .iter()
+                .find(|(d, _)| *d == root)
+                .map_or(DimRole::Other, |(_, r)| *r),
+        )
+    })
+}
+
 /// Sizes for every dimension: `size(name)` for each free dimension (by its unprefixed name, e.g.
 /// `H`), products computed.
 pub fn dim_sizes(p: &Program, size: impl Fn(&str) -> usize) -> Vec<usize> {
+    sizes(p, |root| {
+        let name = &p.dims[root.index()].name;
+        size(name.rsplit('.').next().unwrap_or(name))
+    })
+}
+
+/// Sizes for every dimension from `size(root)` for each free dimension's representative, products
+/// computed.
+fn sizes(p: &Program, size: impl Fn(DimId) -> usize) -> Vec<usize> {
     let mut out = vec![0usize; p.dims.len()];
     let is_product: Vec<bool> = (0..p.dims.len())
         .map(|d| {
@@ -20,9 +87,7 @@ pub fn dim_sizes(p: &Program, size: impl Fn(&str) -> usize) -> Vec<usize> {
     for (d, slot) in out.iter_mut().enumerate() {
         let root = p.dim_root(DimId(d as u32));
         if !is_product[root.index()] {
-            let name = &p.dims[root.index()].name;
-            let short = name.rsplit('.').next().unwrap_or(name);
-            *slot = size(short);
+            *slot = size(root);
         }
     }
     for _ in 0..p.dims.len() {

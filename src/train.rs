@@ -7,6 +7,7 @@ use crate::adam::Adam;
 use crate::dropout;
 use crate::exec::{timed, Generated, Session};
 use crate::shapes::{file_name, Data};
+use gatgrad_codegen::facts::Facts;
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::kernels::Pattern;
 use gatgrad_runtime::{DataError, Dataset, Tensor, TensorFile};
@@ -218,42 +219,42 @@ pub struct TrainResult {
     pub history: Vec<EpochStats>,
 }
 
-/// Sizes of the model's dimensions for a dataset and the hidden sizes in `cfg`.
-fn model_dims(p: &Program, ds: &Dataset, cfg: &TrainConfig) -> HashMap<String, usize> {
+/// Sizes of the model's free dimensions by their roles (see [`Facts`]): the input's feature
+/// width and the class count from the dataset; the heads and channels of every hidden layer
+/// instance from `cfg`; the output layer's heads from `cfg.out_heads`, its channels left to the
+/// class count (equal to them when the heads are averaged, their product with the heads when
+/// concatenated). Keys are the display names of the dimensions' representatives.
+fn model_dims(p: &Program, f: &Facts, ds: &Dataset, cfg: &TrainConfig) -> HashMap<String, usize> {
     let mut out = HashMap::new();
-    let last_prefix = p
-        .dims
-        .iter()
-        .filter_map(|d| d.name.rsplit_once('.').map(|(a, _)| a.to_string()))
-        .max();
-    for (k, d) in p.dims.iter().enumerate() {
-        let root = p.dim_root(DimId(k as u32));
-        if root.index() != k || p.dim_products.iter().any(|(x, _)| p.dim_root(*x) == root) {
-            continue;
+    let mut put = |d: DimId, v: usize| {
+        out.entry(p.dims[p.dim_root(d).index()].name.clone())
+            .or_insert(v);
+    };
+    if let Some(d) = f.features {
+        put(d, ds.num_features);
+    }
+    if let Some(d) = f.classes {
+        put(d, ds.num_classes);
+    }
+    for (k, layer) in f.layers.iter().enumerate() {
+        let last = f.output_layer == Some(k);
+        for h in &layer.heads {
+            put(*h, if last { cfg.out_heads } else { cfg.heads });
         }
-        let (prefix, short) = match d.name.rsplit_once('.') {
-            Some((a, b)) => (Some(a.to_string()), b),
-            None => (None, d.name.as_str()),
-        };
-        let v = match short {
-            "F" if prefix.is_none() => ds.num_features,
-            "K" => ds.num_classes,
-            "H" if prefix == last_prefix => cfg.out_heads,
-            "H" => cfg.heads,
-            "C" if prefix == last_prefix => ds.num_classes,
-            "C" => cfg.hidden,
-            _ => continue,
-        };
-        out.insert(d.name.clone(), v);
+        if !last {
+            for c in &layer.channels {
+                put(*c, cfg.hidden);
+            }
+        }
     }
     out
 }
 
 /// Glorot-uniform as PyG (`a = sqrt(6 / (fan_in + fan_out))` over the last two axes of the PyG
-/// shape); biases zero; a one-element parameter 1.
-fn init_param(shape: &[usize], name: &str, rng: &mut ChaCha8Rng) -> Vec<f64> {
+/// shape); biases (see [`Facts::biases`]) zero; a one-element parameter 1.
+fn init_param(shape: &[usize], bias: bool, rng: &mut ChaCha8Rng) -> Vec<f64> {
     let len: usize = shape.iter().product();
-    if name.ends_with("bias") {
+    if bias {
         return vec![0.0; len];
     }
     if len == 1 {
@@ -310,26 +311,18 @@ pub fn train_observed<G: Generated>(
 ) -> Result<TrainResult, String> {
     cfg.validate()?;
     let p = G::program();
+    let facts = gatgrad_codegen::facts::facts(&p);
     let loss_t = p
         .loss
         .ok_or("the model has no loss: add `loss = cross_entropy(out, y, train_mask);`")?;
-    let x_t = p
-        .tensors
-        .iter()
-        .position(|t| t.role == Role::Input && t.domain == Domain::Node && t.dims.len() == 1)
-        .map(|k| TensorId(k as u32))
+    let x_t = facts
+        .input
         .ok_or("the model needs an input `x[n: node, f: F]`")?;
-    let labels_t = p
-        .tensors
-        .iter()
-        .position(|t| matches!(t.role, Role::Labels { .. }))
-        .map(|k| TensorId(k as u32))
+    let labels_t = facts
+        .labels
         .ok_or("the model needs `labels y[n: node] classes K;`")?;
-    let mask_t = p
-        .tensors
-        .iter()
-        .position(|t| t.role == Role::Mask)
-        .map(|k| TensorId(k as u32))
+    let mask_t = facts
+        .mask
         .ok_or("the model needs `mask train_mask[n: node];`")?;
     let n = ds.num_nodes;
     let f = ds.num_features;
@@ -347,14 +340,12 @@ pub fn train_observed<G: Generated>(
         num_nodes: n,
         src: ds.graph.sources().to_vec(),
         dst: ds.graph.targets().to_vec(),
-        dims: model_dims(&p, ds, cfg),
+        dims: model_dims(&p, &facts, ds, cfg),
         ..Data::default()
     };
     if let Some(pd) = cfg.dropout {
-        for s in &p.scalars {
-            if s.name.rsplit('.').next() == Some("dropout") {
-                data.consts.insert(s.name.clone(), pd);
-            }
+        for s in &facts.dropout_rates {
+            data.consts.insert(p.scalars[s.index()].name.clone(), pd);
         }
     }
     // Only the shape for now: the dense features are made once the run is known to fit.
@@ -372,6 +363,7 @@ pub fn train_observed<G: Generated>(
     data.masks
         .insert(file_name(p.tensor(mask_t)), ds.train_mask.clone());
     // Parameters: PyG shapes, Glorot (or the given checkpoint).
+    check_output_heads(&p, &facts, ds, cfg)?;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let probe_dims = crate::shapes::solve_dims_partial(&p, &data, &[ds.graph.num_edges(); 4])
         .map_err(|e| format!("cannot size the model for `{}`: {e}", ds.name))?;
@@ -432,7 +424,7 @@ pub fn train_observed<G: Generated>(
             }
             // Missing parameters are reported together below.
             None if cfg.init.is_some() => Vec::new(),
-            None => init_param(&shape, &t.external, &mut rng),
+            None => init_param(&shape, facts.is_bias(TensorId(id as u32)), &mut rng),
         };
         data.reals.insert(
             file_name(t),
@@ -687,6 +679,31 @@ fn check_output_shape(p: &Program, s: &Session<f32>, ds: &Dataset) -> Result<(),
         ds.num_nodes,
         ds.num_classes
     ))
+}
+
+/// Errors unless the output layer's heads can make one logit per class: an output layer that
+/// concatenates its heads has `out_heads · C` outputs, so the class count must be a multiple of
+/// `out_heads` (with one head, PyG's `concat=False, heads=1`, any count is).
+fn check_output_heads(
+    p: &Program,
+    f: &Facts,
+    ds: &Dataset,
+    cfg: &TrainConfig,
+) -> Result<(), String> {
+    let Some(layer) = f.output_layer.map(|k| &f.layers[k]) else {
+        return Ok(());
+    };
+    if layer.concat && !layer.heads.is_empty() && ds.num_classes % cfg.out_heads != 0 {
+        return Err(format!(
+            "the output layer `{}` concatenates its heads, so `{}`'s {} classes must be a multiple \
+             of the {} output heads; set `out_heads` to 1 (one head makes any count)",
+            p.tensor(layer.output).name,
+            ds.name,
+            ds.num_classes,
+            cfg.out_heads
+        ));
+    }
+    Ok(())
 }
 
 /// How dropout mask `m` is stored: compactly when it masks a tensor with a zero pattern, in

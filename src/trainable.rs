@@ -41,28 +41,41 @@ impl Trainable {
     }
 
     /// The compiled model for a `.gat` source: the two-layer model itself, or the two-layer model
-    /// whose first layer is the file's only layer (comments and spacing ignored).
+    /// whose first layer is the file's only layer. Programs are compared, not texts (see
+    /// [`gatgrad_codegen::canonical`]): comments, spacing and the names of index variables do not
+    /// matter, every equation, constant, declaration and name does.
     pub fn resolve(source: &str) -> Result<Trainable, String> {
-        if let Some(t) = Trainable::ALL.iter().find(|t| t.source() == source) {
+        let refused = || {
+            let files: Vec<&str> = Trainable::ALL.iter().map(|t| t.file()).collect();
+            format!(
+                "this file is not one of the models compiled into gatgrad ({}), nor the single layer \
+                 of one of them (models/gatv2.gat, models/gat.gat, models/gat_plus.gat). Generated \
+                 code is compiled: for your own model, use #[derive_gradients] in your crate and \
+                 gatgrad::train::train.",
+                files.join(", ")
+            )
+        };
+        let Some(canon) = canonical(source) else {
+            return Err(refused());
+        };
+        if let Some(t) = Trainable::ALL
+            .iter()
+            .find(|t| canonical(t.source()).as_ref() == Some(&canon))
+        {
             return Ok(*t);
         }
-        let (blocks, has_model) = layer_blocks(source);
-        if let ([layer], false) = (blocks.as_slice(), has_model) {
-            let found = Trainable::ALL
-                .iter()
-                .find(|t| layer_blocks(t.source()).0.first() == Some(layer));
+        let single_layer = gatgrad_grammar::parse(source).is_ok_and(|f| {
+            f.blocks.len() == 1 && f.blocks[0].kind == gatgrad_grammar::ast::BlockKind::Layer
+        });
+        if single_layer {
+            let found = Trainable::ALL.iter().find(|t| {
+                first_layer(t.source()).and_then(|l| canonical(&l)) == Some(canon.clone())
+            });
             if let Some(t) = found {
                 return Ok(*t);
             }
         }
-        let files: Vec<&str> = Trainable::ALL.iter().map(|t| t.file()).collect();
-        Err(format!(
-            "this file is not one of the models compiled into gatgrad ({}), nor the single layer of \
-             one of them (models/gatv2.gat, models/gat.gat, models/gat_plus.gat). Generated code is \
-             compiled: for your own model, use #[derive_gradients] in your crate and \
-             gatgrad::train::train.",
-            files.join(", ")
-        ))
+        Err(refused())
     }
 
     /// Trains it.
@@ -80,41 +93,22 @@ impl Trainable {
     }
 }
 
-/// The `layer` blocks of a source, without comments and with spacing collapsed, and whether it
-/// also has a `model` block.
-fn layer_blocks(source: &str) -> (Vec<String>, bool) {
-    let text: String = source
-        .lines()
-        .map(|l| l.split("//").next().unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let joined = words.join(" ");
-    let has_model = joined.starts_with("model ") || joined.contains("} model ");
-    let mut out = Vec::new();
-    let mut rest = joined.as_str();
-    while let Some(start) = rest.find("layer ") {
-        let block = &rest[start..];
-        let mut depth = 0usize;
-        let mut end = None;
-        for (k, ch) in block.char_indices() {
-            match ch {
-                '{' => depth += 1,
-                '}' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        end = Some(k + 1);
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        let Some(end) = end else { break };
-        out.push(block[..end].to_string());
-        rest = &block[end..];
-    }
-    (out, has_model)
+/// The canonical text of the program a source compiles to, if it compiles.
+fn canonical(source: &str) -> Option<String> {
+    crate::compile("model", source)
+        .ok()
+        .map(|c| gatgrad_codegen::canonical::canonical_text(&c.program))
+}
+
+/// The text of the first `layer` block of a source (the layer `conv1` of the zoo's two-layer
+/// models).
+fn first_layer(source: &str) -> Option<String> {
+    let file = gatgrad_grammar::parse(source).ok()?;
+    let b = file
+        .blocks
+        .iter()
+        .find(|b| b.kind == gatgrad_grammar::ast::BlockKind::Layer)?;
+    Some(source[b.span.start..b.span.end].to_string())
 }
 
 #[cfg(test)]
@@ -151,5 +145,26 @@ mod tests {
         assert!(e.contains("derive_gradients"), "{e}");
         let edited = read("models/gatv2.gat").replace("slope = 0.2", "slope = 0.1");
         assert!(Trainable::resolve(&edited).is_err());
+        let renamed = read("models/gatv2.gat").replace("\"att\"", "\"attention\"");
+        assert!(Trainable::resolve(&renamed).is_err());
+    }
+
+    #[test]
+    fn spacing_comments_and_index_names_do_not_matter() {
+        let text = read("models/gatv2.gat");
+        let respaced: String = text
+            .lines()
+            .filter(|l| !l.starts_with("//"))
+            .map(|l| format!("  {}   // a note\n\n", l.replace(", ", " ,\t")))
+            .collect();
+        assert_eq!(Trainable::resolve(&respaced), Ok(Trainable::GatV2));
+        let reindexed = text.replace(
+            "xl[n, h, c] = sum_f W_l[h, c, f] * x[n, f] + b_l[h, c];",
+            "xl[v, k, q] = sum_g W_l[k, q, g] * x[v, g] + b_l[k, q];",
+        );
+        assert_ne!(reindexed, text);
+        assert_eq!(Trainable::resolve(&reindexed), Ok(Trainable::GatV2));
+        let two = read("models/gat_two_layer.gat").replace("    ", "\t");
+        assert_eq!(Trainable::resolve(&two), Ok(Trainable::Gat));
     }
 }

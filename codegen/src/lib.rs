@@ -4,10 +4,12 @@
 //! Architecture invariant: this crate knows nothing about graphs in memory or about running code;
 //! it turns text into equations and equations into other equations (and, later, into Rust tokens).
 
+pub mod canonical;
 pub mod compile;
 pub mod diff;
 pub mod emit;
 pub mod expand;
+pub mod facts;
 pub mod ir;
 pub mod lower;
 pub mod normal;

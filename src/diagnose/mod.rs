@@ -22,7 +22,8 @@
 //!   (update ratios around 1e-3 are the classic rule of thumb), and how much of a gradient is
 //!   structurally zero.
 //! - **Gradient share** ([`metrics::gradient_share`]): the fraction of the squared gradient
-//!   norm that reaches the attention parameters (`att`, `att_src`, `att_dst`, `lin_r`, ...)
+//!   norm that reaches the attention parameters (those that feed only a softmax, found by dataflow:
+//!   `att`, `att_src`, `att_dst`, `lin_r`, ...)
 //!   rather than the value path (`lin_l`, `lin`, `bias`). The derivative chain of Neumeier et
 //!   al. (arXiv 2304.10939) shows every attention gradient passes through the softmax Jacobian
 //!   `diag(α) − α αᵀ`, which shrinks as attention saturates or spreads over many neighbours;

@@ -193,6 +193,8 @@ struct RunObserver<'a, P: FnMut(Progress)> {
     node_entropy: Vec<Vec<f64>>,
     run: SeedRun,
     params: Vec<String>,
+    /// Each parameter's kind by PyG name, from the program's dataflow.
+    kinds: std::collections::HashMap<String, metrics::ParamKind>,
 }
 
 impl<'a, P: FnMut(Progress)> RunObserver<'a, P> {
@@ -216,6 +218,7 @@ impl<'a, P: FnMut(Progress)> RunObserver<'a, P> {
             node_entropy: Vec::new(),
             run: SeedRun::default(),
             params: Vec::new(),
+            kinds: Default::default(),
         }
     }
 
@@ -265,6 +268,12 @@ impl<'a, P: FnMut(Progress)> RunObserver<'a, P> {
 impl<P: FnMut(Progress)> Observer for RunObserver<'_, P> {
     fn after_backward(&mut self, epoch: usize, s: &Session<f32>) {
         if !self.ready {
+            let p = &s.program;
+            self.kinds = gatgrad_codegen::facts::facts(p)
+                .params
+                .iter()
+                .map(|(t, k)| (p.tensor(*t).external.clone(), *k))
+                .collect();
             self.layers = attention_layers(&s.program);
             self.heads = self
                 .layers
@@ -318,11 +327,14 @@ impl<P: FnMut(Progress)> Observer for RunObserver<'_, P> {
         let mut layers = std::mem::take(&mut self.pending);
         for (layer, record) in self.layers.iter().zip(layers.iter_mut()) {
             let prefix = format!("{}.", layer.name);
-            let norms: Vec<(&str, f64)> = stats
+            let norms: Vec<(metrics::ParamKind, f64)> = stats
                 .grads
                 .iter()
                 .filter(|g| g.name.starts_with(&prefix) || self.layers.len() == 1)
-                .map(|g| (g.name.as_str(), g.grad_norm))
+                .map(|g| {
+                    let kind = self.kinds.get(&g.name).copied();
+                    (kind.unwrap_or(metrics::ParamKind::Other), g.grad_norm)
+                })
                 .collect();
             let share = metrics::gradient_share(&norms);
             record.attention_share = share.attention;

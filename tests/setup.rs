@@ -1,0 +1,156 @@
+//! The two-layer training setup built from a single layer by its roles
+//! (`gatgrad::setup::two_layer_setup`), and training with a layer that concatenates its heads
+//! used as the output layer (one head, K = H·C with H = 1).
+
+use gatgrad::codegen::facts::facts;
+use gatgrad::codegen::ir::Role;
+use gatgrad::runtime::Dataset;
+use gatgrad::setup::two_layer_setup;
+use gatgrad::train::{train, TrainConfig};
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+const FIXTURE: &str = "tests/fixtures/setup/gatv2.gat";
+
+/// The fixture the model below is compiled from is what `two_layer_setup` writes today
+/// (`GATGRAD_BLESS=1` rewrites it).
+#[test]
+fn the_fixture_is_up_to_date() {
+    let made = two_layer_setup("models/gatv2.gat", &read("models/gatv2.gat")).unwrap();
+    if std::env::var_os("GATGRAD_BLESS").is_some() {
+        std::fs::write(format!("{}/{FIXTURE}", env!("CARGO_MANIFEST_DIR")), &made).unwrap();
+    }
+    assert_eq!(
+        made,
+        read(FIXTURE),
+        "rerun with GATGRAD_BLESS=1 to rewrite {FIXTURE}"
+    );
+}
+
+/// Every single-layer file of the zoo makes a model that compiles, with the layer's parameters
+/// under `conv1.` and `conv2.`, two layer instances of the layer's heads, and the data roles.
+#[test]
+fn every_single_layer_of_the_zoo_makes_a_two_layer_model() {
+    let mut made = 0;
+    for file in gatgrad::zoo::FILES {
+        let text = read(file);
+        let layer = gatgrad::compile(file, &text).unwrap().program;
+        if layer.loss.is_some() {
+            assert!(two_layer_setup(file, &text)
+                .unwrap_err()
+                .contains("runs as written"));
+            continue;
+        }
+        let model_text = two_layer_setup(file, &text).unwrap();
+        let model = gatgrad::compile("setup", &model_text)
+            .unwrap_or_else(|e| panic!("{file}:\n{e}\n{model_text}"))
+            .program;
+        let params = |p: &gatgrad::codegen::ir::Program| -> Vec<String> {
+            p.tensors
+                .iter()
+                .filter(|t| t.role == Role::Param)
+                .map(|t| t.external.clone())
+                .collect()
+        };
+        let mut want: Vec<String> = ["conv1.", "conv2."]
+            .iter()
+            .flat_map(|c| params(&layer).into_iter().map(move |n| format!("{c}{n}")))
+            .collect();
+        let mut got = params(&model);
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{file}");
+        let (lf, mf) = (facts(&layer), facts(&model));
+        assert!(
+            mf.features.is_some() && mf.classes.is_some() && mf.mask.is_some(),
+            "{file}"
+        );
+        assert_eq!(mf.layers.len(), 2, "{file}");
+        assert_eq!(mf.output_layer, Some(1), "{file}");
+        for l in &mf.layers {
+            assert_eq!(l.heads.len(), lf.layers[0].heads.len(), "{file}");
+            assert_eq!(l.concat, lf.layers[0].concat, "{file}");
+        }
+        // Each instance's dropout rate is the model's.
+        let rates: Vec<&str> = mf
+            .dropout_rates
+            .iter()
+            .map(|s| model.scalars[s.index()].name.as_str())
+            .collect();
+        assert_eq!(rates, ["dropout"], "{file}");
+        made += 1;
+    }
+    assert!(made >= 6, "only {made} single-layer files");
+}
+
+#[test]
+fn a_layer_with_two_inputs_is_refused_by_name() {
+    let text = "layer two() {
+        dims F;
+        input x[n: node, f: F];
+        input e[i <- j, f: F];
+        a[i <- j] = softmax_j sum_f e[i <- j, f] * x[j, f];
+        out[i, f] = sum_{j -> i} a[i <- j] * x[j, f];
+        output out;
+    }";
+    let e = two_layer_setup("two.gat", text).unwrap_err();
+    assert!(
+        e.contains("exactly one input") && e.contains("`x`, `e`"),
+        "{e}"
+    );
+}
+
+/// `models/gatv2.gat`'s concatenating layer used twice, as `two_layer_setup` writes it.
+#[gatgrad::derive_gradients(file = "tests/fixtures/setup/gatv2.gat")]
+struct GatV2Setup;
+
+#[test]
+fn a_concatenating_output_layer_trains_with_one_head() {
+    let ds = Dataset::builtin("cora").unwrap();
+    let cfg = TrainConfig {
+        epochs: 5,
+        patience: usize::MAX,
+        ..Default::default()
+    };
+    let r = train::<GatV2Setup>(&ds, &cfg, |_| {}).unwrap();
+    assert_eq!(r.history.len(), 5);
+    let shapes: Vec<(&str, &[usize])> = r
+        .best_params
+        .iter()
+        .map(|(n, s, _)| (n.as_str(), s.as_slice()))
+        .collect();
+    // conv1: 8 heads of 8 channels on 1433 features; conv2: one head of 7 channels on 64.
+    assert!(
+        shapes.contains(&("conv1.lin_l.weight", &[64, 1433][..])),
+        "{shapes:?}"
+    );
+    assert!(
+        shapes.contains(&("conv2.lin_l.weight", &[7, 64][..])),
+        "{shapes:?}"
+    );
+    assert!(
+        shapes.contains(&("conv2.att", &[1, 1, 7][..])),
+        "{shapes:?}"
+    );
+    let last = r.history.last().unwrap();
+    assert!(last.loss < r.history[0].loss, "{:?}", r.history);
+    assert!(last.train_acc > 1.0 / 7.0, "{}", last.train_acc);
+}
+
+#[test]
+fn an_output_that_cannot_hold_the_classes_is_an_error() {
+    let ds = Dataset::builtin("cora").unwrap();
+    // Cora has 7 classes: two concatenated heads cannot make 7 logits.
+    let cfg = TrainConfig {
+        epochs: 1,
+        out_heads: 2,
+        ..Default::default()
+    };
+    let e = train::<GatV2Setup>(&ds, &cfg, |_| {}).unwrap_err();
+    assert!(
+        e.contains("7") && e.contains("multiple of the 2 output heads"),
+        "{e}"
+    );
+}

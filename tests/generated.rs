@@ -161,7 +161,8 @@ fn inline_and_split_residual_have_one_plan_and_the_same_bits() {
     let mut data = random_data(&pi, &g, &dims, 21);
     with_dropout(&pi, &mut data, 22);
     let mut rng = ChaCha8Rng::seed_from_u64(23);
-    let mut si: Session<f32> = Session::new(pi.clone(), &data, ResidualInline::NUM_TENSORS).unwrap();
+    let mut si: Session<f32> =
+        Session::new(pi.clone(), &data, ResidualInline::NUM_TENSORS).unwrap();
     let mut ss: Session<f32> = Session::new(ps.clone(), &data, ResidualSplit::NUM_TENSORS).unwrap();
     si.forward::<ResidualInline>();
     let out_len = si.value(pi.output).len();
@@ -170,7 +171,11 @@ fn inline_and_split_residual_have_one_plan_and_the_same_bits() {
     ss.forward::<ResidualSplit>();
     ss.backward::<ResidualSplit>(Some(&r));
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(si.value(pi.output)), bits(ss.value(ps.output)), "output");
+    assert_eq!(
+        bits(si.value(pi.output)),
+        bits(ss.value(ps.output)),
+        "output"
+    );
     assert!(si.value(pi.output).iter().any(|v| *v != 0.0));
     for &(leaf, grad) in &pi.grads {
         let name = &pi.tensor(leaf).external;
@@ -179,7 +184,11 @@ fn inline_and_split_residual_have_one_plan_and_the_same_bits() {
             .iter()
             .find(|(l, _)| &ps.tensor(*l).external == name)
             .unwrap_or_else(|| panic!("the split variant has a gradient for `{name}`"));
-        assert_eq!(bits(si.value(grad)), bits(ss.value(*other)), "gradient of `{name}`");
+        assert_eq!(
+            bits(si.value(grad)),
+            bits(ss.value(*other)),
+            "gradient of `{name}`"
+        );
     }
 }
 

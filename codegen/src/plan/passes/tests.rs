@@ -79,10 +79,17 @@ fn residual(inline: bool) -> String {
 fn copies_are_read_through() {
     // `∂r[n, h] = ∂out[n, h]` is dropped; the GEMMs of `∂x` and `∂W` read `∂out`.
     let (before, after) = before_after(&residual(false), "copies");
-    assert_eq!(before.lines().nth(1).unwrap(), "backward: ? | ? | ? | ? | ?");
+    assert_eq!(
+        before.lines().nth(1).unwrap(),
+        "backward: ? | ? | ? | ? | ?"
+    );
     assert_eq!(after.lines().nth(1).unwrap(), "backward: ? | ? | ? | ?");
     let p = plan(&residual(false), "copies");
-    let names: Vec<&str> = p.inlined.iter().map(|t| p.program.tensor(*t).name.as_str()).collect();
+    let names: Vec<&str> = p
+        .inlined
+        .iter()
+        .map(|t| p.program.tensor(*t).name.as_str())
+        .collect();
     assert_eq!(names, ["∂r"]);
 }
 
@@ -100,7 +107,10 @@ fn lift_makes_inline_contractions_gemms() {
     // Both spellings end with the same plan.
     let inline = outline(&residual(true), "prefetch");
     assert_eq!(inline, outline(&residual(false), "prefetch"));
-    assert!(inline.starts_with("forward: gemm | gemm | rows+gather"), "{inline}");
+    assert!(
+        inline.starts_with("forward: gemm | gemm | rows+gather"),
+        "{inline}"
+    );
     // A contraction with a node tensor read elsewhere than at the row's node is not lifted.
     let src = layer(
         "F, H",

@@ -82,11 +82,12 @@ fn copy_of(p: &Program, eq: &Equation) -> Option<TensorId> {
         return None;
     }
     let vars: Vec<VarId> = at.iter().map(|at| at.var()).chain(dense.clone()).collect();
-    let same_place = match (t.domain, at) {
-        (Domain::Dense, None) => true,
-        (Domain::Node, Some(At::Node(_))) | (Domain::Edge(_), Some(At::Edge(_))) => true,
-        _ => false,
-    };
+    let same_place = matches!(
+        (t.domain, at),
+        (Domain::Dense, None)
+            | (Domain::Node, Some(At::Node(_)))
+            | (Domain::Edge(_), Some(At::Edge(_)))
+    );
     (same_place && vars == eq.vars).then_some(*tensor)
 }
 

@@ -126,6 +126,72 @@ fn silu_gelu_equals_interpreter() {
     differential::<SiluGelu>(9);
 }
 
+/// GATv2Conv(residual=True) with the residual product inline, split into its own tensor, and a
+/// gated GATv2: the variants of `examples/variants/` (see `examples/variant_speed.rs`).
+#[gatgrad::derive_gradients(file = "examples/variants/gatv2_residual_inline.gat")]
+struct ResidualInline;
+#[gatgrad::derive_gradients(file = "examples/variants/gatv2_residual_split.gat")]
+struct ResidualSplit;
+#[gatgrad::derive_gradients(file = "examples/variants/gatv2_gated.gat")]
+struct Gated;
+
+#[test]
+fn variants_equal_interpreter() {
+    differential::<ResidualInline>(11);
+    differential::<ResidualSplit>(12);
+    differential::<Gated>(13);
+}
+
+/// The `lift` pass makes the inline residual the split one: the same kernel plan outline and,
+/// on the same data, the same bits of the output and of every gradient (in f32, where a
+/// different summation order would show).
+#[test]
+fn inline_and_split_residual_have_one_plan_and_the_same_bits() {
+    let (pi, ps) = (ResidualInline::program(), ResidualSplit::program());
+    assert_eq!(
+        gatgrad::codegen::plan::Plan::build(&pi).outline(),
+        gatgrad::codegen::plan::Plan::build(&ps).outline()
+    );
+    let g = graph(40, 150, 5);
+    let dims = dim_sizes(&pi, |name| match name {
+        "H" => 3,
+        "C" => 4,
+        _ => 37,
+    });
+    let mut data = random_data(&pi, &g, &dims, 21);
+    with_dropout(&pi, &mut data, 22);
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let mut si: Session<f32> =
+        Session::new(pi.clone(), &data, ResidualInline::NUM_TENSORS).unwrap();
+    let mut ss: Session<f32> = Session::new(ps.clone(), &data, ResidualSplit::NUM_TENSORS).unwrap();
+    si.forward::<ResidualInline>();
+    let out_len = si.value(pi.output).len();
+    let r: Vec<f32> = (0..out_len).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    si.backward::<ResidualInline>(Some(&r));
+    ss.forward::<ResidualSplit>();
+    ss.backward::<ResidualSplit>(Some(&r));
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(si.value(pi.output)),
+        bits(ss.value(ps.output)),
+        "output"
+    );
+    assert!(si.value(pi.output).iter().any(|v| *v != 0.0));
+    for &(leaf, grad) in &pi.grads {
+        let name = &pi.tensor(leaf).external;
+        let (_, other) = ps
+            .grads
+            .iter()
+            .find(|(l, _)| &ps.tensor(*l).external == name)
+            .unwrap_or_else(|| panic!("the split variant has a gradient for `{name}`"));
+        assert_eq!(
+            bits(si.value(grad)),
+            bits(ss.value(*other)),
+            "gradient of `{name}`"
+        );
+    }
+}
+
 fn pyg_case<G: Generated>(case: &str) {
     let p = G::program();
     let path = format!(

@@ -47,6 +47,7 @@ pub fn differentiate(p: &mut Program) -> Result<(), String> {
         reshape_contribs: HashMap::new(),
         canon: HashMap::new(),
         defining: HashMap::new(),
+        stored: None,
     };
     let eqs = p.equations.clone();
     for (k, eq) in eqs.iter().enumerate().rev() {
@@ -80,7 +81,17 @@ pub fn differentiate(p: &mut Program) -> Result<(), String> {
         });
         let ctx: Vec<InScope> = eq.vars.iter().map(|&v| InScope::Free(v)).collect();
         match eq.rhs {
-            Rhs::Expr(e) => d.push_adjoint(p, e, g, &mut ctx.clone())?,
+            Rhs::Expr(e) => {
+                let value = p.arena.intern(Node::Access {
+                    tensor: eq.lhs,
+                    at,
+                    dense: dense.clone(),
+                });
+                d.stored = Some((e, value));
+                let r = d.push_adjoint(p, e, g, &mut ctx.clone());
+                d.stored = None;
+                r?
+            }
             Rhs::Softmax(body) => {
                 let e = eq.vars[0];
                 let a = p.arena.intern(Node::Access {
@@ -198,6 +209,10 @@ struct Differ {
     /// The index of the forward equation defining each tensor (what [`Program::definition`]
     /// finds, without a scan per adjoint).
     defining: HashMap<TensorId, usize>,
+    /// While the right-hand side `e` of `T[vars] = e` is walked: `(e, T[vars])`, so a derivative
+    /// rule that uses the function's value (`sigmoid' = y · (1 − y)`) reads the stored `T` instead
+    /// of evaluating the call again.
+    stored: Option<(ExprId, ExprId)>,
 }
 
 impl Differ {
@@ -362,7 +377,11 @@ impl Differ {
                         f.primitive().name
                     ));
                 };
-                let deriv = rule(&mut p.arena, Operands { x: a, y: e, arg });
+                let y = match self.stored {
+                    Some((rhs, value)) if rhs == e => value,
+                    _ => e,
+                };
+                let deriv = rule(&mut p.arena, Operands { x: a, y, arg });
                 let ga = p.arena.mul(g, deriv);
                 self.push_adjoint(p, a, ga, ctx)?;
             }

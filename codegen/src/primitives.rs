@@ -18,8 +18,9 @@ use crate::normal;
 pub struct Operands {
     /// The argument `x` (the differentiated one).
     pub x: ExprId,
-    /// The call itself, `y = f(x, arg)`; a rule may use it where that is cheaper
-    /// (`exp' = y`, `tanh' = 1 − y²`).
+    /// The call itself, `y = f(x, arg)`, or the read of the tensor that stores it when the call
+    /// is a whole right-hand side; a rule may use it where that is cheaper (`exp' = y`,
+    /// `tanh' = 1 − y²`).
     pub y: ExprId,
     /// The constant second argument, if the function has one.
     pub arg: Option<Scalar>,

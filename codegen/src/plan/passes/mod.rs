@@ -1,11 +1,13 @@
 //! The passes that build a plan, in order. Each is a function from plan to plan that makes one
 //! kind of decision; each has unit tests on small plans (`tests.rs`).
 
+mod copies;
 mod deferred;
 mod entrywise;
 mod fuse;
 mod gemm;
 mod heads;
+mod lift;
 mod loops;
 mod params;
 mod prefetch;
@@ -31,6 +33,16 @@ pub const PASSES: &[Pass] = &[
         name: "schedule",
         about: "edge tensors with two or more dense axes are inlined where read (never stored); per-node statistics are hoisted out of edge and node rows",
         run: schedule_pass,
+    },
+    Pass {
+        name: "copies",
+        about: "equations that only copy another tensor (∂res = ∂out) are dropped; their readers read the original",
+        run: copies::run,
+    },
+    Pass {
+        name: "lift",
+        about: "a contraction of a node tensor with a dense tensor inside a larger node equation becomes its own tensor, computed by a GEMM",
+        run: lift::run,
     },
     Pass {
         name: "gemm",

@@ -59,6 +59,67 @@ fn schedule_inlines_edge_tensors_with_two_dense_axes_and_hoists_softmax_statisti
         .starts_with("hoisted"));
 }
 
+/// A neighbourhood sum plus a residual product `Σ_f W[h, f] · x[i, f]` written inline, or split.
+fn residual(inline: bool) -> String {
+    let (res, term) = if inline {
+        ("", "sum_f W[h, f] * x[i, f]")
+    } else {
+        ("r[n, h] = sum_f W[h, f] * x[n, f];", "r[i, h]")
+    };
+    layer(
+        "F, H",
+        "input x[n: node, f: F]; param V[h: H, f: F]; param W[h: H, f: F];",
+        &format!(
+            "y[n, h] = sum_f V[h, f] * x[n, f]; {res} out[i, h] = sum_{{j -> i}} y[j, h] + {term}; output out;"
+        ),
+    )
+}
+
+#[test]
+fn copies_are_read_through() {
+    // `∂r[n, h] = ∂out[n, h]` is dropped; the GEMMs of `∂x` and `∂W` read `∂out`.
+    let (before, after) = before_after(&residual(false), "copies");
+    assert_eq!(
+        before.lines().nth(1).unwrap(),
+        "backward: ? | ? | ? | ? | ?"
+    );
+    assert_eq!(after.lines().nth(1).unwrap(), "backward: ? | ? | ? | ?");
+    let p = plan(&residual(false), "copies");
+    let names: Vec<&str> = p
+        .inlined
+        .iter()
+        .map(|t| p.program.tensor(*t).name.as_str())
+        .collect();
+    assert_eq!(names, ["∂r"]);
+}
+
+#[test]
+fn lift_makes_inline_contractions_gemms() {
+    let (before, after) = before_after(&residual(true), "lift");
+    assert_eq!(before.lines().next().unwrap(), "forward: ? | ?");
+    assert_eq!(after.lines().next().unwrap(), "forward: ? | ? | ?");
+    let p = plan(&residual(true), "lift");
+    assert_eq!(
+        p.program.tensor(p.forward_eqs[0].lhs).name,
+        format!("lifted{}", p.program.tensors.len() - 1),
+        "x is an input, so the lifted product comes first"
+    );
+    // Both spellings end with the same plan.
+    let inline = outline(&residual(true), "prefetch");
+    assert_eq!(inline, outline(&residual(false), "prefetch"));
+    assert!(
+        inline.starts_with("forward: gemm | gemm | rows+gather"),
+        "{inline}"
+    );
+    // A contraction with a node tensor read elsewhere than at the row's node is not lifted.
+    let src = layer(
+        "F, H",
+        "input x[n: node, f: F]; param W[h: H, f: F];",
+        "out[i, h] = sum_{j -> i} sum_f W[h, f] * x[j, f] + sum_f W[h, f] * x[i, f] * x[i, f]; output out;",
+    );
+    assert_eq!(outline(&src, "lift").lines().next().unwrap(), "forward: ?");
+}
+
 #[test]
 fn gemm_takes_transforms_and_weight_gradients_only() {
     let (before, after) = before_after(GATV2, "gemm");
@@ -224,7 +285,7 @@ fn after_an_unknown_pass_names_the_passes() {
     let (program, _) = crate::compile_source("test.gat", GATV2).unwrap();
     let err = Plan::build_until(&program, Some("nope")).unwrap_err();
     assert!(
-        err.starts_with("no pass `nope`; the passes are, in order: schedule, gemm,"),
+        err.starts_with("no pass `nope`; the passes are, in order: schedule, copies, lift, gemm,"),
         "{err}"
     );
 }

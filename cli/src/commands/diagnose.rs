@@ -24,9 +24,10 @@ pub struct Args {
     /// Seeds 0..K for every model (K at most 1000).
     #[arg(long, default_value_t = 3, value_parser = args::seeds, allow_negative_numbers = true)]
     pub seeds: usize,
-    /// Epochs per run (every epoch is run: no early stopping).
-    #[arg(long, default_value_t = 200, value_parser = args::count, allow_negative_numbers = true)]
-    pub epochs: usize,
+    /// Epochs per run (every epoch is run: no early stopping). Default: the dataset's, 200 for
+    /// cora, citeseer and files, 300 for dictlookup and sparse.
+    #[arg(long, value_parser = args::count, allow_negative_numbers = true)]
+    pub epochs: Option<usize>,
     /// Where to write the report (created if missing).
     #[arg(long, value_parser = PathBufValueParser::new().try_map(args::folder))]
     pub report: PathBuf,
@@ -34,13 +35,16 @@ pub struct Args {
     /// true class gets the lowest probability).
     #[arg(long, value_delimiter = ',')]
     pub explain: Option<Vec<usize>>,
-    /// Adam learning rate (greater than 0).
-    #[arg(long, default_value_t = 0.005, value_parser = args::learning_rate, allow_negative_numbers = true)]
-    pub lr: f64,
-    /// L2 weight decay (at least 0).
-    #[arg(long, default_value_t = 5e-4, value_parser = args::non_negative, allow_negative_numbers = true)]
-    pub weight_decay: f64,
-    /// Dropout on inputs, hidden features and attention, in [0, 1) (default: the model's, 0.6).
+    /// Adam learning rate (greater than 0). Default: the dataset's, 0.005 for cora, citeseer and
+    /// files, 0.01 for dictlookup and sparse.
+    #[arg(long, value_parser = args::learning_rate, allow_negative_numbers = true)]
+    pub lr: Option<f64>,
+    /// L2 weight decay (at least 0). Default: the dataset's, 5e-4 for cora, citeseer and files,
+    /// 0 for dictlookup and sparse.
+    #[arg(long, value_parser = args::non_negative, allow_negative_numbers = true)]
+    pub weight_decay: Option<f64>,
+    /// Dropout on inputs, hidden features and attention, in [0, 1). Default: the dataset's, the
+    /// model's own (0.6) for cora, citeseer and files, 0 for dictlookup and sparse.
     #[arg(long, value_parser = args::probability, allow_negative_numbers = true)]
     pub dropout: Option<f64>,
     /// Attention heads of the hidden layer.
@@ -65,6 +69,27 @@ pub fn run(a: Args, extra: Option<&ExtraModel>) -> Result<(), Failure> {
         });
     }
     let ds = crate::dataset::load(&a.dataset)?;
+    let setup = gatgrad::diagnose::defaults::for_dataset(&a.dataset);
+    let epochs = a.epochs.unwrap_or(setup.epochs);
+    let report = a.report.clone();
+    // A folder this run creates is removed again if the run fails before writing into it.
+    let created = !report.exists();
+    let result = write_report(a, extra, files, ds, setup, epochs);
+    if result.is_err() && created {
+        let _ = std::fs::remove_dir(&report);
+    }
+    result
+}
+
+/// Everything after the models and the dataset are read: training, then the report.
+fn write_report(
+    a: Args,
+    extra: Option<&ExtraModel>,
+    files: Vec<run::ModelFile>,
+    ds: gatgrad::runtime::Dataset,
+    setup: gatgrad::diagnose::defaults::Setup,
+    epochs: usize,
+) -> Result<(), Failure> {
     let report = &a.report;
     std::fs::create_dir_all(report).map_err(|e| {
         Failure::input(format!(
@@ -85,10 +110,10 @@ pub fn run(a: Args, extra: Option<&ExtraModel>) -> Result<(), Failure> {
         seeds: a.seeds,
         explain: a.explain,
         train: gatgrad::train::TrainConfig {
-            epochs: a.epochs,
-            lr: a.lr,
-            weight_decay: a.weight_decay,
-            dropout: a.dropout,
+            epochs,
+            lr: a.lr.unwrap_or(setup.lr),
+            weight_decay: a.weight_decay.unwrap_or(setup.weight_decay),
+            dropout: a.dropout.or(setup.dropout),
             heads: a.heads,
             hidden: a.hidden,
             patience: usize::MAX,
@@ -99,7 +124,7 @@ pub fn run(a: Args, extra: Option<&ExtraModel>) -> Result<(), Failure> {
     let pool = crate::threads::pool(a.threads)?;
     let total = (files.len() as u64)
         .saturating_mul(a.seeds as u64)
-        .saturating_mul(a.epochs as u64);
+        .saturating_mul(epochs as u64);
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} epochs {elapsed} {msg}")

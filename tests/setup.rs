@@ -8,8 +8,10 @@ use gatgrad::runtime::Dataset;
 use gatgrad::setup::two_layer_setup;
 use gatgrad::train::{train, TrainConfig};
 
+/// A file with the files it `use`s: a self-contained program.
 fn read(path: &str) -> String {
-    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    gatgrad::gather_file(&full).unwrap().source.text
 }
 
 const FIXTURE: &str = "tests/fixtures/setup/gatv2.gat";

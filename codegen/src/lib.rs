@@ -22,3 +22,24 @@ pub mod terms;
 pub use compile::{compile_gathered, compile_in, compile_source, Failure};
 pub use diff::differentiate;
 pub use lower::{lower, Lowered};
+
+/// Reads a `.gat` file with the files it `use`s, for tests over the zoo (codegen itself does no
+/// I/O).
+#[cfg(test)]
+pub(crate) fn read_gathered(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut read = |written: &str, from: &str, _name: &str| {
+        let full = std::path::Path::new(from).parent().unwrap().join(written);
+        let text = std::fs::read_to_string(&full).map_err(|e| e.to_string())?;
+        let key = full.display().to_string();
+        Ok(gatgrad_grammar::sources::Read {
+            key: key.clone(),
+            name: key,
+            text,
+        })
+    };
+    let key = path.display().to_string();
+    let loaded = gatgrad_grammar::sources::gather(&key, &key, text, &mut read);
+    assert!(loaded.errors.is_empty(), "{}", path.display());
+    loaded.source.text
+}

@@ -30,7 +30,7 @@ fn zoo() -> Vec<(String, String)> {
     files
         .into_iter()
         .map(|f| {
-            let text = std::fs::read_to_string(&f).unwrap();
+            let text = crate::read_gathered(&f);
             (f.file_name().unwrap().to_string_lossy().into_owned(), text)
         })
         .collect()

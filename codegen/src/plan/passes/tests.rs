@@ -296,7 +296,7 @@ fn every_zoo_plan_leaves_nothing_undecided() {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "gat") {
-            let text = std::fs::read_to_string(&path).unwrap();
+            let text = crate::read_gathered(&path);
             let (program, _) = crate::compile_source("zoo", &text).unwrap();
             let outline = Plan::build(&program).outline();
             assert!(!outline.contains('?'), "{}: {outline}", path.display());

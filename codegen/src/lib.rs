@@ -43,3 +43,23 @@ pub(crate) fn read_gathered(path: &std::path::Path) -> String {
     assert!(loaded.errors.is_empty(), "{}", path.display());
     loaded.source.text
 }
+
+/// Every zoo file (`models/*.gat`), by file name, with the files it `use`s, sorted.
+#[cfg(test)]
+pub(crate) fn zoo_sources() -> Vec<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../models");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "gat"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8, "the zoo has {} files", files.len());
+    files
+        .into_iter()
+        .map(|f| {
+            let text = read_gathered(&f);
+            (f.file_name().unwrap().to_string_lossy().into_owned(), text)
+        })
+        .collect()
+}

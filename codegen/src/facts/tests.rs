@@ -19,21 +19,7 @@ fn dim_names(p: &Program, ds: &[DimId]) -> Vec<String> {
 
 /// Every zoo file, with its text.
 fn zoo() -> Vec<(String, String)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../models");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "gat"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 8, "the zoo has {} files", files.len());
-    files
-        .into_iter()
-        .map(|f| {
-            let text = crate::read_gathered(&f);
-            (f.file_name().unwrap().to_string_lossy().into_owned(), text)
-        })
-        .collect()
+    crate::zoo_sources()
 }
 
 const RENAMED: &str = "layer l(q = 0.5, leak = 0.1) {

@@ -22,6 +22,7 @@ const INPUTS: &[&str] = &[
     "codegen",
     "macros",
     "runtime",
+    "cli",
     "ondemand",
 ];
 

@@ -75,6 +75,28 @@ pub const MODELS: &[&str] = &[
     "gat_plus",
 ];
 
+/// The generated source of a zoo model, by its name in [`MODELS`].
+pub fn zoo_source(model: &str) -> Option<&'static str> {
+    Some(match model {
+        "gatv2" => GatV2::SOURCE,
+        "gatv2_shared" => GatV2Shared::SOURCE,
+        "gatv2_no_loops" => GatV2NoLoops::SOURCE,
+        "gat" => Gat::SOURCE,
+        "transformer" => Transformer::SOURCE,
+        "agnn" => Agnn::SOURCE,
+        "gat_plus" => GatPlus::SOURCE,
+        _ => return None,
+    })
+}
+
+/// The name in [`MODELS`] of the zoo model whose program has the canonical text `canonical`
+/// (see [`crate::extra_model::canonical`]).
+pub fn zoo_model_of(canonical: &str) -> Option<&'static str> {
+    MODELS.iter().copied().find(|m| {
+        zoo_source(m).and_then(crate::extra_model::canonical).as_deref() == Some(canonical)
+    })
+}
+
 /// Runs the benchmark; returns `(forward_s, backward_s)` medians.
 pub fn run(
     model: &str,

@@ -18,5 +18,5 @@ fn main() -> std::process::ExitCode {
         env!("CARGO_MANIFEST_DIR"),
         "/examples/gatv2_tanh_two_layer.gat"
     );
-    gatgrad_cli::main_with(Some(ExtraModel::new::<GatV2TanhTwoLayer>(file)))
+    gatgrad_cli::main_with([ExtraModel::new::<GatV2TanhTwoLayer>(file)])
 }

@@ -6,19 +6,20 @@
 //! training progress bar and gradient-flow table ([`training_report`]) and the HTML/SVG report
 //! of `diagnose` ([`diagnose_html`]).
 //!
-//! # One more compiled model
+//! # More compiled models
 //!
 //! `train`, `diagnose` and `bench` run generated code, which has to be compiled into the
-//! executable. `gatgrad` itself holds the zoo; an executable that also compiles a user's model
-//! passes it as an [`ExtraModel`], and these commands then use it for the file it was built
-//! from (for `bench`, `--model` takes that file's path as well as the zoo's names):
+//! executable. `gatgrad` itself holds the zoo; for any other file it builds a helper executable
+//! on first use ([`on_demand`]): this command line with the file's program compiled in as an
+//! [`ExtraModel`]. An executable of your own can do the same by hand, and these commands then
+//! use its models for every file whose program is theirs:
 //!
 //! ```ignore
 //! #[gatgrad::derive_gradients(file = "my_model.gat")]
 //! struct MyModel;
 //!
 //! fn main() -> std::process::ExitCode {
-//!     gatgrad_cli::main_with(Some(gatgrad_cli::ExtraModel::new::<MyModel>("my_model.gat")))
+//!     gatgrad_cli::main_with([gatgrad_cli::ExtraModel::new::<MyModel>("my_model.gat")])
 //! }
 //! ```
 
@@ -26,6 +27,7 @@ pub mod args;
 mod commands;
 pub mod dataset;
 pub mod diagnose_html;
+pub mod on_demand;
 pub mod source;
 pub mod status;
 pub mod threads;
@@ -34,7 +36,6 @@ pub mod training_report;
 pub use gatgrad::extra_model::ExtraModel;
 pub use status::{Failure, Status};
 
-use clap::builder::PossibleValuesParser;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use std::process::ExitCode;
 
@@ -50,31 +51,18 @@ struct Cli {
     command: commands::Command,
 }
 
-/// Runs `gatgrad` on this process's arguments and returns its exit status; with `extra`,
-/// `train`, `diagnose` and `bench` also run that model, for the file it was built from.
-pub fn main_with(extra: Option<ExtraModel>) -> ExitCode {
-    let mut command = Cli::command();
-    if let Some(x) = &extra {
-        let file = x.file().display().to_string();
-        let names: Vec<String> = gatgrad::bench::MODELS
-            .iter()
-            .map(|m| m.to_string())
-            .chain([file])
-            .collect();
-        command = command.mut_subcommand("bench", |b| {
-            b.mut_arg("model", |a| {
-                a.value_parser(PossibleValuesParser::new(names))
-            })
-        });
-    }
-    let cli = match command
+/// Runs `gatgrad` on this process's arguments and returns its exit status; `train`, `diagnose`
+/// and `bench` also run the `extras`, for every file whose program is one of theirs.
+pub fn main_with(extras: impl IntoIterator<Item = ExtraModel>) -> ExitCode {
+    let extras: Vec<ExtraModel> = extras.into_iter().collect();
+    let cli = match Cli::command()
         .try_get_matches()
         .and_then(|mut m| Cli::from_arg_matches_mut(&mut m))
     {
         Ok(cli) => cli,
         Err(e) => return argument_error(e).into(),
     };
-    match cli.command.run(extra.as_ref()) {
+    match cli.command.run(&extras) {
         Ok(()) => Status::Success.into(),
         Err(f) => {
             eprintln!("{}", f.message);

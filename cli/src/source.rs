@@ -22,9 +22,10 @@ pub fn read_model(path: &Path) -> Result<String, Failure> {
     Ok(loaded.source.text)
 }
 
-/// Prints a compilation's warnings.
+/// Prints a compilation's warnings (except in a helper executable: the `gatgrad` that started it
+/// has printed them).
 fn warned(c: gatgrad::Compiled) -> gatgrad::Compiled {
-    if !c.warnings.is_empty() {
+    if !c.warnings.is_empty() && !crate::on_demand::is_helper() {
         eprint!("{}", c.warnings);
     }
     c

@@ -13,14 +13,14 @@ pub const VANISHED: f64 = gatgrad::diagnose::metrics::VANISHING_GRADIENT;
 /// threshold).
 pub const EXPLODED: f64 = gatgrad::diagnose::metrics::EXPLODING_GROWTH;
 
-/// The model file to train, and the executable's extra compiled model if it has one.
+/// The model file to train, and the executable's extra compiled models.
 pub struct Model<'a> {
     /// The `.gat` file as given.
     pub path: &'a Path,
     /// Its text.
     pub source: &'a str,
-    /// The extra model, used if it was built from this file.
-    pub extra: Option<&'a ExtraModel>,
+    /// The extra models; one is used if it runs this file's program.
+    pub extras: &'a [ExtraModel],
 }
 
 /// Trains the compiled model for `model` ([`CompiledModel::resolve`]), with a progress bar on
@@ -72,7 +72,8 @@ pub fn train_with_progress(
             }
         }
     };
-    let result = CompiledModel::resolve(model.extra, model.path, model.source)
+    let result = CompiledModel::resolve(model.extras, model.path, model.source)
+        .map_err(String::from)
         .and_then(|t| t.train(ds, cfg, &mut gatgrad::train::Callback(&mut on_epoch)));
     bar.finish_and_clear();
     if let Some(e) = log_err {

@@ -67,6 +67,22 @@ pub fn gather(
     Loaded { source, errors }
 }
 
+/// A gathered text that reads no other file: every `use` item of `text` becomes a comment (on
+/// the same lines, so positions do not move). The program it compiles to is the same, since a
+/// gathered text already holds what its `use` items name. A text that does not parse is returned
+/// as it is.
+pub fn without_uses(text: &str) -> String {
+    let Ok(file) = crate::parse(text) else {
+        return text.to_string();
+    };
+    let mut out = text.to_string();
+    for u in file.uses.iter().rev() {
+        let item = &text[u.span.start..u.span.end];
+        out.replace_range(u.span.start..u.span.end, &format!("/* {} */", item.replace("*/", "* /")));
+    }
+    out
+}
+
 fn shift(span: Span, by: usize) -> Span {
     Span::new(span.start + by, span.end + by)
 }
@@ -145,6 +161,16 @@ mod tests {
             None => Err(format!("cannot read `{path}`: No such file or directory")),
         };
         gather(root, root, fs[root].clone(), &mut read)
+    }
+
+    #[test]
+    fn without_uses_comments_out_use_items_only() {
+        let text = "use \"a.gat\";\nlayer a() {}\n";
+        let out = without_uses(text);
+        assert_eq!(out, "/* use \"a.gat\"; */\nlayer a() {}\n");
+        let f = crate::parse(&out).unwrap();
+        assert!(f.uses.is_empty());
+        assert_eq!(f.blocks.len(), 1);
     }
 
     #[test]

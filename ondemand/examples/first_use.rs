@@ -51,7 +51,7 @@ fn measure(file: &str) -> Result<(), Box<dyn std::error::Error>> {
     let request = Request {
         what: file,
         canonical_text: &text,
-        gat_text: &text,
+        gat_files: &[("model.gat", &text)],
         main_rs: MAIN_RS,
         template: &template,
     };

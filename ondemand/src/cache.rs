@@ -43,10 +43,10 @@ pub struct Request<'a> {
     pub what: &'a str,
     /// The canonical program text: the key's first part.
     pub canonical_text: &'a str,
-    /// The `.gat` text written next to the crate's manifest as `model.gat` (the caller's
-    /// `main.rs` reads it with `#[derive_gradients(file = "model.gat")]`). For an entry to be a
-    /// function of its key, pass the canonical text here too.
-    pub gat_text: &'a str,
+    /// The `.gat` files written next to the crate's manifest, as (file name, text): the
+    /// caller's `main.rs` reads them with `#[derive_gradients(file = "model.gat")]`. Their
+    /// programs must be the ones `canonical_text` describes (their comments may differ).
+    pub gat_files: &'a [(&'a str, &'a str)],
     /// The crate's whole `src/main.rs`. It is part of the key: it must not mention anything
     /// that differs between files of the same program (their names, their comments), or those
     /// files will not share an entry.
@@ -164,7 +164,7 @@ impl Cache {
         let package = package_name(&key);
         request
             .template
-            .write(&crate_dir, &package, request.main_rs, request.gat_text)
+            .write(&crate_dir, &package, request.main_rs, request.gat_files)
             .map_err(|e| Error::cache_dir(&crate_dir, e))?;
         let log = build.path().join("build.log");
         let target_dir = self.target_dir();

@@ -17,7 +17,7 @@
 //! let request = Request {
 //!     what: "my_variant.gat",
 //!     canonical_text: "layer ...",
-//!     gat_text: "layer ...",
+//!     gat_files: &[("model.gat", "layer ...")],
 //!     main_rs: "fn main() {}",
 //!     template: &template,
 //! };

@@ -17,7 +17,7 @@ fn request<'a>(template: &'a CrateTemplate, main_rs: &'a str) -> Request<'a> {
     Request {
         what: "tiny.gat",
         canonical_text: GAT,
-        gat_text: GAT,
+        gat_files: &[("model.gat", GAT)],
         main_rs,
         template,
     }

@@ -47,7 +47,7 @@ fn request(template: &CrateTemplate) -> Request<'_> {
     Request {
         what: "needs_rand.gat",
         canonical_text: "layer needs_rand {}",
-        gat_text: "layer needs_rand {}",
+        gat_files: &[("model.gat", "layer needs_rand {}")],
         main_rs: "fn main() {}\n",
         template,
     }

@@ -68,14 +68,14 @@ pub fn diagnose(
     cfg: &DiagnoseConfig,
     progress: impl FnMut(Progress),
 ) -> Result<Diagnosis, String> {
-    diagnose_with(models, None, ds, dataset, cfg, progress)
+    diagnose_with(models, &[], ds, dataset, cfg, progress)
 }
 
-/// [`diagnose`], with the extra model of an executable built outside gatgrad: a model file it
-/// was built from is trained with it ([`CompiledModel::resolve`]).
+/// [`diagnose`], with the extra models of an executable built outside gatgrad: a file whose
+/// program one of them runs is trained with it ([`CompiledModel::resolve`]).
 pub fn diagnose_with(
     models: &[ModelFile],
-    extra: Option<&ExtraModel>,
+    extras: &[ExtraModel],
     ds: &Dataset,
     dataset: &str,
     cfg: &DiagnoseConfig,
@@ -89,7 +89,7 @@ pub fn diagnose_with(
     let resolved: Vec<(CompiledModel, &ModelFile)> = models
         .iter()
         .map(|m| {
-            CompiledModel::resolve(extra, std::path::Path::new(&m.path), &m.source)
+            CompiledModel::resolve(extras, std::path::Path::new(&m.path), &m.source)
                 .map(|t| (t, m))
                 .map_err(|e| format!("{}: {e}", m.path))
         })

@@ -2,15 +2,18 @@
 
 use crate::args::{self, Dtype};
 use crate::status::Failure;
-use gatgrad::extra_model::ExtraModel;
+use crate::on_demand;
+use crate::source::read_model;
+use gatgrad::extra_model::{BenchModel, ExtraModel};
 use std::path::{Path, PathBuf};
 
 // The flags of `gatgrad bench`; its help is the doc comment of `Command::Bench`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Zoo model compiled into the binary: gatv2, gatv2_shared, gatv2_no_loops, gat,
-    /// transformer, agnn, gat_plus.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(gatgrad::bench::MODELS))]
+    /// A zoo model by name (gatv2, gatv2_shared, gatv2_no_loops, gat, transformer, agnn,
+    /// gat_plus) or any `.gat` file `gatgrad check` accepts; a file that is not a zoo model has
+    /// its generated code compiled on first use (cached, see `gatgrad train --help`).
+    #[arg(long, value_name = "NAME|FILE.gat")]
     pub model: String,
     /// A graph written by `gatgrad gen-graph` (or any file with `edge_index`).
     #[arg(long, conflicts_with_all = ["nodes", "edges"])]
@@ -42,23 +45,13 @@ pub struct Args {
 }
 
 /// Times forward and backward and prints the result line.
-pub fn run(a: Args, extra: Option<&ExtraModel>) -> Result<(), Failure> {
+pub fn run(a: Args, extras: &[ExtraModel]) -> Result<(), Failure> {
+    let model = model(&a.model, extras)?;
     let g = match (&a.graph, a.nodes, a.edges) {
         (Some(path), _, _) => gatgrad::bench::load_graph(path).map_err(Failure::input)?,
         (None, Some(n), Some(e)) => gatgrad::runtime::try_random_graph(n, e, 0, "--nodes/--edges")
             .map_err(Failure::input)?,
         _ => return Err(Failure::input("give --graph FILE or --nodes N --edges E")),
-    };
-    // The extra model is named by the file it was built from, which must still hold its text.
-    let extra = match extra {
-        Some(x) if x.is_for(Path::new(&a.model)) => {
-            let text =
-                gatgrad::compile::read_source(Path::new(&a.model)).map_err(Failure::input)?;
-            x.check_source(&text)
-                .map_err(|e| Failure::input(format!("{}: {e}", a.model)))?;
-            Some(x)
-        }
-        _ => None,
     };
     let pool = crate::threads::pool(a.threads)?;
     let threads_used = pool.current_num_threads();
@@ -70,10 +63,7 @@ pub fn run(a: Args, extra: Option<&ExtraModel>) -> Result<(), Failure> {
     };
     let f32_ = matches!(a.dtype, Dtype::F32);
     let (fw, bw) = pool
-        .install(|| match extra {
-            Some(x) => x.bench(&g, &cfg, f32_),
-            None => gatgrad::bench::run(&a.model, &g, &cfg, f32_),
-        })
+        .install(|| model.bench(&g, &cfg, f32_))
         .map_err(Failure::input)?;
     let line = serde_json::json!({
         "model": a.model,
@@ -91,4 +81,28 @@ pub fn run(a: Args, extra: Option<&ExtraModel>) -> Result<(), Failure> {
     });
     println!("{line}");
     Ok(())
+}
+
+/// The model `--model` names: a zoo name, or a `.gat` file (whose generated code is compiled on
+/// first use if this executable does not hold it).
+fn model<'a>(value: &str, extras: &'a [ExtraModel]) -> Result<BenchModel<'a>, Failure> {
+    if let Some(name) = gatgrad::bench::MODELS.iter().find(|m| **m == value) {
+        return Ok(BenchModel::Zoo(name));
+    }
+    let path = Path::new(value);
+    if !path.exists() && path.extension().is_none() {
+        return Err(Failure::input(format!(
+            "--model: `{value}` is neither a zoo model ({}) nor a .gat file",
+            gatgrad::bench::MODELS.join(", ")
+        )));
+    }
+    let text = read_model(path)?;
+    let resolved = BenchModel::resolve(extras, path, &text);
+    match resolved {
+        Ok(m) => Ok(m),
+        Err(e) => {
+            on_demand::run_compiled(on_demand::needed(path, Err::<(), _>(e))?.into_iter().collect())?;
+            Err(Failure::input("gatgrad bug: no compiled model and no helper"))
+        }
+    }
 }

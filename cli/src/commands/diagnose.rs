@@ -6,7 +6,8 @@ use crate::source::read_model;
 use crate::status::Failure;
 use clap::builder::{PathBufValueParser, TypedValueParser};
 use gatgrad::diagnose::{output, run};
-use gatgrad::extra_model::ExtraModel;
+use crate::on_demand;
+use gatgrad::extra_model::{CompiledModel, ExtraModel};
 use gatgrad::runtime::OutputPath;
 use std::path::PathBuf;
 
@@ -59,7 +60,7 @@ pub struct Args {
 }
 
 /// Trains every model with every seed, writes the report folder and prints the summary.
-pub fn run(a: Args, extra: Option<&ExtraModel>) -> Result<(), Failure> {
+pub fn run(a: Args, extras: &[ExtraModel]) -> Result<(), Failure> {
     let mut files = Vec::new();
     for m in &a.models {
         let source = read_model(m)?;
@@ -68,13 +69,20 @@ pub fn run(a: Args, extra: Option<&ExtraModel>) -> Result<(), Failure> {
             source,
         });
     }
+    let mut needed = Vec::new();
+    for f in &files {
+        let path = std::path::Path::new(&f.path);
+        let resolved = CompiledModel::resolve(extras, path, &f.source);
+        needed.extend(on_demand::needed(path, resolved).map_err(|e| named(&f.path, e))?);
+    }
+    on_demand::run_compiled(needed)?;
     let ds = crate::dataset::load(&a.dataset)?;
     let setup = gatgrad::diagnose::defaults::for_dataset(&a.dataset);
     let epochs = a.epochs.unwrap_or(setup.epochs);
     let report = a.report.clone();
     // A folder this run creates is removed again if the run fails before writing into it.
     let created = !report.exists();
-    let result = write_report(a, extra, files, ds, setup, epochs);
+    let result = write_report(a, extras, files, ds, setup, epochs);
     if result.is_err() && created {
         let _ = std::fs::remove_dir(&report);
     }
@@ -84,7 +92,7 @@ pub fn run(a: Args, extra: Option<&ExtraModel>) -> Result<(), Failure> {
 /// Everything after the models and the dataset are read: training, then the report.
 fn write_report(
     a: Args,
-    extra: Option<&ExtraModel>,
+    extras: &[ExtraModel],
     files: Vec<run::ModelFile>,
     ds: gatgrad::runtime::Dataset,
     setup: gatgrad::diagnose::defaults::Setup,
@@ -132,7 +140,7 @@ fn write_report(
     );
     let d = pool
         .install(|| {
-            run::diagnose_with(&files, extra, &ds, &a.dataset, &cfg, |p| {
+            run::diagnose_with(&files, extras, &ds, &a.dataset, &cfg, |p| {
                 bar.inc(1);
                 bar.set_message(format!(
                     "{} seed {} · loss {:.4} train {:.3} val {:.3}",
@@ -148,4 +156,16 @@ fn write_report(
     print!("{}", output::terminal_summary(&d));
     println!("report: {}", html.display());
     Ok(())
+}
+
+/// A failure about one of several model files, naming it (unless its message already does).
+fn named(file: &str, f: Failure) -> Failure {
+    if f.message.contains(file) {
+        f
+    } else {
+        Failure {
+            message: format!("{file}: {}", f.message),
+            ..f
+        }
+    }
 }

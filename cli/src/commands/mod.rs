@@ -70,18 +70,18 @@ pub enum Command {
 }
 
 impl Command {
-    /// Runs the subcommand; `extra` is the executable's extra compiled model, if any, which
-    /// `train`, `diagnose` and `bench` use for the file it was built from.
-    pub fn run(self, extra: Option<&ExtraModel>) -> Result<(), Failure> {
+    /// Runs the subcommand; `extras` are the executable's extra compiled models, which `train`,
+    /// `diagnose` and `bench` use for every file whose program is theirs.
+    pub fn run(self, extras: &[ExtraModel]) -> Result<(), Failure> {
         match self {
             Command::Check(a) => check::run(a),
             Command::Derive(a) => derive::run(a),
             Command::Plan(a) => plan::run(a),
             Command::Grad(a) => grad::run(a),
-            Command::Diagnose(a) => diagnose::run(a, extra),
-            Command::Train(a) => train::run(a, extra),
+            Command::Diagnose(a) => diagnose::run(a, extras),
+            Command::Train(a) => train::run(a, extras),
             Command::GenGraph(a) => gen_graph::run(a),
-            Command::Bench(a) => bench::run(a, extra),
+            Command::Bench(a) => bench::run(a, extras),
         }
     }
 }

@@ -5,7 +5,8 @@ use crate::source::read_model;
 use crate::status::Failure;
 use crate::training_report;
 use clap::builder::{PathBufValueParser, TypedValueParser};
-use gatgrad::extra_model::ExtraModel;
+use crate::on_demand;
+use gatgrad::extra_model::{CompiledModel, ExtraModel};
 use gatgrad::runtime::{OutputPath, TensorFile};
 use std::path::PathBuf;
 
@@ -52,11 +53,13 @@ pub struct Args {
 }
 
 /// Trains the model, writes the checkpoint and prints the gradient table and the result line.
-pub fn run(a: Args, extra: Option<&ExtraModel>) -> Result<(), Failure> {
+pub fn run(a: Args, extras: &[ExtraModel]) -> Result<(), Failure> {
     if let (Some(o), Some(l)) = (&a.out, &a.log) {
         args::distinct_outputs(&[("--out", o), ("--log", l)]).map_err(Failure::input)?;
     }
     let text = read_model(&a.model)?;
+    let resolved = CompiledModel::resolve(extras, &a.model, &text);
+    on_demand::run_compiled(on_demand::needed(&a.model, resolved)?.into_iter().collect())?;
     let ds = crate::dataset::load(&a.dataset)?;
     let init = match a.init {
         Some(path) => {
@@ -84,7 +87,7 @@ pub fn run(a: Args, extra: Option<&ExtraModel>) -> Result<(), Failure> {
     let model = training_report::Model {
         path: &a.model,
         source: &text,
-        extra,
+        extras,
     };
     let result = pool
         .install(|| training_report::train_with_progress(&model, &ds, &cfg, a.log.as_ref()))

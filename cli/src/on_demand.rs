@@ -55,9 +55,11 @@ pub fn run_compiled(needed: Vec<Needed>) -> Result<(), Failure> {
             names.join(", ")
         )));
     }
-    let toolchain = Toolchain::find().map_err(|e| Failure::input(e.to_string()))?;
-    let template = CrateTemplate::gatgrad_cli().map_err(|e| Failure::input(e.to_string()))?;
-    let cache = Cache::from_env().map_err(|e| Failure::input(e.to_string()))?;
+    let what = names.join(", ");
+    let about = |e: gatgrad_ondemand::Error| Failure::input(format!("{what}: {e}"));
+    let toolchain = Toolchain::find().map_err(about)?;
+    let template = CrateTemplate::gatgrad_cli().map_err(about)?;
+    let cache = Cache::from_env().map_err(about)?;
     let mut canonical_text = String::new();
     let mut texts = Vec::new();
     for (k, n) in needed.iter().enumerate() {
@@ -78,7 +80,6 @@ pub fn run_compiled(needed: Vec<Needed>) -> Result<(), Failure> {
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
     let main_rs = main_rs(needed.len());
-    let what = names.join(", ");
     let request = Request {
         what: &what,
         canonical_text: &canonical_text,

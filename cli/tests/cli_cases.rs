@@ -13,7 +13,8 @@
 //! after: test -p out.st           (any number; each must exit 0 once gatgrad has finished)
 //! requires: root                  (optional; the case needs root, e.g. for `mknod`)
 //! memory: 2048                    (optional; the address-space limit in MiB, default 3072)
-//! env: GATGRAD_MEMORY_LIMIT=2G     (any number; environment variables for gatgrad)
+//! env: GATGRAD_MEMORY_LIMIT=2G     (any number; environment variables for gatgrad; the cache of
+//!                                  programs built on first use is `{tmp}/cache` unless set)
 //! ```
 //!
 //! In `setup`, `run` and `after`, `{root}` is the repository (the parent of this package, so
@@ -216,7 +217,7 @@ fn run_case(path: &Path) -> String {
         let (p, d) = (tmp.join(f), done.clone());
         std::thread::spawn(move || drain_fifo(p, d))
     });
-    let mut child = Command::new("sh")
+    let mut child = Command::new("/bin/sh")
         .arg("-c")
         .arg(format!(
             "ulimit -v {} && exec \"$0\" \"$@\"",
@@ -227,6 +228,8 @@ fn run_case(path: &Path) -> String {
         .current_dir(&tmp)
         .env("RAYON_NUM_THREADS", "2")
         .env("NO_COLOR", "1")
+        // Programs built on first use go to the case's own cache, never the user's.
+        .env("GATGRAD_CACHE_DIR", tmp.join("cache"))
         .envs(case.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

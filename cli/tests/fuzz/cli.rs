@@ -93,7 +93,7 @@ impl Run {
 pub fn gatgrad(dir: &Path, args: &[String], limit: Duration) -> Run {
     let bin = env!("CARGO_BIN_EXE_gatgrad");
     let started = Instant::now();
-    let mut child = Command::new("sh")
+    let mut child = Command::new("/bin/sh")
         .arg("-c")
         .arg(format!("ulimit -v {RUN_VMEM_KIB} && exec \"$0\" \"$@\""))
         .arg(bin)
@@ -102,6 +102,11 @@ pub fn gatgrad(dir: &Path, args: &[String], limit: Duration) -> Run {
         // Few threads, so that thread stacks and allocator arenas stay far below the limit.
         .env("RAYON_NUM_THREADS", "2")
         .env("NO_COLOR", "1")
+        // No toolchain: a file without compiled code gets the one-line refusal instead of a
+        // build that would outlast the time limit.
+        .env("PATH", "/nonexistent")
+        .env("CARGO", "/nonexistent/cargo")
+        .env("GATGRAD_CACHE_DIR", dir.join("cache"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

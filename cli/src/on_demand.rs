@@ -60,31 +60,17 @@ pub fn run_compiled(needed: Vec<Needed>) -> Result<(), Failure> {
     let toolchain = Toolchain::find().map_err(about)?;
     let template = CrateTemplate::gatgrad_cli().map_err(about)?;
     let cache = Cache::from_env().map_err(about)?;
-    let mut canonical_text = String::new();
-    let mut texts = Vec::new();
-    for (k, n) in needed.iter().enumerate() {
-        let canon = canonical(&n.program).ok_or_else(|| {
-            Failure::input(format!(
-                "gatgrad bug: the program built for {} does not compile",
-                n.file
-            ))
-        })?;
-        canonical_text.push_str(&format!("# program {k}\n{canon}\n"));
-        texts.push((
-            format!("model{k}.gat"),
-            gatgrad::grammar::sources::without_uses(&n.program),
-        ));
-    }
-    let gat_files: Vec<(&str, &str)> = texts
+    let helper = Helper::of(&needed)?;
+    let gat_files: Vec<(&str, &str)> = helper
+        .files
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
-    let main_rs = main_rs(needed.len());
     let request = Request {
         what: &what,
-        canonical_text: &canonical_text,
+        canonical_text: &helper.canonical_text,
         gat_files: &gat_files,
-        main_rs: &main_rs,
+        main_rs: &helper.main_rs,
         template: &template,
     };
     let first_ever = !cache.target_dir().join("release").is_dir();
@@ -96,7 +82,9 @@ pub fn run_compiled(needed: Vec<Needed>) -> Result<(), Failure> {
             Failure::input(e.to_string())
         })?;
     let mut command = entry.command();
-    command.args(std::env::args_os().skip(1)).env(HELPER_ENV, "1");
+    command
+        .args(std::env::args_os().skip(1))
+        .env(HELPER_ENV, "1");
     Err(exec(command, &entry.executable))
 }
 
@@ -120,6 +108,45 @@ fn exec(mut command: std::process::Command, executable: &Path) -> Failure {
             Ok(status) => std::process::exit(status.code().unwrap_or(1)),
             Err(e) => cannot(e),
         }
+    }
+}
+
+/// What a helper executable is built from, apart from the template: the part of the cache key
+/// that depends on the programs, its `.gat` files and its `main.rs`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Helper {
+    /// The canonical texts of the programs, in order: files that differ only in comments,
+    /// spacing or index names share it, and with it their helper.
+    pub canonical_text: String,
+    /// `model0.gat`, … : the programs' texts, reading no other file.
+    pub files: Vec<(String, String)>,
+    /// The crate's `src/main.rs`.
+    pub main_rs: String,
+}
+
+impl Helper {
+    /// The helper that holds every program of `needed`.
+    pub fn of(needed: &[Needed]) -> Result<Helper, Failure> {
+        let mut canonical_text = String::new();
+        let mut files = Vec::new();
+        for (k, n) in needed.iter().enumerate() {
+            let canon = canonical(&n.program).ok_or_else(|| {
+                Failure::input(format!(
+                    "gatgrad bug: the program built for {} does not compile",
+                    n.file
+                ))
+            })?;
+            canonical_text.push_str(&format!("# program {k}\n{canon}\n"));
+            files.push((
+                format!("model{k}.gat"),
+                gatgrad::grammar::sources::without_uses(&n.program),
+            ));
+        }
+        Ok(Helper {
+            canonical_text,
+            files,
+            main_rs: main_rs(needed.len()),
+        })
     }
 }
 
@@ -207,6 +234,59 @@ impl Progress {
     fn abandon(&mut self) {
         if let Some(s) = self.spinner.take() {
             s.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn helper(text: &str) -> Helper {
+        let needed = [Needed {
+            file: "variant.gat".into(),
+            program: text.to_string(),
+        }];
+        Helper::of(&needed).unwrap()
+    }
+
+    const LAYER: &str = include_str!("../../examples/pyg/gatv2_no_bias.gat");
+
+    #[test]
+    fn comments_and_spacing_do_not_change_the_helper_an_equation_does() {
+        let base = helper(LAYER);
+        let respelled = format!(
+            "// my copy\n{}",
+            LAYER.replace("    ", "  ").replace("= sum_f", "=   sum_f")
+        );
+        assert_ne!(respelled, LAYER);
+        let again = helper(&respelled);
+        assert_eq!(again.canonical_text, base.canonical_text);
+        assert_eq!(again.main_rs, base.main_rs);
+        let edited = LAYER.replace(
+            "leaky_relu(z[i <- j, h, c], slope)",
+            "tanh(z[i <- j, h, c])",
+        );
+        assert_ne!(edited, LAYER);
+        assert_ne!(helper(&edited).canonical_text, base.canonical_text);
+    }
+
+    #[test]
+    fn the_main_rs_compiles_every_program_and_reads_no_other_file() {
+        let needed: Vec<Needed> = ["a.gat", "b.gat"]
+            .iter()
+            .map(|f| Needed {
+                file: f.to_string(),
+                program: format!("use \"other.gat\";\n{LAYER}"),
+            })
+            .collect();
+        let h = Helper::of(&needed).unwrap();
+        assert!(h.main_rs.contains("file = \"model0.gat\"") && h.main_rs.contains("Model1"));
+        for (_, text) in &h.files {
+            assert!(
+                gatgrad::grammar::parse(text).unwrap().uses.is_empty(),
+                "{text}"
+            );
         }
     }
 }

@@ -36,8 +36,8 @@ pub enum Command {
     Grad(grad::Args),
     /// Train several attention variants on the same data and seeds and report where they learn.
     ///
-    /// Each MODEL is a compiled two-layer model or the single layer of one (models/gatv2.gat,
-    /// models/gat.gat, models/gat_plus.gat are trained in the GAT paper's two-layer setup). Every
+    /// Each MODEL is any checked `.gat` file: a model trains as written, a single layer in the GAT
+    /// paper's two-layer setup (see `gatgrad train --help`). Every
     /// epoch records the loss and accuracies; per parameter the gradient norm, its ratio to the
     /// parameter norm, the update ratio and the fraction of zero gradients; per attention layer
     /// and head the normalised attention entropy (1 = uniform), the mean largest attention
@@ -54,16 +54,22 @@ pub enum Command {
     Diagnose(diagnose::Args),
     /// Train a model (full batch) on a citation graph and report test accuracy and gradient flow.
     ///
-    /// Runs the generated code of a model compiled into gatgrad (models/gatv2_two_layer.gat,
-    /// models/gat_two_layer.gat, models/gat_plus_two_layer.gat, or the single-layer file of one of
-    /// them: models/gatv2.gat, models/gat.gat, models/gat_plus.gat): GAT setup with 8 heads × 8
-    /// hidden, dropout 0.6, Adam, early
-    /// stopping on validation accuracy (patience 100). Prints a progress bar, a table of gradient
-    /// norms per parameter, and one JSON line with the result.
+    /// Runs the generated code of any checked `.gat` file. A file with a `model` block trains as
+    /// written; a single layer trains in the GAT paper's two-layer setup, built from its roles:
+    /// dropout, the layer as `conv1` (8 heads × 8 hidden), ELU, dropout, the layer as the output
+    /// layer `conv2` (one head), cross-entropy; dropout 0.6, Adam, early stopping on validation
+    /// accuracy (patience 100). Prints a progress bar, a table of gradient norms per parameter,
+    /// and one JSON line with the result.
+    ///
+    /// The zoo's generated code is compiled into gatgrad. Any other program is compiled on first
+    /// use (about 15 s; the very first build also compiles gatgrad itself, a few minutes) into a
+    /// cache in GATGRAD_CACHE_DIR (default ~/.cache/gatgrad) and reused by every file of the same
+    /// program, whatever its comments and spacing. This needs a Rust toolchain (cargo on PATH).
     Train(train::Args),
     /// Write a seeded uniform random graph as `edge_index` (i64 [2, E], row 0 source).
     GenGraph(gen_graph::Args),
-    /// Time forward + backward of a zoo model's generated code; prints one JSON line with the
+    /// Time forward + backward of generated code (a zoo model by name, or any `.gat` file, compiled
+    /// on first use as for `train`); prints one JSON line with the
     /// median `forward_s`, `backward_s`, `total_s` and `peak_rss_mib`. Self loops are added as PyG
     /// does when the model asks for them.
     Bench(bench::Args),

@@ -1,11 +1,11 @@
 //! `gatgrad train`.
 
 use crate::args;
+use crate::on_demand;
 use crate::source::read_model;
 use crate::status::Failure;
 use crate::training_report;
 use clap::builder::{PathBufValueParser, TypedValueParser};
-use crate::on_demand;
 use gatgrad::extra_model::{CompiledModel, ExtraModel};
 use gatgrad::runtime::{OutputPath, TensorFile};
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 // The flags of `gatgrad train`; its help is the doc comment of `Command::Train`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model (`.gat`) — one of the compiled zoo models.
+    /// The model or layer (`.gat`).
     pub model: PathBuf,
     /// `cora`, `citeseer` (embedded), a safetensors file in the same format
     /// (see data/README.md), or a synthetic task (`dictlookup:k=K`, `sparse:nodes=N,degree=D`).

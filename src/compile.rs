@@ -1,7 +1,8 @@
 //! From `.gat` text to a differentiated [`Program`]: parse, check, lower, differentiate.
 
 use gatgrad_codegen::ir::Program;
-use gatgrad_grammar::sources::{gather, Loaded, Read};
+use gatgrad_grammar::files::gather_files;
+use gatgrad_grammar::sources::Loaded;
 use gatgrad_grammar::Diagnostic;
 
 /// A checked, differentiated layer or model, with the warnings found on the way.
@@ -63,29 +64,11 @@ pub fn compile_gathered(loaded: &Loaded) -> Result<Compiled, CompileError> {
 /// `source.text`, is a self-contained program: it compiles with [`compile`] as well.
 pub fn gather_file(path: &std::path::Path) -> Result<Loaded, String> {
     let root = read_source(path)?;
-    let key = |p: &std::path::Path| {
-        std::fs::canonicalize(p)
-            .unwrap_or_else(|_| p.to_path_buf())
-            .display()
-            .to_string()
-    };
-    let mut read = |written: &str, from_key: &str, from_name: &str| {
-        let beside = |p: &str| std::path::Path::new(p).parent().map(|d| d.join(written));
-        let full = beside(from_key).unwrap_or_else(|| written.into());
-        let shown = beside(from_name).unwrap_or_else(|| written.into());
-        let text = read_source(&full)
-            .map_err(|e| e.replace(&full.display().to_string(), &shown.display().to_string()))?;
-        Ok(Read {
-            key: key(&full),
-            name: shown.display().to_string(),
-            text,
-        })
-    };
-    Ok(gather(
-        &key(path),
+    Ok(gather_files(
+        path,
         &path.display().to_string(),
         root,
-        &mut read,
+        &mut |p| read_source(p),
     ))
 }
 

@@ -87,20 +87,13 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     if root.is_file() {
         read_paths.push(root.display().to_string());
     }
-    let mut read = |written: &str, from_key: &str, from_name: &str| {
-        let beside = |p: &str| std::path::Path::new(p).parent().map(|d| d.join(written));
-        let full = beside(from_key).unwrap_or_else(|| written.into());
-        let shown = beside(from_name).unwrap_or_else(|| written.into());
-        let text = std::fs::read_to_string(&full)
-            .map_err(|e| format!("cannot read `{}`: {e}", shown.display()))?;
-        read_paths.push(full.display().to_string());
-        Ok(gatgrad_grammar::sources::Read {
-            key: canonical(&full),
-            name: shown.display().to_string(),
-            text,
-        })
+    let mut read = |path: &std::path::Path| {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        read_paths.push(path.display().to_string());
+        Ok(text)
     };
-    let loaded = gatgrad_grammar::sources::gather(&canonical(&root), &name, text, &mut read);
+    let loaded = gatgrad_grammar::files::gather_files(&root, &name, text, &mut read);
     let text = loaded.source.text.clone();
     let (program, _warnings) = crate::compile_gathered(&loaded).map_err(|f| {
         syn::Error::new_spanned(&attr, format!("gatgrad DSL error\n{}", f.rendered))
@@ -153,14 +146,6 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         }
         #(#track)*
     })
-}
-
-/// The key of a file for `use`: its canonical path (the path itself when that fails).
-fn canonical(path: &std::path::Path) -> String {
-    std::fs::canonicalize(path)
-        .unwrap_or_else(|_| path.to_path_buf())
-        .display()
-        .to_string()
 }
 
 /// The generated code of a program, formatted for review (what snapshots hold).

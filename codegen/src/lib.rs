@@ -28,18 +28,10 @@ pub use lower::{lower, Lowered};
 #[cfg(test)]
 pub(crate) fn read_gathered(path: &std::path::Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut read = |written: &str, from: &str, _name: &str| {
-        let full = std::path::Path::new(from).parent().unwrap().join(written);
-        let text = std::fs::read_to_string(&full).map_err(|e| e.to_string())?;
-        let key = full.display().to_string();
-        Ok(gatgrad_grammar::sources::Read {
-            key: key.clone(),
-            name: key,
-            text,
-        })
-    };
-    let key = path.display().to_string();
-    let loaded = gatgrad_grammar::sources::gather(&key, &key, text, &mut read);
+    let name = path.display().to_string();
+    let loaded = gatgrad_grammar::files::gather_files(path, &name, text, &mut |p| {
+        std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))
+    });
     assert!(loaded.errors.is_empty(), "{}", path.display());
     loaded.source.text
 }

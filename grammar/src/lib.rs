@@ -16,6 +16,7 @@
 
 pub mod ast;
 pub mod diagnostic;
+pub mod files;
 mod parse;
 pub mod sources;
 

@@ -221,6 +221,36 @@ fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64
     Ok((median(fw), median(bw)))
 }
 
+/// The yardstick for a model's edge work ([`crate::yardstick`]): one sum aggregation at width
+/// `heads × channels` over the graph the model's edge tensors live on — `graph` with PyG's self
+/// loops if the model adds them. `source` is the model's program text. Returns the median seconds.
+pub fn yardstick(
+    source: &str,
+    graph: &Graph,
+    cfg: &BenchConfig,
+    f32_: bool,
+) -> Result<f64, String> {
+    let p = crate::compile("model", source)
+        .map_err(|e| e.rendered)?
+        .program;
+    let looped;
+    let g = if p
+        .graphs
+        .contains(&gatgrad_codegen::ir::GraphKind::SelfLoops)
+    {
+        looped = graph.with_self_loops().0;
+        &looped
+    } else {
+        graph
+    };
+    let width = cfg.heads.saturating_mul(cfg.channels);
+    if f32_ {
+        crate::yardstick::aggregation_seconds::<f32>(g, width, cfg.reps)
+    } else {
+        crate::yardstick::aggregation_seconds::<f64>(g, width, cfg.reps)
+    }
+}
+
 /// Peak resident set size of this process in MiB (Linux; 0 elsewhere).
 pub fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")

@@ -78,6 +78,11 @@ impl ExtraModel {
         }
     }
 
+    /// The program text it was generated from.
+    pub fn source(&self) -> &'static str {
+        self.source
+    }
+
     /// The file it was built from, as given to [`ExtraModel::new`].
     pub fn file(&self) -> &Path {
         &self.file
@@ -239,6 +244,14 @@ impl<'a> BenchModel<'a> {
             return Ok(BenchModel::Zoo(name));
         }
         find_extra(extras, path, source, source).map(BenchModel::Extra)
+    }
+
+    /// The program text it was generated from.
+    pub fn source(self) -> &'static str {
+        match self {
+            BenchModel::Zoo(name) => bench::zoo_source(name).unwrap_or_default(),
+            BenchModel::Extra(x) => x.source(),
+        }
     }
 
     /// Times it, as [`bench::run`].

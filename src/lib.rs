@@ -20,6 +20,7 @@ pub mod shapes;
 pub mod synth;
 pub mod train;
 pub mod trainable;
+pub mod yardstick;
 
 pub use gatgrad_codegen as codegen;
 pub use gatgrad_grammar as grammar;

@@ -156,7 +156,7 @@ fn first_lines(text: &str) -> String {
 
 /// Replaces what differs between runs and machines — times, memory and core counts — by
 /// placeholders, so snapshots are stable: the number after `"seconds_per_epoch":`, `epochs · `
-/// (the diagnose summary's time), `this machine has ` and bench's times and peak memory.
+/// (the diagnose summary's time), `this machine has ` and bench's times, passes and peak memory.
 fn redact(text: &str) -> String {
     let mut out = text.to_string();
     for (prefix, placeholder) in [
@@ -166,6 +166,8 @@ fn redact(text: &str) -> String {
         ("\"forward_s\":", "\"[seconds]\""),
         ("\"backward_s\":", "\"[seconds]\""),
         ("\"total_s\":", "\"[seconds]\""),
+        ("\"yardstick_s\":", "\"[seconds]\""),
+        ("\"passes\":", "\"[ratio]\""),
         ("\"peak_rss_mib\":", "\"[MiB]\""),
     ] {
         let mut done = String::new();

@@ -65,6 +65,9 @@ pub fn run(a: Args, extras: &[ExtraModel]) -> Result<(), Failure> {
     let (fw, bw) = pool
         .install(|| model.bench(&g, &cfg, f32_))
         .map_err(Failure::input)?;
+    let yardstick = pool
+        .install(|| gatgrad::bench::yardstick(model.source(), &g, &cfg, f32_))
+        .map_err(Failure::input)?;
     let line = serde_json::json!({
         "model": a.model,
         "nodes": g.num_nodes(),
@@ -77,6 +80,8 @@ pub fn run(a: Args, extras: &[ExtraModel]) -> Result<(), Failure> {
         "forward_s": fw,
         "backward_s": bw,
         "total_s": fw + bw,
+        "yardstick_s": yardstick,
+        "passes": (fw + bw) / yardstick,
         "peak_rss_mib": gatgrad::bench::peak_rss_mib(),
     });
     println!("{line}");

@@ -69,9 +69,10 @@ pub enum Command {
     /// Write a seeded uniform random graph as `edge_index` (i64 [2, E], row 0 source).
     GenGraph(gen_graph::Args),
     /// Time forward + backward of generated code (a zoo model by name, or any `.gat` file, compiled
-    /// on first use as for `train`); prints one JSON line with the
-    /// median `forward_s`, `backward_s`, `total_s` and `peak_rss_mib`. Self loops are added as PyG
-    /// does when the model asks for them.
+    /// on first use as for `train`); prints one JSON line with the median `forward_s`,
+    /// `backward_s`, `total_s` and `peak_rss_mib`, and `yardstick_s`: one plain sum aggregation at
+    /// width heads × channels over the same graph (the floor of edge work), with `passes`, the
+    /// total in such aggregations. Self loops are added as PyG does when the model asks for them.
     Bench(bench::Args),
 }
 

@@ -513,7 +513,7 @@ mod tests {
         let (t, meta) = tiny();
         let d = Dataset::from_bytes("tiny", crate::serialize_tensors(&t, Some(meta)).unwrap())
             .unwrap();
-        assert_eq!((d.edge_attr, d.edge_dim()), (None, None));
+        assert_eq!((d.edge_dim(), d.edge_attr), (None, None));
     }
 
     #[test]

@@ -141,7 +141,10 @@ fn fixtures() {
 /// two-layer setup, where one input `edge_attr` feeds both layers through one self-loop fill.
 #[test]
 fn edge_attr_layer_and_its_two_layer_setup() {
-    let path = format!("{}/examples/pyg/gatv2_edge_attr.gat", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/examples/pyg/gatv2_edge_attr.gat",
+        env!("CARGO_MANIFEST_DIR")
+    );
     check_path(&path, 200);
     let text = std::fs::read_to_string(&path).unwrap();
     let model = gatgrad::setup::two_layer_setup("gatv2_edge_attr.gat", &text).unwrap();

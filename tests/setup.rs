@@ -136,7 +136,9 @@ fn edge_inputs_go_to_both_layers_through_one_fill() {
     for layer in ["conv1.z", "conv2.z"] {
         let z = p.find_tensor(layer).unwrap();
         let eq = p.equations.iter().find(|e| e.lhs == z).unwrap();
-        let Rhs::Expr(x) = eq.rhs else { panic!("{layer}") };
+        let Rhs::Expr(x) = eq.rhs else {
+            panic!("{layer}")
+        };
         let mut read = Vec::new();
         p.tensors_read(x, &mut read);
         assert!(read.contains(&fill), "{layer} does not read the fill");
@@ -160,7 +162,8 @@ fn a_dataset_without_edge_attr_is_refused_by_the_library() {
          needs; use a dataset file with `edge_attr` (see data/README.md) or \
          `sparse:nodes=N,degree=D,edge_dim=W`"
     );
-    let with = gatgrad::diagnose::synthetic::parse_spec("sparse:nodes=40,degree=2,edge_dim=3").unwrap();
+    let with =
+        gatgrad::diagnose::synthetic::parse_spec("sparse:nodes=40,degree=2,edge_dim=3").unwrap();
     gatgrad::edge_inputs::check(&p, &with, file).unwrap();
 }
 

@@ -488,7 +488,10 @@ mod tests {
     }
 
     /// [`tiny`] with `edge_attr` of the given shape and values added.
-    fn tiny_with_edge_attr(shape: Vec<usize>, data: TensorData) -> (Tensors, HashMap<String, String>) {
+    fn tiny_with_edge_attr(
+        shape: Vec<usize>,
+        data: TensorData,
+    ) -> (Tensors, HashMap<String, String>) {
         let (mut t, meta) = tiny();
         t.push(("edge_attr".into(), shape, data));
         (t, meta)
@@ -499,20 +502,21 @@ mod tests {
         // Two features per edge; row e is edge e of `edge_index` (f32 widened to f64).
         let values: Vec<f32> = (0..12).map(|v| v as f32 * 0.5).collect();
         let (t, meta) = tiny_with_edge_attr(vec![6, 2], TensorData::F32(values.clone()));
-        let d = Dataset::from_bytes("tiny", crate::serialize_tensors(&t, Some(meta)).unwrap())
-            .unwrap();
+        let d =
+            Dataset::from_bytes("tiny", crate::serialize_tensors(&t, Some(meta)).unwrap()).unwrap();
         let e = d.edge_attr.as_ref().unwrap();
         assert_eq!(e.shape, vec![6, 2]);
         assert_eq!(e.data, values.iter().map(|&v| v as f64).collect::<Vec<_>>());
         assert_eq!(d.edge_dim(), Some(2));
         let (back, meta) = d.to_tensors();
-        let again = Dataset::from_bytes("tiny", crate::serialize_tensors(&back, Some(meta)).unwrap())
-            .unwrap();
+        let again =
+            Dataset::from_bytes("tiny", crate::serialize_tensors(&back, Some(meta)).unwrap())
+                .unwrap();
         assert_eq!(again, d);
         // Without the tensor the dataset has no edge features.
         let (t, meta) = tiny();
-        let d = Dataset::from_bytes("tiny", crate::serialize_tensors(&t, Some(meta)).unwrap())
-            .unwrap();
+        let d =
+            Dataset::from_bytes("tiny", crate::serialize_tensors(&t, Some(meta)).unwrap()).unwrap();
         assert_eq!((d.edge_dim(), d.edge_attr), (None, None));
     }
 

@@ -592,7 +592,10 @@ mod tests {
 
     #[test]
     fn edge_features_have_the_shape_asked_for_and_change_nothing_else() {
-        for spec in ["sparse:nodes=120,degree=3,seed=2", "dictlookup:k=3,train=4,test=2,seed=2"] {
+        for spec in [
+            "sparse:nodes=120,degree=3,seed=2",
+            "dictlookup:k=3,train=4,test=2,seed=2",
+        ] {
             let plain = parse_spec(spec).unwrap();
             let with = parse_spec(&format!("{spec},edge_dim=4")).unwrap();
             assert_eq!(plain.edge_attr, None);
@@ -610,7 +613,10 @@ mod tests {
             check_common(&with);
             let (tensors, meta) = with.to_tensors();
             let bytes = gatgrad_runtime::serialize_tensors(&tensors, Some(meta)).unwrap();
-            assert_eq!(Dataset::from_bytes("synthetic", bytes).unwrap().edge_attr, with.edge_attr);
+            assert_eq!(
+                Dataset::from_bytes("synthetic", bytes).unwrap().edge_attr,
+                with.edge_attr
+            );
         }
     }
 
@@ -654,7 +660,11 @@ mod tests {
                 let expect = carried(j) == ds.y[i];
                 assert!((-0.5..1.5).contains(&hint));
                 assert_eq!(hint >= 0.5, expect, "{}: edge {k}: {hint}", ds.name);
-                if expect { on += 1 } else { off += 1 }
+                if expect {
+                    on += 1
+                } else {
+                    off += 1
+                }
                 for v in &e.data[k * 3 + 1..k * 3 + 3] {
                     assert!((-1.0..1.0).contains(v));
                 }

@@ -24,10 +24,12 @@ pub(super) fn edge_features(
 ) -> Result<Tensor<f64>, String> {
     match num_edges.checked_mul(dim) {
         Some(n) if n <= MAX_SIZE => {}
-        _ => return Err(format!(
+        _ => {
+            return Err(format!(
             "edge_dim={dim}: {num_edges} edges × {dim} features would exceed {MAX_SIZE} values; \
                  choose a smaller edge_dim"
-        )),
+        ))
+        }
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(1);

@@ -17,6 +17,8 @@ pub struct BenchConfig {
     pub heads: usize,
     /// Channels per head C.
     pub channels: usize,
+    /// Features per edge of an edge input (PyG's `edge_dim`), random like every input.
+    pub edge_dim: usize,
     /// Timed repetitions (the median is reported).
     pub reps: usize,
 }
@@ -158,6 +160,7 @@ fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64
     let dims = dim_sizes_by_role(&p, &facts, |role| match role {
         DimRole::Heads { .. } => cfg.heads,
         DimRole::Channels { .. } => cfg.channels,
+        DimRole::EdgeFeatures => cfg.edge_dim,
         _ => cfg.features,
     });
     // The whole run before the random data is made: the session, the f64 data and the seed.

@@ -11,6 +11,7 @@ pub mod cases;
 pub mod compile;
 pub mod diagnose;
 pub mod dropout;
+pub mod edge_inputs;
 pub mod eval;
 pub mod extra_model;
 pub mod footprint;

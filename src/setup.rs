@@ -8,10 +8,15 @@
 //! given the model's `dropout`. The sizes are not written: training gives the hidden layer
 //! `heads × hidden` and the output layer `out_heads` heads (one by default, PyG's
 //! `concat=False, heads=1` when the layer concatenates its heads) and the class count.
+//!
+//! A layer with edge inputs (`input e[i <- j, d: D] as "edge_attr";`, PyG's `edge_dim`) gets
+//! them from the model: the model declares each as its own input under the same external name and
+//! passes it to both layers, as PyG passes one `edge_attr` to every convolution; a layer with
+//! `self_loops;` fills its loops' features with PyG's `fill_value="mean"`.
 
 use crate::compile::compile;
 use gatgrad_codegen::facts::facts;
-use gatgrad_codegen::ir::{Domain, Role};
+use gatgrad_codegen::ir::{Domain, Program, Role, TensorId};
 use gatgrad_grammar::ast::BlockKind;
 
 /// The source text of the two-layer model built from the layer in `text` (a file of `layer`
@@ -32,19 +37,44 @@ pub fn two_layer_setup(name: &str, text: &str) -> Result<String, String> {
     let p = &compiled.program;
     let f = facts(p);
     let lname = &layer.name.name;
-    let inputs: Vec<_> = p.tensors.iter().filter(|t| t.role == Role::Input).collect();
-    let (Some(_), [_]) = (f.input, inputs.as_slice()) else {
-        let names: Vec<&str> = inputs.iter().map(|t| t.name.as_str()).collect();
-        return Err(format!(
-            "{name}: layer `{lname}` must have exactly one input, a node tensor with one feature \
-             axis (`input x[n: node, f: F];`), to run in the two-layer setup; it has {}",
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                format!("`{}`", names.join("`, `"))
-            }
-        ));
+    let Some(x) = f.input else {
+        return Err(input_error(name, lname, p));
     };
+    // The layer's inputs in the order its calls pass them: the node input, and edge features
+    // that the model declares as its own inputs and passes to both layers.
+    let mut edge_decls = String::new();
+    let mut first_args = Vec::new();
+    let mut second_args = Vec::new();
+    for (id, t) in p.tensors.iter().enumerate() {
+        if t.role != Role::Input {
+            continue;
+        }
+        if TensorId(id as u32) == x {
+            first_args.push("x0".to_string());
+            second_args.push("h2".to_string());
+            continue;
+        }
+        let (Domain::Edge(_), [_]) = (t.domain, t.dims.as_slice()) else {
+            return Err(input_error(name, lname, p));
+        };
+        // The model's input has the layer's name unless the model uses that name itself.
+        let arg = match t.name.as_str() {
+            "x" | "x0" | "h1" | "h2" | "out" | "y" | "train_mask" | "loss" => {
+                format!("edge_{}", t.name)
+            }
+            name => name.to_string(),
+        };
+        let dim = edge_dim(edge_decls.lines().count());
+        edge_decls.push_str(&format!(
+            "    input  {arg}[i <- j, d: {dim}] as \"{}\";\n",
+            t.external
+        ));
+        first_args.push(arg.clone());
+        second_args.push(arg);
+    }
+    let dims: String = (0..edge_decls.lines().count())
+        .map(|k| format!(", {}", edge_dim(k)))
+        .collect();
     let out = p.tensor(p.output);
     if out.domain != Domain::Node {
         return Err(format!(
@@ -65,6 +95,7 @@ pub fn two_layer_setup(name: &str, text: &str) -> Result<String, String> {
         .collect();
     let block = &text[layer.span.start..layer.span.end];
     let model = format!("{lname}_two_layer_setup");
+    let (first, second) = (first_args.join(", "), second_args.join(", "));
     Ok(format!(
         "// The GAT paper's two-layer setup built from layer `{lname}` by gatgrad::setup::two_layer_setup:
 // dropout on the inputs, conv1, ELU, dropout, conv2 as the output layer (one head by default),
@@ -73,19 +104,47 @@ pub fn two_layer_setup(name: &str, text: &str) -> Result<String, String> {
 {block}
 
 model {model}(dropout = 0.6) {{
-    dims F, K;
+    dims F, K{dims};
     input  x[n: node, f: F];
-    labels y[n: node] classes K;
+{edge_decls}    labels y[n: node] classes K;
     mask   train_mask[n: node];
 
     x0[n, f]  = dropout(x[n, f], dropout);
-    h1[n, d]  = conv1: {lname}(x0{rates});
+    h1[n, d]  = conv1: {lname}({first}{rates});
     h2[n, d]  = dropout(elu(h1[n, d], 1.0), dropout);
-    out[n, k] = conv2: {lname}(h2{rates});
+    out[n, k] = conv2: {lname}({second}{rates});
 
     loss = cross_entropy(out, y, train_mask);
     output out;
 }}
 "
     ))
+}
+
+/// The model's name for the feature width of its `k`-th edge input: `D`, `D2`, `D3`, ...
+fn edge_dim(k: usize) -> String {
+    match k {
+        0 => "D".to_string(),
+        k => format!("D{}", k + 1),
+    }
+}
+
+/// Why the inputs of layer `lname` in file `name` do not fit the two-layer setup.
+fn input_error(name: &str, lname: &str, p: &Program) -> String {
+    let names: Vec<&str> = p
+        .tensors
+        .iter()
+        .filter(|t| t.role == Role::Input)
+        .map(|t| t.name.as_str())
+        .collect();
+    format!(
+        "{name}: layer `{lname}` must have one node input with one feature axis \
+         (`input x[n: node, f: F];`) and may have edge inputs with one feature axis \
+         (`input e[i <- j, d: D] as \"edge_attr\";`), to run in the two-layer setup; it has {}",
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            format!("`{}`", names.join("`, `"))
+        }
+    )
 }

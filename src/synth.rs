@@ -25,6 +25,8 @@ pub enum DimRole {
         /// True for the output layer.
         output: bool,
     },
+    /// The feature width of an edge input (PyG's `edge_dim`).
+    EdgeFeatures,
     /// Anything else.
     Other,
 }
@@ -53,6 +55,13 @@ pub fn dim_sizes_by_role(p: &Program, f: &Facts, size: impl Fn(DimRole) -> usize
         }
         for c in &l.channels {
             put(*c, DimRole::Channels { output });
+        }
+    }
+    for t in &p.tensors {
+        if t.role == Role::Input && matches!(t.domain, Domain::Edge(_)) {
+            for d in &t.dims {
+                put(*d, DimRole::EdgeFeatures);
+            }
         }
     }
     sizes(p, |root| {

@@ -362,6 +362,7 @@ pub fn train_observed<G: Generated>(
     );
     data.masks
         .insert(file_name(p.tensor(mask_t)), ds.train_mask.clone());
+    crate::edge_inputs::bind(&p, ds, &format!("model `{}`", p.name), &mut data)?;
     // Parameters: PyG shapes, Glorot (or the given checkpoint).
     check_output_heads(&p, &facts, ds, cfg)?;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);

@@ -41,7 +41,11 @@ fn objective(p: &Program, data: &Data, r: &[f64]) -> f64 {
 fn check_path(path: &str, seed: u64) {
     let file = path.rsplit('/').next().unwrap_or(path);
     let compiled = gatgrad::compile_file(std::path::Path::new(path)).unwrap();
-    let p = &compiled.program;
+    check_program(file, &compiled.program, seed);
+}
+
+/// Checks every derived gradient of `p` (called `file` in messages).
+fn check_program(file: &str, p: &Program, seed: u64) {
     let graph = test_graph(seed);
     let dims = dim_sizes(p, |name| match name {
         "H" => 2,
@@ -131,4 +135,19 @@ fn fixtures() {
     for (k, p) in gat_files("tests/fixtures/derivatives").iter().enumerate() {
         check_path(&p.display().to_string(), 100 + k as u64);
     }
+}
+
+/// PyG's GATv2Conv with `edge_dim` (`examples/pyg/gatv2_edge_attr.gat`), alone and in the
+/// two-layer setup, where one input `edge_attr` feeds both layers through one self-loop fill.
+#[test]
+fn edge_attr_layer_and_its_two_layer_setup() {
+    let path = format!(
+        "{}/examples/pyg/gatv2_edge_attr.gat",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    check_path(&path, 200);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let model = gatgrad::setup::two_layer_setup("gatv2_edge_attr.gat", &text).unwrap();
+    let compiled = gatgrad::compile("gatv2_edge_attr_setup", &model).unwrap();
+    check_program("gatv2_edge_attr two-layer setup", &compiled.program, 201);
 }

@@ -88,20 +88,83 @@ fn every_single_layer_of_the_zoo_makes_a_two_layer_model() {
 }
 
 #[test]
-fn a_layer_with_two_inputs_is_refused_by_name() {
+fn a_layer_with_two_node_inputs_is_refused_by_name() {
     let text = "layer two() {
         dims F;
         input x[n: node, f: F];
-        input e[i <- j, f: F];
-        a[i <- j] = softmax_j sum_f e[i <- j, f] * x[j, f];
+        input z[n: node, f: F];
+        a[i <- j] = softmax_j sum_f z[i, f] * x[j, f];
         out[i, f] = sum_{j -> i} a[i <- j] * x[j, f];
         output out;
     }";
     let e = two_layer_setup("two.gat", text).unwrap_err();
     assert!(
-        e.contains("exactly one input") && e.contains("`x`, `e`"),
+        e.contains("must have one node input") && e.contains("`x`, `z`"),
         "{e}"
     );
+}
+
+/// A layer with edge features (PyG's `edge_dim`): the model declares them as its own input,
+/// read from `edge_attr`, and passes them to both layers, which read one self-loop fill of them.
+#[test]
+fn edge_inputs_go_to_both_layers_through_one_fill() {
+    use gatgrad::codegen::ir::{Domain, Rhs};
+    let file = "examples/pyg/gatv2_edge_attr.gat";
+    let made = two_layer_setup(file, &read(file)).unwrap();
+    for line in [
+        "    dims F, K, D;",
+        "    input  e[i <- j, d: D] as \"edge_attr\";",
+        "    h1[n, d]  = conv1: gatv2_edge_attr(x0, e, dropout = dropout);",
+        "    out[n, k] = conv2: gatv2_edge_attr(h2, e, dropout = dropout);",
+    ] {
+        assert!(made.lines().any(|l| l == line), "no `{line}` in\n{made}");
+    }
+    let p = gatgrad::compile("setup", &made).unwrap().program;
+    let inputs: Vec<&str> = gatgrad::edge_inputs::edge_inputs(&p)
+        .into_iter()
+        .map(|t| p.tensor(t).external.as_str())
+        .collect();
+    assert_eq!(inputs, ["edge_attr"]);
+    let fills: Vec<_> = p
+        .equations
+        .iter()
+        .filter(|e| matches!(e.rhs, Rhs::LoopFill(_)))
+        .collect();
+    assert_eq!(fills.len(), 1, "one fill for both layers");
+    let fill = fills[0].lhs;
+    assert!(matches!(p.tensor(fill).domain, Domain::Edge(_)));
+    for layer in ["conv1.z", "conv2.z"] {
+        let z = p.find_tensor(layer).unwrap();
+        let eq = p.equations.iter().find(|e| e.lhs == z).unwrap();
+        let Rhs::Expr(x) = eq.rhs else {
+            panic!("{layer}")
+        };
+        let mut read = Vec::new();
+        p.tensors_read(x, &mut read);
+        assert!(read.contains(&fill), "{layer} does not read the fill");
+    }
+    for w in ["conv1.lin_edge.weight", "conv2.lin_edge.weight"] {
+        assert!(p.tensors.iter().any(|t| t.external == w), "{w}");
+    }
+}
+
+/// Training binds the dataset's `edge_attr`; a dataset without it is refused in one line.
+#[test]
+fn a_dataset_without_edge_attr_is_refused_by_the_library() {
+    let file = "examples/pyg/gatv2_edge_attr.gat";
+    let made = two_layer_setup(file, &read(file)).unwrap();
+    let p = gatgrad::compile("setup", &made).unwrap().program;
+    let cora = Dataset::builtin("cora").unwrap();
+    let e = gatgrad::edge_inputs::check(&p, &cora, file).unwrap_err();
+    assert_eq!(
+        e,
+        "dataset `cora` has no `edge_attr`, which input `e` of examples/pyg/gatv2_edge_attr.gat \
+         needs; use a dataset file with `edge_attr` (see data/README.md) or \
+         `sparse:nodes=N,degree=D,edge_dim=W`"
+    );
+    let with =
+        gatgrad::diagnose::synthetic::parse_spec("sparse:nodes=40,degree=2,edge_dim=3").unwrap();
+    gatgrad::edge_inputs::check(&p, &with, file).unwrap();
 }
 
 /// `models/gatv2.gat`'s concatenating layer used twice, as `two_layer_setup` writes it.

@@ -13,17 +13,22 @@
 //! after: test -p out.st           (any number; each must exit 0 once gatgrad has finished)
 //! requires: root                  (optional; the case needs root, e.g. for `mknod`)
 //! memory: 2048                    (optional; the address-space limit in MiB, default 3072)
-//! env: GATGRAD_MEMORY_LIMIT=2G     (any number; environment variables for gatgrad; the cache of
-//!                                  programs built on first use is `{tmp}/cache` unless set)
+//! env: GATGRAD_MEMORY_LIMIT=2G     (any number; environment variables for gatgrad)
+//! time: 900                       (optional; the time limit in seconds, default 120)
 //! ```
 //!
-//! In `setup`, `run` and `after`, `{root}` is the repository (the parent of this package, so
+//! In `setup`, `run`, `after` and `env` values, `{root}` is the repository (the parent of this package, so
 //! cases name `{root}/models/...`, `{root}/tests/reference/...` and their own data as
 //! `{root}/cli/tests/fixtures/cli/data/...`) and `{tmp}` the temporary folder;
 //! `run` is split on whitespace (no quoting). Every path a case creates lives in its temporary
 //! folder: cases make their own FIFOs, symlinks and device nodes and never touch system paths.
 //! The snapshot holds the exit status, stdout and stderr (each cut to its first 40 lines), with
-//! both folders replaced by their placeholders and times and core counts redacted. A case fails if gatgrad panics, is killed by a
+//! both folders replaced by their placeholders and times and core counts redacted, and without the
+//! progress lines of a build on first use (`compiling generated code for ...`, `built in ...`),
+//! which only a run that misses the cache prints. Programs built on first use go to the cache
+//! `CARGO_TARGET_TMPDIR/gatgrad-cache`, shared with `on_demand.rs`, so gatgrad's own build in it is
+//! made once per target folder; a case that trains a file without compiled code sets a `time:` and
+//! `memory:` that such a build fits in. A case fails if gatgrad panics, is killed by a
 //! signal (an abort, or the memory limit), runs past the time limit, exits with another status
 //! than `exit`, or an `after` check fails.
 
@@ -32,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const TIME_LIMIT: Duration = Duration::from_secs(120);
+const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(120);
 const DEFAULT_MEMORY_MIB: u64 = 3072;
 const MAX_LINES: usize = 40;
 
@@ -45,6 +50,7 @@ struct Case {
     requires_root: bool,
     memory_mib: u64,
     env: Vec<(String, String)>,
+    time_limit: Duration,
 }
 
 fn parse_case(path: &Path) -> Case {
@@ -58,6 +64,7 @@ fn parse_case(path: &Path) -> Case {
         requires_root: false,
         memory_mib: DEFAULT_MEMORY_MIB,
         env: Vec::new(),
+        time_limit: DEFAULT_TIME_LIMIT,
     };
     for (k, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -76,6 +83,9 @@ fn parse_case(path: &Path) -> Case {
             "after" => case.after.push(value),
             "requires" => case.requires_root = value == "root",
             "memory" => case.memory_mib = value.parse().expect("memory in MiB"),
+            "time" => {
+                case.time_limit = Duration::from_secs(value.parse().expect("time in seconds"))
+            }
             "env" => {
                 let (k, v) = value.split_once('=').expect("env: NAME=VALUE");
                 case.env.push((k.trim().to_string(), v.trim().to_string()));
@@ -189,6 +199,18 @@ fn redact(text: &str) -> String {
     out
 }
 
+/// `text` without the lines a build on first use prints (a run that finds the helper in the
+/// cache prints none).
+fn without_build_progress(text: &str) -> String {
+    text.lines()
+        .filter(|l| {
+            !(l.starts_with("compiling generated code for ")
+                || (l.starts_with("built in ") && l.ends_with("later uses start at once")))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 fn run_case(path: &Path) -> String {
     let case = parse_case(path);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -230,9 +252,10 @@ fn run_case(path: &Path) -> String {
         .current_dir(&tmp)
         .env("RAYON_NUM_THREADS", "2")
         .env("NO_COLOR", "1")
-        // Programs built on first use go to the case's own cache, never the user's.
-        .env("GATGRAD_CACHE_DIR", tmp.join("cache"))
-        .envs(case.env.iter().map(|(k, v)| (k, v)))
+        // Programs built on first use go to the test cache shared with `on_demand.rs` (its shared
+        // pieces are built once per target folder), never the user's.
+        .env("GATGRAD_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("gatgrad-cache"))
+        .envs(case.env.iter().map(|(k, v)| (k, fill(v))))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -254,9 +277,9 @@ fn run_case(path: &Path) -> String {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        if start.elapsed() > TIME_LIMIT {
+        if start.elapsed() > case.time_limit {
             let _ = child.kill();
-            panic!("{name}: gatgrad ran past {TIME_LIMIT:?}");
+            panic!("{name}: gatgrad ran past {:?}", case.time_limit);
         }
         std::thread::sleep(Duration::from_millis(10));
     };
@@ -268,7 +291,10 @@ fn run_case(path: &Path) -> String {
         s.replace(&tmp.display().to_string(), "{tmp}")
             .replace(&root.display().to_string(), "{root}")
     };
-    let (stdout, stderr) = (redact(&clean(&stdout)), redact(&clean(&stderr)));
+    let (stdout, stderr) = (
+        redact(&clean(&stdout)),
+        redact(&without_build_progress(&clean(&stderr))),
+    );
     let why =
         format!("{name}: status {status:?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
     assert!(!stderr.contains("panicked"), "gatgrad panicked:\n{why}");

@@ -220,6 +220,9 @@ struct Lowerer {
     decls: Vec<(TensorId, Span, &'static str)>,
     /// Every tensor read from files, with the span of its file name (`as "..."`, else its name).
     externals: Vec<(TensorId, Span)>,
+    /// The self-loop-graph tensor made from each raw-graph edge tensor passed to a layer with
+    /// `self_loops;`: every such call reads the one fill (an input has one adjoint rule).
+    loop_fills: HashMap<TensorId, TensorId>,
 }
 
 /// What a layer call binds: the model tensors passed as inputs (`None`: one that is broken), and

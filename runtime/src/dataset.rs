@@ -21,7 +21,9 @@ static CITESEER: &[u8] = include_bytes!(concat!(
 /// File format (safetensors): `edge_index` i64 `[2, E]` (row 0 source, row 1 target),
 /// `x_indptr` i64 `[N+1]`, `x_indices` i64 `[nnz]`, `x_values` f32 or f64 `[nnz]` (CSR
 /// features), `y` i64 `[N]`, `train_mask`/`val_mask`/`test_mask` u8 `[N]`; optional
-/// header metadata `name`, `num_nodes`, `num_features`, `num_classes`, `num_edges`.
+/// `edge_attr` f32 or f64 `[E, D]` (edge features, row `e` for column `e` of `edge_index`,
+/// finite); optional header metadata `name`, `num_nodes`, `num_features`, `num_classes`,
+/// `num_edges`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     /// The dataset name (metadata `name`, else the file name).
@@ -45,6 +47,9 @@ pub struct Dataset {
     pub val_mask: Vec<bool>,
     /// Test nodes.
     pub test_mask: Vec<bool>,
+    /// Edge features `[E, D]`, one row per edge in `edge_index` order (PyG's `edge_attr`), if
+    /// the dataset has them.
+    pub edge_attr: Option<Tensor<f64>>,
 }
 
 impl Dataset {
@@ -128,6 +133,7 @@ impl Dataset {
         let graph = Graph::from_edge_index(num_nodes, &edge_index)?;
 
         let features = read_features(file, num_nodes, meta("num_features")?)?;
+        let edge_attr = read_edge_attr(file, graph.num_edges())?;
 
         let mut masks = Vec::with_capacity(3);
         for name in ["train_mask", "val_mask", "test_mask"] {
@@ -164,12 +170,18 @@ impl Dataset {
             train_mask,
             val_mask,
             test_mask,
+            edge_attr,
         })
     }
 
     /// The number of edges `E`.
     pub fn num_edges(&self) -> usize {
         self.graph.num_edges()
+    }
+
+    /// The width `D` of the edge features, if the dataset has them.
+    pub fn edge_dim(&self) -> Option<usize> {
+        self.edge_attr.as_ref().map(|t| t.shape[1])
     }
 
     /// Row-normalises the features as PyG's `NormalizeFeatures` (see
@@ -187,7 +199,8 @@ impl Dataset {
     }
 
     /// The tensors and header metadata of this dataset in the file format above
-    /// (features as f32), ready for [`write_tensors`](crate::write_tensors).
+    /// (features as f32, edge features as f64), ready for
+    /// [`write_tensors`](crate::write_tensors).
     #[allow(clippy::type_complexity)]
     pub fn to_tensors(
         &self,
@@ -199,7 +212,7 @@ impl Dataset {
         let nnz = self.features.nnz();
         let edge_index = self.graph.edge_index();
         let mask = |m: &[bool]| TensorData::U8(m.iter().map(|&b| b as u8).collect());
-        let tensors = vec![
+        let mut tensors = vec![
             (
                 "edge_index".to_string(),
                 edge_index.shape,
@@ -229,6 +242,13 @@ impl Dataset {
             ("val_mask".to_string(), vec![n], mask(&self.val_mask)),
             ("test_mask".to_string(), vec![n], mask(&self.test_mask)),
         ];
+        if let Some(e) = &self.edge_attr {
+            tensors.push((
+                "edge_attr".to_string(),
+                e.shape.clone(),
+                TensorData::F64(e.data.clone()),
+            ));
+        }
         let metadata = [
             ("name", self.name.clone()),
             ("num_nodes", n.to_string()),
@@ -260,6 +280,23 @@ fn meta_usize(file: &TensorFile, key: &str) -> Result<Option<usize>, DataError> 
 fn expect_len<T>(t: &Tensor<T>, name: &str, n: usize, what: &str) -> Result<(), DataError> {
     t.expect_shape(name, &[Some(n)])
         .map_err(|_| DataError::shape(name, &format!("[{n}] ({what})"), &t.shape))
+}
+
+/// Reads and checks the optional edge features `edge_attr`: `[E, D]` for the `E` columns of
+/// `edge_index`, with `D ≥ 1` (finite values are checked by [`TensorFile::f64`]).
+fn read_edge_attr(file: &TensorFile, num_edges: usize) -> Result<Option<Tensor<f64>>, DataError> {
+    if !file.has("edge_attr") {
+        return Ok(None);
+    }
+    let shape = file.shape("edge_attr")?;
+    if shape.len() != 2 || shape[0] != num_edges || shape[1] == 0 {
+        return Err(DataError::shape(
+            "edge_attr",
+            &format!("[{num_edges}, D] (one row of D ≥ 1 features per edge of `edge_index`)"),
+            shape,
+        ));
+    }
+    file.f64("edge_attr").map(Some)
 }
 
 /// Reads and checks the CSR features `x_indptr`, `x_indices`, `x_values`.
@@ -445,8 +482,71 @@ mod tests {
             train_mask: vec![true, false, false, false],
             val_mask: vec![false, true, false, false],
             test_mask: vec![false, false, true, true],
+            edge_attr: None,
         };
         d.to_tensors()
+    }
+
+    /// [`tiny`] with `edge_attr` of the given shape and values added.
+    fn tiny_with_edge_attr(
+        shape: Vec<usize>,
+        data: TensorData,
+    ) -> (Tensors, HashMap<String, String>) {
+        let (mut t, meta) = tiny();
+        t.push(("edge_attr".into(), shape, data));
+        (t, meta)
+    }
+
+    #[test]
+    fn edge_attr_loads_in_edge_index_order_and_round_trips() {
+        // Two features per edge; row e is edge e of `edge_index` (f32 widened to f64).
+        let values: Vec<f32> = (0..12).map(|v| v as f32 * 0.5).collect();
+        let (t, meta) = tiny_with_edge_attr(vec![6, 2], TensorData::F32(values.clone()));
+        let d =
+            Dataset::from_bytes("tiny", crate::serialize_tensors(&t, Some(meta)).unwrap()).unwrap();
+        let e = d.edge_attr.as_ref().unwrap();
+        assert_eq!(e.shape, vec![6, 2]);
+        assert_eq!(e.data, values.iter().map(|&v| v as f64).collect::<Vec<_>>());
+        assert_eq!(d.edge_dim(), Some(2));
+        let (back, meta) = d.to_tensors();
+        let again =
+            Dataset::from_bytes("tiny", crate::serialize_tensors(&back, Some(meta)).unwrap())
+                .unwrap();
+        assert_eq!(again, d);
+        // Without the tensor the dataset has no edge features.
+        let (t, meta) = tiny();
+        let d =
+            Dataset::from_bytes("tiny", crate::serialize_tensors(&t, Some(meta)).unwrap()).unwrap();
+        assert_eq!((d.edge_dim(), d.edge_attr), (None, None));
+    }
+
+    #[test]
+    fn bad_edge_attr_is_explained() {
+        let expected = "tensor `edge_attr`: expected shape [6, D] (one row of D ≥ 1 features per \
+                        edge of `edge_index`), found";
+        for (tag, shape) in [
+            ("rows", vec![5, 2]),
+            ("flat", vec![6]),
+            ("rank3", vec![6, 1, 1]),
+            ("width0", vec![6, 0]),
+        ] {
+            let len = shape.iter().product();
+            let (t, meta) = tiny_with_edge_attr(shape.clone(), TensorData::F64(vec![0.0; len]));
+            let err = load_error(&format!("ea-{tag}"), &t, meta);
+            assert!(err.starts_with(expected), "{shape:?}: {err}");
+        }
+        let mut values = vec![1.0; 12];
+        values[7] = f64::NAN;
+        let (t, meta) = tiny_with_edge_attr(vec![6, 2], TensorData::F64(values));
+        assert_eq!(
+            load_error("ea-nan", &t, meta),
+            "tensor `edge_attr`: contains NaN at [3, 1]"
+        );
+        let (t, meta) = tiny_with_edge_attr(vec![6, 2], TensorData::I64(vec![1; 12]));
+        assert_eq!(
+            load_error("ea-dtype", &t, meta),
+            "tensor `edge_attr`: expected dtype F64 or F32, found I64"
+        );
     }
 
     fn set(tensors: &mut Tensors, name: &str, shape: Vec<usize>, data: TensorData) {

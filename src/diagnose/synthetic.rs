@@ -9,7 +9,10 @@
 //!
 //! Both are reproducible: the same arguments give the same dataset on every platform (ChaCha8).
 //! Specs such as `dictlookup:k=10` or `sparse:nodes=1000,degree=4,seed=1` are read by
-//! [`Spec::parse`] / [`parse_spec`].
+//! [`Spec::parse`] / [`parse_spec`]. With `edge_dim=D` (`edge_dim` argument `D > 0`) a dataset
+//! also has `D` edge features per edge (PyG's `edge_attr`), see [`edge_features`].
+
+mod edge_features;
 
 use gatgrad_runtime::{Dataset, Graph, SparseRows};
 use rand::seq::SliceRandom;
@@ -74,12 +77,16 @@ fn one_hot_rows(rows: &[Vec<u32>], num_cols: usize) -> Result<SparseRows, String
 /// `test_mask` both hold the queries of the `test_graphs` held-out graphs (the paper reports
 /// train and test accuracy only, so there is nothing to tune on a separate split).
 ///
+/// With `edge_dim > 0`, the dataset has `edge_dim` edge features per edge; the hint column of
+/// [`edge_features`] is set on the edges from keys whose value is the query's label.
+///
 /// Errors if `k < 2`, either graph count is 0, or the dataset would exceed [`MAX_SIZE`].
 pub fn dictlookup(
     k: usize,
     train_graphs: usize,
     test_graphs: usize,
     seed: u64,
+    edge_dim: usize,
 ) -> Result<Dataset, String> {
     if k < 2 {
         return Err(format!("dictlookup: k must be at least 2, got {k}"));
@@ -130,9 +137,16 @@ pub fn dictlookup(
             }
         }
     }
+    let edge_attr = (edge_dim > 0)
+        .then(|| {
+            edge_features::edge_features(src.len(), edge_dim, seed, |e| {
+                y[src[e] as usize] == y[dst[e] as usize]
+            })
+        })
+        .transpose()?;
     let graph = Graph::new(nodes, src, dst).map_err(|e| e.to_string())?;
     Ok(Dataset {
-        name: format!("dictlookup-k{k}"),
+        name: format!("dictlookup-k{k}{}", edge_suffix(edge_dim)),
         num_nodes: nodes,
         num_features: 2 * k,
         num_classes: k,
@@ -142,7 +156,17 @@ pub fn dictlookup(
         train_mask,
         val_mask: held_out.clone(),
         test_mask: held_out,
+        edge_attr,
     })
+}
+
+/// The part of a dataset's name that tells its edge features: `-e4` for four, none without.
+fn edge_suffix(edge_dim: usize) -> String {
+    if edge_dim > 0 {
+        format!("-e{edge_dim}")
+    } else {
+        String::new()
+    }
 }
 
 /// A sparse random graph where each node's class is the class of ONE specific in-neighbour,
@@ -170,9 +194,18 @@ pub fn dictlookup(
 /// Split: a seeded random permutation of the nodes, the first 60 % train, the next 20 %
 /// validation, the rest test.
 ///
+/// With `edge_dim > 0`, the dataset has `edge_dim` edge features per edge; the hint column of
+/// [`edge_features`] is set on the edges whose source's class feature `c_j` is the target's
+/// label (the pointed-to edge, and others that happen to carry the same class).
+///
 /// Errors if `degree == 0` or `nodes < 2 · degree` (every tag needs a holder other than the
 /// node itself), or the dataset would exceed [`MAX_SIZE`].
-pub fn sparse_target(nodes: usize, degree: usize, seed: u64) -> Result<Dataset, String> {
+pub fn sparse_target(
+    nodes: usize,
+    degree: usize,
+    seed: u64,
+    edge_dim: usize,
+) -> Result<Dataset, String> {
     if degree == 0 {
         return Err("sparse: degree must be at least 1".to_string());
     }
@@ -243,9 +276,16 @@ pub fn sparse_target(nodes: usize, degree: usize, seed: u64) -> Result<Dataset, 
     }
 
     let num_features = classes + 2 * tags_n;
+    let edge_attr = (edge_dim > 0)
+        .then(|| {
+            edge_features::edge_features(src.len(), edge_dim, seed, |e| {
+                class[src[e] as usize] == y[dst[e] as usize]
+            })
+        })
+        .transpose()?;
     let graph = Graph::new(nodes, src, dst).map_err(|e| e.to_string())?;
     Ok(Dataset {
-        name: format!("sparse-n{nodes}-d{degree}-s{seed}"),
+        name: format!("sparse-n{nodes}-d{degree}-s{seed}{}", edge_suffix(edge_dim)),
         num_nodes: nodes,
         num_features,
         num_classes: classes,
@@ -255,6 +295,7 @@ pub fn sparse_target(nodes: usize, degree: usize, seed: u64) -> Result<Dataset, 
         train_mask,
         val_mask,
         test_mask,
+        edge_attr,
     })
 }
 
@@ -271,8 +312,10 @@ pub enum Spec {
         test_graphs: usize,
         /// Seed (default 0).
         seed: u64,
+        /// Edge features per edge (default 0: none).
+        edge_dim: usize,
     },
-    /// `sparse:nodes=N,degree=D,seed=S`, see [`sparse_target`].
+    /// `sparse:nodes=N,degree=D,seed=S[,edge_dim=D]`, see [`sparse_target`].
     Sparse {
         /// Nodes (default [`SPARSE_NODES`]).
         nodes: usize,
@@ -280,6 +323,8 @@ pub enum Spec {
         degree: usize,
         /// Seed (default 0).
         seed: u64,
+        /// Edge features per edge (default 0: none).
+        edge_dim: usize,
     },
 }
 
@@ -291,6 +336,7 @@ impl Spec {
     ///   graphs of 20 nodes: 10 000 nodes, 50 000 edges.
     /// - `sparse`: `nodes` (default [`SPARSE_NODES`]), `degree` (default [`SPARSE_DEGREE`]),
     ///   `seed` (default 0).
+    /// - both: `edge_dim` (default 0), the number of edge features per edge (`edge_attr`).
     ///
     /// Values are non-negative integers. Unknown kinds or keys, repeated keys, missing `=`
     /// and malformed numbers are errors naming the culprit; value ranges are checked by the
@@ -302,8 +348,8 @@ impl Spec {
             None => (spec, None),
         };
         let keys: &[&str] = match kind {
-            "dictlookup" => &["k", "train", "test", "seed"],
-            "sparse" => &["nodes", "degree", "seed"],
+            "dictlookup" => &["k", "train", "test", "seed", "edge_dim"],
+            "sparse" => &["nodes", "degree", "seed", "edge_dim"],
             _ => {
                 return Err(format!(
                     "unknown synthetic dataset `{kind}` in `{spec}` (expected `dictlookup:k=K` or `sparse:nodes=N,degree=D,seed=S`)"
@@ -349,11 +395,13 @@ impl Spec {
                 train_graphs: size("train", DICT_TRAIN_GRAPHS)?,
                 test_graphs: size("test", DICT_TEST_GRAPHS)?,
                 seed: get("seed", 0),
+                edge_dim: size("edge_dim", 0)?,
             },
             _ => Spec::Sparse {
                 nodes: size("nodes", SPARSE_NODES)?,
                 degree: size("degree", SPARSE_DEGREE)?,
                 seed: get("seed", 0),
+                edge_dim: size("edge_dim", 0)?,
             },
         })
     }
@@ -366,12 +414,14 @@ impl Spec {
                 train_graphs,
                 test_graphs,
                 seed,
-            } => dictlookup(k, train_graphs, test_graphs, seed),
+                edge_dim,
+            } => dictlookup(k, train_graphs, test_graphs, seed, edge_dim),
             Spec::Sparse {
                 nodes,
                 degree,
                 seed,
-            } => sparse_target(nodes, degree, seed),
+                edge_dim,
+            } => sparse_target(nodes, degree, seed, edge_dim),
         }
     }
 }
@@ -425,7 +475,7 @@ mod tests {
     #[test]
     fn dictlookup_sizes_masks_and_labels() {
         let (k, train, test) = (4, 6, 3);
-        let ds = dictlookup(k, train, test, 7).unwrap();
+        let ds = dictlookup(k, train, test, 7, 0).unwrap();
         check_common(&ds);
         let graphs = train + test;
         assert_eq!(ds.num_nodes, 2 * k * graphs);
@@ -480,7 +530,7 @@ mod tests {
     #[test]
     fn sparse_target_sizes_masks_and_labels() {
         let (n, d) = (203, 5);
-        let ds = sparse_target(n, d, 11).unwrap();
+        let ds = sparse_target(n, d, 11, 0).unwrap();
         check_common(&ds);
         let c = SPARSE_CLASSES;
         assert_eq!(
@@ -530,21 +580,118 @@ mod tests {
 
     #[test]
     fn generators_are_deterministic() {
-        assert_eq!(dictlookup(5, 4, 2, 3), dictlookup(5, 4, 2, 3));
-        assert_ne!(dictlookup(5, 4, 2, 3), dictlookup(5, 4, 2, 4));
-        assert_eq!(sparse_target(100, 3, 9), sparse_target(100, 3, 9));
-        assert_ne!(sparse_target(100, 3, 9), sparse_target(100, 3, 10));
+        assert_eq!(dictlookup(5, 4, 2, 3, 0), dictlookup(5, 4, 2, 3, 0));
+        assert_ne!(dictlookup(5, 4, 2, 3, 0), dictlookup(5, 4, 2, 4, 0));
+        assert_eq!(sparse_target(100, 3, 9, 0), sparse_target(100, 3, 9, 0));
+        assert_ne!(sparse_target(100, 3, 9, 0), sparse_target(100, 3, 10, 0));
         assert_eq!(
             parse_spec("sparse:nodes=100,degree=3,seed=9"),
-            sparse_target(100, 3, 9)
+            sparse_target(100, 3, 9, 0)
         );
     }
 
     #[test]
+    fn edge_features_have_the_shape_asked_for_and_change_nothing_else() {
+        for spec in [
+            "sparse:nodes=120,degree=3,seed=2",
+            "dictlookup:k=3,train=4,test=2,seed=2",
+        ] {
+            let plain = parse_spec(spec).unwrap();
+            let with = parse_spec(&format!("{spec},edge_dim=4")).unwrap();
+            assert_eq!(plain.edge_attr, None);
+            let e = with.edge_attr.clone().unwrap();
+            assert_eq!(e.shape, vec![plain.num_edges(), 4], "{spec}");
+            assert_eq!(with.edge_dim(), Some(4));
+            assert!(with.name.ends_with("-e4"), "{}", with.name);
+            // Everything but the edge features and the name is the dataset without them.
+            let same = Dataset {
+                name: plain.name.clone(),
+                edge_attr: None,
+                ..with.clone()
+            };
+            assert_eq!(same, plain, "{spec}");
+            check_common(&with);
+            let (tensors, meta) = with.to_tensors();
+            let bytes = gatgrad_runtime::serialize_tensors(&tensors, Some(meta)).unwrap();
+            assert_eq!(
+                Dataset::from_bytes("synthetic", bytes).unwrap().edge_attr,
+                with.edge_attr
+            );
+        }
+    }
+
+    #[test]
+    fn edge_features_are_reproducible_and_seeded() {
+        let a = sparse_target(100, 3, 9, 2).unwrap().edge_attr.unwrap();
+        let b = sparse_target(100, 3, 9, 2).unwrap().edge_attr.unwrap();
+        let bits = |t: &gatgrad_runtime::Tensor<f64>| -> Vec<u64> {
+            t.data.iter().map(|v| v.to_bits()).collect()
+        };
+        assert_eq!(bits(&a), bits(&b));
+        let c = sparse_target(100, 3, 10, 2).unwrap().edge_attr.unwrap();
+        assert_ne!(bits(&a), bits(&c));
+        // A golden regression value, not an oracle: the first features as generated when the
+        // option was written, so that a change of the generator or its stream (which would make
+        // earlier runs irreproducible) fails here. The hint test below checks what they mean.
+        let first: Vec<String> = a.data[..4].iter().map(|v| format!("{v:.6}")).collect();
+        assert_eq!(first, ["-0.436211", "0.365783", "0.218520", "-0.364980"]);
+    }
+
+    #[test]
+    fn the_hint_column_tells_the_edges_that_carry_the_label() {
+        for ds in [
+            sparse_target(400, 4, 1, 3).unwrap(),
+            dictlookup(4, 20, 5, 1, 3).unwrap(),
+        ] {
+            let e = ds.edge_attr.as_ref().unwrap();
+            let c = SPARSE_CLASSES;
+            // The class a source carries: its class feature (sparse) or its value (dictlookup keys).
+            let carried = |j: usize| -> usize {
+                if ds.name.starts_with("sparse") {
+                    hot(&ds, j, 0..c).unwrap()
+                } else {
+                    ds.y[j]
+                }
+            };
+            let (mut on, mut off) = (0, 0);
+            for k in 0..ds.num_edges() {
+                let (j, i) = (ds.graph.src(k), ds.graph.dst(k));
+                let hint = e.data[k * 3];
+                let expect = carried(j) == ds.y[i];
+                assert!((-0.5..1.5).contains(&hint));
+                assert_eq!(hint >= 0.5, expect, "{}: edge {k}: {hint}", ds.name);
+                if expect {
+                    on += 1
+                } else {
+                    off += 1
+                }
+                for v in &e.data[k * 3 + 1..k * 3 + 3] {
+                    assert!((-1.0..1.0).contains(v));
+                }
+            }
+            assert!(on > 0 && off > 0, "{}: {on} {off}", ds.name);
+        }
+    }
+
+    #[test]
+    fn edge_dim_is_parsed_and_bounded() {
+        assert!(matches!(
+            Spec::parse("sparse:edge_dim=4").unwrap(),
+            Spec::Sparse { edge_dim: 4, .. }
+        ));
+        assert!(matches!(
+            Spec::parse("dictlookup:k=3,edge_dim=2").unwrap(),
+            Spec::DictLookup { edge_dim: 2, .. }
+        ));
+        let err = parse_spec("sparse:nodes=1000,degree=4,edge_dim=100000").unwrap_err();
+        assert!(err.contains("choose a smaller edge_dim"), "{err}");
+    }
+
+    #[test]
     fn smallest_cases_work() {
-        let ds = dictlookup(2, 1, 1, 0).unwrap();
+        let ds = dictlookup(2, 1, 1, 0, 0).unwrap();
         check_common(&ds);
-        let ds = sparse_target(2, 1, 0).unwrap();
+        let ds = sparse_target(2, 1, 0, 0).unwrap();
         check_common(&ds);
         // Two nodes, one tag: each must point at the other.
         assert_eq!(ds.graph.sources(), &[1, 0]);
@@ -559,7 +706,8 @@ mod tests {
                 k: 10,
                 train_graphs: DICT_TRAIN_GRAPHS,
                 test_graphs: DICT_TEST_GRAPHS,
-                seed: 0
+                seed: 0,
+                edge_dim: 0
             }
         );
         assert_eq!(
@@ -572,7 +720,8 @@ mod tests {
                 k: 3,
                 train_graphs: 7,
                 test_graphs: 2,
-                seed: 5
+                seed: 5,
+                edge_dim: 0
             }
         );
         assert_eq!(
@@ -580,7 +729,8 @@ mod tests {
             Spec::Sparse {
                 nodes: 50,
                 degree: 2,
-                seed: 3
+                seed: 3,
+                edge_dim: 0
             }
         );
         assert_eq!(
@@ -588,7 +738,8 @@ mod tests {
             Spec::Sparse {
                 nodes: SPARSE_NODES,
                 degree: SPARSE_DEGREE,
-                seed: 0
+                seed: 0,
+                edge_dim: 0
             }
         );
         let ds = parse_spec("dictlookup:k=10").unwrap();
@@ -615,7 +766,7 @@ mod tests {
             ("dictlookup:k=3,k=4", "key `k` given twice"),
             (
                 "dictlookup:nodes=3",
-                "unknown key `nodes` for `dictlookup` (expected one of: k, train, test, seed)",
+                "unknown key `nodes` for `dictlookup` (expected one of: k, train, test, seed, edge_dim)",
             ),
             ("sparse:k=3", "unknown key `k` for `sparse`"),
             ("dictlookup:k=1", "k must be at least 2, got 1"),

@@ -33,6 +33,10 @@ pub struct Args {
     /// Channels per head C.
     #[arg(long, default_value_t = 16, value_parser = args::count, allow_negative_numbers = true)]
     pub channels: usize,
+    /// Features per edge D of a model with edge inputs (`input e[i <- j, d: D]`, PyG's
+    /// `edge_dim`); they are random, like the node features.
+    #[arg(long, default_value_t = 4, value_parser = args::count, allow_negative_numbers = true)]
+    pub edge_dim: usize,
     /// Threads (default: all cores).
     #[arg(long, value_parser = args::threads, allow_negative_numbers = true)]
     pub threads: Option<usize>,
@@ -59,6 +63,7 @@ pub fn run(a: Args, extras: &[ExtraModel]) -> Result<(), Failure> {
         features: a.features,
         heads: a.heads,
         channels: a.channels,
+        edge_dim: a.edge_dim,
         reps: a.reps,
     };
     let f32_ = matches!(a.dtype, Dtype::F32);

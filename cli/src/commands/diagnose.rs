@@ -75,8 +75,16 @@ pub fn run(a: Args, extras: &[ExtraModel]) -> Result<(), Failure> {
         let resolved = CompiledModel::resolve(extras, path, &f.source);
         needed.extend(on_demand::needed(path, resolved).map_err(|e| named(&f.path, e))?);
     }
+    let models: Vec<(&std::path::Path, &str)> = files
+        .iter()
+        .map(|f| (std::path::Path::new(&f.path), f.source.as_str()))
+        .collect();
+    let loaded = crate::dataset::load_for_edge_inputs(&a.dataset, &models)?;
     on_demand::run_compiled(needed)?;
-    let ds = crate::dataset::load(&a.dataset)?;
+    let ds = match loaded {
+        Some(ds) => ds,
+        None => crate::dataset::load(&a.dataset)?,
+    };
     let setup = gatgrad::diagnose::defaults::for_dataset(&a.dataset);
     let epochs = a.epochs.unwrap_or(setup.epochs);
     let report = a.report.clone();

@@ -176,15 +176,48 @@ impl Lowerer {
         }
         if let Some((t, span)) = bind {
             let given = self.p.tensor(t).clone();
-            if given.domain != Domain::Node || domain != Domain::Node {
-                self.err(
-                    span,
-                    "layer inputs passed in a call must be node tensors",
-                    "not a node tensor",
-                );
-                sc.define(name, Sym::Poisoned);
-                return;
-            }
+            let kinds = self.p.graphs.clone();
+            let loops = |g: GraphId| kinds[g.index()] == GraphKind::SelfLoops;
+            // An edge tensor of the raw graph passed to a layer with `self_loops;` gets the loop
+            // features PyG's `fill_value="mean"` gives them, as a declared edge input does.
+            let fill = match (given.domain, domain) {
+                (Domain::Node, Domain::Node) => false,
+                (Domain::Edge(a), Domain::Edge(b)) if a == b => false,
+                (Domain::Edge(a), Domain::Edge(b)) if !loops(a) && loops(b) => true,
+                (Domain::Edge(_), Domain::Edge(_)) => {
+                    self.err(
+                        span,
+                        format!(
+                            "`{}` has the self loops of its block, but layer `{}` has no \
+                             `self_loops;`: pass edge features of the graph as given",
+                            given.name, sc.block
+                        ),
+                        "edge tensor of the self-loop graph",
+                    );
+                    sc.define(name, Sym::Poisoned);
+                    return;
+                }
+                _ => {
+                    let kind = |d: Domain| match d {
+                        Domain::Node => "a node tensor",
+                        Domain::Edge(_) => "an edge tensor",
+                        Domain::Dense => "a dense tensor",
+                    };
+                    self.err(
+                        span,
+                        format!(
+                            "input `{name}` of layer `{}` is {}, but `{}` is {}",
+                            sc.block,
+                            kind(domain),
+                            given.name,
+                            kind(given.domain)
+                        ),
+                        "layer inputs passed in a call must be node or edge tensors like the input",
+                    );
+                    sc.define(name, Sym::Poisoned);
+                    return;
+                }
+            };
             if given.dims.len() != dims.len() {
                 self.err(
                     span,
@@ -204,7 +237,20 @@ impl Lowerer {
                 self.p.unify_dims(*a, *b);
             }
             self.used.insert(t);
-            sc.define(name, Sym::Tensor(t));
+            if fill {
+                let filled = match self.loop_fills.get(&t) {
+                    Some(&f) => f,
+                    None => {
+                        let filled_name = generated_name("loops", &given.name);
+                        let f = self.loop_filled(filled_name, t, domain, &dims, index_names);
+                        self.loop_fills.insert(t, f);
+                        f
+                    }
+                };
+                sc.define(name, Sym::Tensor(filled));
+            } else {
+                sc.define(name, Sym::Tensor(t));
+            }
             return;
         }
         let external = sc.full(
@@ -236,21 +282,8 @@ impl Lowerer {
         self.externals.push((t, file_span));
         if loops {
             // Edge features given on the raw graph; the layer reads them on the self-loop graph.
-            let filled = self.p.add_tensor(Tensor {
-                name: sc.full(&generated_name("loops", name)),
-                external: sc.full(&generated_name("loops", name)),
-                domain,
-                dims: dims.clone(),
-                external_shape: None,
-                role: Role::Defined,
-                index_names,
-            });
-            let vars = self.vars_for(filled);
-            self.p.equations.push(Equation {
-                lhs: filled,
-                vars,
-                rhs: Rhs::LoopFill(t),
-            });
+            let filled_name = sc.full(&generated_name("loops", name));
+            let filled = self.loop_filled(filled_name, t, domain, &dims, index_names);
             self.used.insert(t);
             self.decls.retain(|(x, _, _)| *x != t);
             self.decls.push((filled, d.name.span, kind_word));
@@ -258,6 +291,34 @@ impl Lowerer {
         } else {
             sc.define(name, Sym::Tensor(t));
         }
+    }
+
+    /// The tensor `name` of the self-loop graph `domain` that PyG's self-loop rule makes from
+    /// the raw-graph edge tensor `raw` (its loops get the mean feature of their in-edges).
+    fn loop_filled(
+        &mut self,
+        name: String,
+        raw: TensorId,
+        domain: Domain,
+        dims: &[DimId],
+        index_names: Vec<String>,
+    ) -> TensorId {
+        let filled = self.p.add_tensor(Tensor {
+            name: name.clone(),
+            external: name,
+            domain,
+            dims: dims.to_vec(),
+            external_shape: None,
+            role: Role::Defined,
+            index_names,
+        });
+        let vars = self.vars_for(filled);
+        self.p.equations.push(Equation {
+            lhs: filled,
+            vars,
+            rhs: Rhs::LoopFill(raw),
+        });
+        filled
     }
 
     /// Fresh variables for every axis of a tensor, named after its index names.

@@ -132,3 +132,12 @@ fn fixtures() {
         check_path(&p.display().to_string(), 100 + k as u64);
     }
 }
+
+/// The variants of `examples/variants/` (the same models spelled differently): a new file there
+/// is checked without editing this test.
+#[test]
+fn variants() {
+    for (k, p) in gat_files("examples/variants").iter().enumerate() {
+        check_path(&p.display().to_string(), 200 + k as u64);
+    }
+}

@@ -333,21 +333,25 @@ fn invariant(p: &Program, e: ExprId, scope: &[InScope]) -> bool {
     scope.iter().any(|s| !free.contains(&s.var))
 }
 
-/// True when `e` holds a reduction or a call of a function that is not [`cheap`].
+/// True when `e` reads a tensor and holds a reduction or a call of a function that is not
+/// [`cheap`]. An expression of constants alone (`sqrt(C)`) is left to be folded where it is.
 fn does_work(p: &Program, e: ExprId) -> bool {
     let mut stack = vec![e];
     let mut seen = HashSet::new();
+    let (mut reads, mut work) = (false, false);
     while let Some(x) = stack.pop() {
         if !seen.insert(x) {
             continue;
         }
         match p.arena.get(x) {
-            Node::Reduce { .. } => return true,
-            Node::Call(f, ..) if !cheap(*f) => return true,
-            _ => stack.extend(p.arena.children(x)),
+            Node::Access { .. } => reads = true,
+            Node::Reduce { .. } => work = true,
+            Node::Call(f, ..) if !cheap(*f) => work = true,
+            _ => {}
         }
+        stack.extend(p.arena.children(x));
     }
-    false
+    reads && work
 }
 
 /// Functions that are a comparison and a select or a multiplication (`relu`, `abs`,

@@ -31,7 +31,9 @@ fn an_extra_model_runs_every_file_of_its_program() {
     // Another file, other comments and spacing: the same program.
     let respelled = format!(
         "// my copy\n{}",
-        GatV2Tanh::SOURCE.replace("    ", "\t").replace("// ", "//  ")
+        GatV2Tanh::SOURCE
+            .replace("    ", "\t")
+            .replace("// ", "//  ")
     );
     assert_ne!(respelled, GatV2Tanh::SOURCE);
     let m = CompiledModel::resolve(&extras, Path::new("elsewhere/copy.gat"), &respelled).unwrap();
@@ -52,7 +54,10 @@ fn the_zoo_keeps_its_files_whatever_extra_models_there_are() {
         ("models/gat.gat", Trainable::Gat),
     ] {
         let m = CompiledModel::resolve(&extras, &root(file), &read(file)).unwrap();
-        assert!(matches!(m, CompiledModel::Zoo(z) if z == t), "{file}: {m:?}");
+        assert!(
+            matches!(m, CompiledModel::Zoo(z) if z == t),
+            "{file}: {m:?}"
+        );
     }
     let m = BenchModel::resolve(&extras, &root("models/agnn.gat"), &read("models/agnn.gat"));
     assert!(matches!(m, Ok(BenchModel::Zoo("agnn"))), "{m:?}");
@@ -60,11 +65,23 @@ fn the_zoo_keeps_its_files_whatever_extra_models_there_are() {
 
 #[test]
 fn a_single_layer_needs_its_two_layer_setup_to_train_and_itself_to_bench() {
-    let layer = read("models/gatv2.gat").replace("leaky_relu(z[i <- j, h, c], slope)", "tanh(z[i <- j, h, c])");
-    assert!(layer.contains("tanh("), "the zoo's GATv2 changed its score line");
+    let layer = read("models/gatv2.gat").replace(
+        "leaky_relu(z[i <- j, h, c], slope)",
+        "tanh(z[i <- j, h, c])",
+    );
+    assert!(
+        layer.contains("tanh("),
+        "the zoo's GATv2 changed its score line"
+    );
     let train = needed_program("layer.gat", &layer, Use::Train).unwrap();
-    assert!(train.contains("model ") && train.contains("conv2:"), "{train}");
-    assert_eq!(needed_program("layer.gat", &layer, Use::Bench).unwrap(), layer);
+    assert!(
+        train.contains("model ") && train.contains("conv2:"),
+        "{train}"
+    );
+    assert_eq!(
+        needed_program("layer.gat", &layer, Use::Bench).unwrap(),
+        layer
+    );
     let e = CompiledModel::resolve(&[], Path::new("layer.gat"), &layer).unwrap_err();
     assert_eq!(e, Unresolved::NotCompiled { program: train });
     let e = BenchModel::resolve(&[], Path::new("layer.gat"), &layer).unwrap_err();

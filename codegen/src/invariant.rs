@@ -36,6 +36,7 @@
 //! their order: the program computes the same bits as before, and as the program with the
 //! sub-expression written as its own tensor.
 
+use crate::canonical::expression_text;
 use crate::ir::*;
 use crate::primitives::Operands;
 use crate::simplify::Repl;
@@ -45,12 +46,25 @@ use std::collections::{HashMap, HashSet};
 /// module documentation). Runs before differentiation.
 pub fn store_invariants(p: &mut Program) {
     let eqs = std::mem::take(&mut p.equations);
-    let mut names: HashSet<String> = p.tensors.iter().map(|t| t.name.clone()).collect();
+    let mut store = Store {
+        names: p.tensors.iter().map(|t| t.name.clone()).collect(),
+        tensors: HashMap::new(),
+    };
     let mut out = Vec::with_capacity(eqs.len());
     for eq in eqs {
-        rewrite(p, eq, &mut names, &mut out);
+        rewrite(p, eq, &mut store, &mut out);
     }
     p.equations = out;
+}
+
+/// What the rewrite of one program shares between its equations.
+struct Store {
+    /// Every tensor name of the program.
+    names: HashSet<String>,
+    /// Each stored tensor by its domain and the canonical text of its equation
+    /// ([`expression_text`]): the same sub-expression written in several equations, each with
+    /// its own variables, is stored once.
+    tensors: HashMap<(Domain, String), TensorId>,
 }
 
 /// A variable in scope, with the range that binds it (`None` for the equation's own).
@@ -62,7 +76,7 @@ struct InScope {
 
 /// Appends `eq` to `out` with its invariant sub-expressions replaced by reads, preceded by the
 /// equations that define them.
-fn rewrite(p: &mut Program, mut eq: Equation, names: &mut HashSet<String>, out: &mut Vec<Equation>) {
+fn rewrite(p: &mut Program, mut eq: Equation, store: &mut Store, out: &mut Vec<Equation>) {
     let (Rhs::Expr(e) | Rhs::Softmax(e)) = eq.rhs else {
         out.push(eq);
         return;
@@ -71,7 +85,7 @@ fn rewrite(p: &mut Program, mut eq: Equation, names: &mut HashSet<String>, out: 
         lhs: eq.lhs,
         stored: HashMap::new(),
         defs: Vec::new(),
-        names,
+        store,
     };
     let mut scope: Vec<InScope> = eq
         .vars
@@ -81,7 +95,7 @@ fn rewrite(p: &mut Program, mut eq: Equation, names: &mut HashSet<String>, out: 
     let e2 = w.walk(p, e, &mut scope);
     let defs = std::mem::take(&mut w.defs);
     for def in defs {
-        rewrite(p, def, names, out);
+        rewrite(p, def, store, out);
     }
     eq.rhs = match eq.rhs {
         Rhs::Softmax(_) => Rhs::Softmax(e2),
@@ -98,8 +112,8 @@ struct Walk<'a> {
     stored: HashMap<ExprId, ExprId>,
     /// The equations of the tensors stored so far, in order.
     defs: Vec<Equation>,
-    /// Every tensor name of the program.
-    names: &'a mut HashSet<String>,
+    /// What the program's equations share.
+    store: &'a mut Store,
 }
 
 impl Walk<'_> {
@@ -216,22 +230,22 @@ impl Walk<'_> {
                 let VarKind::Edge(g) = v.kind else {
                     return None;
                 };
-                let fresh = p.add_edge_var(&v.target, &v.source, g);
-                map.insert(var, Repl::Var(fresh));
+                let own = p.add_edge_var(&v.target, &v.source, g);
+                map.insert(var, Repl::Var(own));
                 match node {
-                    Some((n, At::Dst(_))) => map.insert(n, Repl::DstOf(fresh)),
-                    Some((n, _)) => map.insert(n, Repl::SrcOf(fresh)),
+                    Some((n, At::Dst(_))) => map.insert(n, Repl::DstOf(own)),
+                    Some((n, _)) => map.insert(n, Repl::SrcOf(own)),
                     None => None,
                 };
-                vars.push(fresh);
+                vars.push(own);
                 index_names.push(format!("{} <- {}", v.target, v.source));
                 (Domain::Edge(g), Some(At::Edge(var)))
             }
             Graph::Node(n) => {
                 let name = p.var(n).name.clone();
-                let fresh = p.add_var(&name, VarKind::Node);
-                map.insert(n, Repl::Var(fresh));
-                vars.push(fresh);
+                let own = p.add_var(&name, VarKind::Node);
+                map.insert(n, Repl::Var(own));
+                vars.push(own);
                 index_names.push(name);
                 (Domain::Node, Some(At::Node(n)))
             }
@@ -243,13 +257,24 @@ impl Walk<'_> {
             let VarKind::Dense(d) = info.kind else {
                 return None;
             };
-            let fresh = p.add_var(&info.name, info.kind);
-            map.insert(v, Repl::Var(fresh));
-            vars.push(fresh);
+            let own = p.add_var(&info.name, info.kind);
+            map.insert(v, Repl::Var(own));
+            vars.push(own);
             index_names.push(info.name);
             dims.push(d);
         }
         let body = p.arena.subst(e, &map);
+        let read = |p: &mut Program, t: TensorId| {
+            p.arena.intern(Node::Access {
+                tensor: t,
+                at,
+                dense: shape.dense.clone(),
+            })
+        };
+        let key = (domain, expression_text(p, &vars, body));
+        if let Some(&t) = self.store.tensors.get(&key) {
+            return Some(read(p, t));
+        }
         let name = self.name(p, body);
         let t = p.add_tensor(Tensor {
             name: name.clone(),
@@ -260,18 +285,14 @@ impl Walk<'_> {
             role: Role::Defined,
             index_names,
         });
-        let read_dense = shape.dense.clone();
-        let body = self.store_argument(p, t, &vars, body);
+        self.store.tensors.insert(key, t);
+        let rhs = self.store_argument(p, t, &vars, body);
         self.defs.push(Equation {
             lhs: t,
             vars,
-            rhs: Rhs::Expr(body),
+            rhs: Rhs::Expr(rhs),
         });
-        Some(p.arena.intern(Node::Access {
-            tensor: t,
-            at,
-            dense: read_dense,
-        }))
+        Some(read(p, t))
     }
 
     /// For the equation `t[vars] = f(u)` about to be stored: `f(U[..])` with `u` stored as its own
@@ -318,19 +339,31 @@ impl Walk<'_> {
         let base = format!("{}_{what}", p.tensor(self.lhs).name);
         let mut name = base.clone();
         let mut k = 2;
-        while self.names.contains(&name) {
+        while self.store.names.contains(&name) {
             name = format!("{base}{k}");
             k += 1;
         }
-        self.names.insert(name.clone());
+        self.store.names.insert(name.clone());
         name
     }
 }
 
-/// True when some variable in scope is not a free variable of `e`.
+/// True when `e` does not depend on some variable in scope. A node whose in- or out-edges are
+/// being summed is determined by the edge (`Σ_{j → i} exp(s[i ← j])` reads `i` through the edge,
+/// once per edge already), so an expression that reads the edge depends on it.
 fn invariant(p: &Program, e: ExprId, scope: &[InScope]) -> bool {
     let free = p.arena.free_vars(e);
-    scope.iter().any(|s| !free.contains(&s.var))
+    let through_edge = |n: VarId| {
+        scope.iter().any(|s| {
+            free.contains(&s.var)
+                && matches!(s.range,
+                    Some(Range::InEdges { of: At::Node(m), .. } | Range::OutEdges { of: At::Node(m), .. })
+                        if m == n)
+        })
+    };
+    scope
+        .iter()
+        .any(|s| !free.contains(&s.var) && !through_edge(s.var))
 }
 
 /// True when `e` reads a tensor and holds a reduction or a call of a function that is not
@@ -437,8 +470,12 @@ impl Shape {
             ([e], [n]) => {
                 // The node must be the one whose neighbourhood binds the edge.
                 let end = match e.range {
-                    Some(Range::InEdges { of: At::Node(m), .. }) if m == *n => At::Dst(e.var),
-                    Some(Range::OutEdges { of: At::Node(m), .. }) if m == *n => At::Src(e.var),
+                    Some(Range::InEdges {
+                        of: At::Node(m), ..
+                    }) if m == *n => At::Dst(e.var),
+                    Some(Range::OutEdges {
+                        of: At::Node(m), ..
+                    }) if m == *n => At::Src(e.var),
                     _ => return None,
                 };
                 Graph::Edge {
@@ -451,3 +488,6 @@ impl Shape {
         Some(Shape { graph, dense })
     }
 }
+
+#[cfg(test)]
+mod tests;

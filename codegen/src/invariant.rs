@@ -15,15 +15,27 @@
 //!
 //! Which sub-expressions: at every place of a right-hand side the variables *in scope* are the
 //! equation's own and those bound by the reductions around that place. A sub-expression is
-//! *invariant* there when some variable in scope is not among its free variables; it is stored
-//! when, in addition, its outermost operation is a reduction or a function call and it does real
-//! work (it holds a reduction or a call of a function that is more than a comparison: see
-//! [`cheap`]). The walk goes from the outside in and stops at the first such sub-expression, so
-//! the largest one is stored; products, sums and quotients around it stay where they are (they
-//! cost as much to read as to recompute, and a call kept outermost lets its derivative read the
-//! stored value). A stored call whose derivative rule reads its argument (`relu' = step(x)`,
-//! `log' = 1 / x`) and whose argument does real work gets its argument stored as well, so the
-//! backward does not evaluate the argument again.
+//! *invariant* there when it does not depend on some variable in scope (a node whose in- or
+//! out-edges are being summed counts as read when the edge is: `Σ_{j → i} exp(s[i ← j])` is
+//! evaluated once per edge already). It is stored when, in addition, its outermost operation is
+//! a reduction or a function call and it does real work: it reads a tensor (`sqrt(C)` is a
+//! constant) and holds a reduction or a call of a function that is more than a comparison (see
+//! [`cheap`]: `x[n, f] / clamp_min(norm[n], ε)` stays as written). The walk goes from the
+//! outside in and stops at the first such sub-expression, so the largest one is stored;
+//! products, sums and quotients around it stay where they are (they cost as much to read as to
+//! recompute, and a call kept outermost lets its derivative read the stored value). A stored
+//! call whose derivative rule reads its argument (`relu' = step(x)`, `log' = 1 / x`) and whose
+//! argument does real work gets its argument stored as well, so the backward does not evaluate
+//! the argument again. The same sub-expression written in several equations (each with its own
+//! index variables) is stored once, the first time, by its canonical text
+//! ([`expression_text`]).
+//!
+//! Why before differentiation rather than as a plan pass (as `plan::passes::lift` is): the
+//! derivatives of a stored tensor are built from it, so they read the stored value and print
+//! with it (`gatgrad derive`); a plan pass would see a backward already written in terms of the
+//! whole expression. The inline and the split spelling thus become the same program up to the
+//! tensor's name, with the same plan. The interpreter, diagnostics and generated code all see
+//! the stored tensor (they index one tensor table).
 //!
 //! The stored tensor's shape comes from the free variables of the sub-expression: an edge tensor
 //! when it reads an edge variable (a target or source node bound with that edge's neighbourhood

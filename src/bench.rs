@@ -93,7 +93,10 @@ pub fn zoo_source(model: &str) -> Option<&'static str> {
 /// (see [`crate::extra_model::canonical`]).
 pub fn zoo_model_of(canonical: &str) -> Option<&'static str> {
     MODELS.iter().copied().find(|m| {
-        zoo_source(m).and_then(crate::extra_model::canonical).as_deref() == Some(canonical)
+        zoo_source(m)
+            .and_then(crate::extra_model::canonical)
+            .as_deref()
+            == Some(canonical)
     })
 }
 

@@ -95,7 +95,9 @@ pub fn run_compiled(needed: Vec<Needed>) -> Result<(), Failure> {
             Failure::input(e.to_string())
         })?;
     let mut command = entry.command();
-    command.args(std::env::args_os().skip(1)).env(HELPER_ENV, "1");
+    command
+        .args(std::env::args_os().skip(1))
+        .env(HELPER_ENV, "1");
     Err(exec(command, &entry.executable))
 }
 

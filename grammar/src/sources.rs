@@ -78,7 +78,10 @@ pub fn without_uses(text: &str) -> String {
     let mut out = text.to_string();
     for u in file.uses.iter().rev() {
         let item = &text[u.span.start..u.span.end];
-        out.replace_range(u.span.start..u.span.end, &format!("/* {} */", item.replace("*/", "* /")));
+        out.replace_range(
+            u.span.start..u.span.end,
+            &format!("/* {} */", item.replace("*/", "* /")),
+        );
     }
     out
 }

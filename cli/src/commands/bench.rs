@@ -1,9 +1,9 @@
 //! `gatgrad bench`.
 
 use crate::args::{self, Dtype};
-use crate::status::Failure;
 use crate::on_demand;
 use crate::source::read_model;
+use crate::status::Failure;
 use gatgrad::extra_model::{BenchModel, ExtraModel};
 use std::path::{Path, PathBuf};
 
@@ -101,8 +101,14 @@ fn model<'a>(value: &str, extras: &'a [ExtraModel]) -> Result<BenchModel<'a>, Fa
     match resolved {
         Ok(m) => Ok(m),
         Err(e) => {
-            on_demand::run_compiled(on_demand::needed(path, Err::<(), _>(e))?.into_iter().collect())?;
-            Err(Failure::input("gatgrad bug: no compiled model and no helper"))
+            on_demand::run_compiled(
+                on_demand::needed(path, Err::<(), _>(e))?
+                    .into_iter()
+                    .collect(),
+            )?;
+            Err(Failure::input(
+                "gatgrad bug: no compiled model and no helper",
+            ))
         }
     }
 }

@@ -2,11 +2,11 @@
 
 use crate::args;
 use crate::diagnose_html;
+use crate::on_demand;
 use crate::source::read_model;
 use crate::status::Failure;
 use clap::builder::{PathBufValueParser, TypedValueParser};
 use gatgrad::diagnose::{output, run};
-use crate::on_demand;
 use gatgrad::extra_model::{CompiledModel, ExtraModel};
 use gatgrad::runtime::OutputPath;
 use std::path::PathBuf;

@@ -1,11 +1,11 @@
 //! `gatgrad train`.
 
 use crate::args;
+use crate::on_demand;
 use crate::source::read_model;
 use crate::status::Failure;
 use crate::training_report;
 use clap::builder::{PathBufValueParser, TypedValueParser};
-use crate::on_demand;
 use gatgrad::extra_model::{CompiledModel, ExtraModel};
 use gatgrad::runtime::{OutputPath, TensorFile};
 use std::path::PathBuf;

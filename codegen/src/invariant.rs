@@ -206,9 +206,8 @@ impl Walk<'_> {
         }
         let mut done: HashMap<ExprId, ExprId> = HashMap::new();
         for t in terms {
-            if !done.contains_key(&t) {
-                let t2 = self.walk(p, t, scope);
-                done.insert(t, t2);
+            if let std::collections::hash_map::Entry::Vacant(slot) = done.entry(t) {
+                slot.insert(self.walk(p, t, scope));
             }
         }
         for &x in spine.iter().rev() {

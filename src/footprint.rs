@@ -199,15 +199,16 @@ mod tests {
             .map(|d| if d.name == "F" { 3 } else { 5 })
             .collect();
         let f = Footprint::of(&p, &dims, 7, &[]);
-        // x [7, 3], w [5], y [7, 5] and their gradients.
-        assert_eq!(f.elements, 2 * (21 + 5 + 35));
+        // x [7, 3], w [5], y [7, 5], the row sum Σ_f x[n, f] that y reads for every h (stored
+        // once per node by `codegen::invariant`, [7]) and their gradients.
+        assert_eq!(f.elements, 2 * (21 + 5 + 35 + 7));
         assert_eq!((f.given, f.params), (21 + 5, 5));
         // The graph as given and its one variant in target order.
         assert_eq!(p.graphs, vec![GraphKind::Raw]);
         assert_eq!(f.graph_bytes, 2 * Graph::bytes(7, 0));
         assert_eq!(
             f.bytes(4),
-            4 * 2 * (21 + 5 + 35) + 8 * (21 + 5) + 2 * Graph::bytes(7, 0)
+            4 * 2 * (21 + 5 + 35 + 7) + 8 * (21 + 5) + 2 * Graph::bytes(7, 0)
         );
         let (t, n) = f.largest.unwrap();
         assert_eq!(n, 35);

@@ -151,3 +151,13 @@ fn edge_attr_layer_and_its_two_layer_setup() {
     let compiled = gatgrad::compile("gatv2_edge_attr_setup", &model).unwrap();
     check_program("gatv2_edge_attr two-layer setup", &compiled.program, 201);
 }
+
+/// The variants of `examples/variants/` (the same models spelled differently) and the PyG
+/// configurations of `examples/pyg/`: a new file there is checked without editing this test.
+#[test]
+fn variants() {
+    let files = [gat_files("examples/variants"), gat_files("examples/pyg")].concat();
+    for (k, p) in files.iter().enumerate() {
+        check_path(&p.display().to_string(), 300 + k as u64);
+    }
+}

@@ -127,19 +127,28 @@ fn silu_gelu_equals_interpreter() {
 }
 
 /// GATv2Conv(residual=True) with the residual product inline, split into its own tensor, and a
-/// gated GATv2: the variants of `examples/variants/` (see `examples/variant_speed.rs`).
+/// gated GATv2 with its gate as its own tensor and written inline: the variants of
+/// `examples/variants/` (see `examples/variant_speed.rs`).
 #[gatgrad::derive_gradients(file = "examples/variants/gatv2_residual_inline.gat")]
 struct ResidualInline;
 #[gatgrad::derive_gradients(file = "examples/variants/gatv2_residual_split.gat")]
 struct ResidualSplit;
 #[gatgrad::derive_gradients(file = "examples/variants/gatv2_gated.gat")]
 struct Gated;
+#[gatgrad::derive_gradients(file = "examples/variants/gatv2_gated_inline.gat")]
+struct GatedInline;
+
+/// One stored sub-expression of each shape (`codegen::invariant`): edge, node and dense tensors.
+#[gatgrad::derive_gradients(file = "tests/fixtures/derivatives/invariant_shapes.gat")]
+struct InvariantShapes;
 
 #[test]
 fn variants_equal_interpreter() {
     differential::<ResidualInline>(11);
     differential::<ResidualSplit>(12);
     differential::<Gated>(13);
+    differential::<GatedInline>(14);
+    differential::<InvariantShapes>(15);
 }
 
 /// The `lift` pass makes the inline residual the split one: the same kernel plan outline and,
@@ -147,7 +156,20 @@ fn variants_equal_interpreter() {
 /// different summation order would show).
 #[test]
 fn inline_and_split_residual_have_one_plan_and_the_same_bits() {
-    let (pi, ps) = (ResidualInline::program(), ResidualSplit::program());
+    same_plan_and_bits::<ResidualInline, ResidualSplit>();
+}
+
+/// Storing invariant sub-expressions makes the inline gate the split one (`g[i <- j, h]`): the
+/// same kernel plan outline, the same bits of the output and of every gradient.
+#[test]
+fn inline_and_split_gate_have_one_plan_and_the_same_bits() {
+    same_plan_and_bits::<GatedInline, Gated>();
+}
+
+/// Two spellings of one model: the same plan outline and, on the same data, the same bits of the
+/// output and of every gradient (matched by external name), in f32.
+fn same_plan_and_bits<I: Generated, S: Generated>() {
+    let (pi, ps) = (I::program(), S::program());
     assert_eq!(
         gatgrad::codegen::plan::Plan::build(&pi).outline(),
         gatgrad::codegen::plan::Plan::build(&ps).outline()
@@ -161,15 +183,14 @@ fn inline_and_split_residual_have_one_plan_and_the_same_bits() {
     let mut data = random_data(&pi, &g, &dims, 21);
     with_dropout(&pi, &mut data, 22);
     let mut rng = ChaCha8Rng::seed_from_u64(23);
-    let mut si: Session<f32> =
-        Session::new(pi.clone(), &data, ResidualInline::NUM_TENSORS).unwrap();
-    let mut ss: Session<f32> = Session::new(ps.clone(), &data, ResidualSplit::NUM_TENSORS).unwrap();
-    si.forward::<ResidualInline>();
+    let mut si: Session<f32> = Session::new(pi.clone(), &data, I::NUM_TENSORS).unwrap();
+    let mut ss: Session<f32> = Session::new(ps.clone(), &data, S::NUM_TENSORS).unwrap();
+    si.forward::<I>();
     let out_len = si.value(pi.output).len();
     let r: Vec<f32> = (0..out_len).map(|_| rng.gen_range(-1.0..1.0)).collect();
-    si.backward::<ResidualInline>(Some(&r));
-    ss.forward::<ResidualSplit>();
-    ss.backward::<ResidualSplit>(Some(&r));
+    si.backward::<I>(Some(&r));
+    ss.forward::<S>();
+    ss.backward::<S>(Some(&r));
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(
         bits(si.value(pi.output)),
@@ -177,6 +198,7 @@ fn inline_and_split_residual_have_one_plan_and_the_same_bits() {
         "output"
     );
     assert!(si.value(pi.output).iter().any(|v| *v != 0.0));
+    assert_eq!(pi.grads.len(), ps.grads.len());
     for &(leaf, grad) in &pi.grads {
         let name = &pi.tensor(leaf).external;
         let (_, other) = ps
@@ -188,6 +210,10 @@ fn inline_and_split_residual_have_one_plan_and_the_same_bits() {
             bits(si.value(grad)),
             bits(ss.value(*other)),
             "gradient of `{name}`"
+        );
+        assert!(
+            si.value(grad).iter().any(|v| *v != 0.0),
+            "gradient of `{name}` is not all zero"
         );
     }
 }

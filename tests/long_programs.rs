@@ -31,10 +31,20 @@ fn run() {
     let backward = pr.backward();
     let dx = backward.lines().last().expect("a derivative");
     assert!(dx.starts_with("∂x[n, f] = "), "{}", &dx[..40]);
-    // A term per equation that reads `x` directly, and one per sum over its features.
-    assert_eq!(dx.matches("∂t").count(), 2 * EQUATIONS - 1, "terms");
-    assert_eq!(dx.matches("Σ_{f'}").count(), EQUATIONS - 1, "sum terms");
-    assert!(dx.ends_with(" + 2 · ∂t0[n, f]"), "{}", &dx[dx.len() - 60..]);
+    // A term per equation that reads `x` directly, and one for the per-node sum `Σ_g x[n, g]`:
+    // written in every equation, it is stored once (`codegen::invariant`), and its adjoint is the
+    // other long sum, with a term per equation that reads it.
+    assert_eq!(dx.matches("∂t").count(), EQUATIONS + 1, "terms");
+    assert!(
+        dx.ends_with(" + ∂t1_sum[n] + 2 · ∂t0[n, f]"),
+        "{}",
+        &dx[dx.len() - 60..]
+    );
+    let dsum = backward
+        .lines()
+        .find(|l| l.starts_with("∂t1_sum[n] = "))
+        .expect("the adjoint of the stored sum");
+    assert_eq!(dsum.matches("Σ_f ∂t").count(), EQUATIONS - 1, "sum terms");
     assert!(Printer::new(p, Style::Latex)
         .backward()
         .contains("\\partial x"));

@@ -99,6 +99,22 @@ pub fn canonical_text(p: &Program) -> String {
     out
 }
 
+/// The canonical text of the expression `e` over the variables `vars`, bound in that order: equal
+/// for two expressions that differ only in their index variables (`Σ_g x[n, g]` written in two
+/// equations), different for any difference in what they compute or in the shape of their sums.
+pub fn expression_text(p: &Program, vars: &[VarId], e: ExprId) -> String {
+    let mut w = Writer {
+        p,
+        names: Vec::new(),
+        out: String::new(),
+    };
+    for v in vars {
+        w.bind(*v);
+    }
+    w.expr(e);
+    w.out
+}
+
 fn domain(d: Domain) -> String {
     match d {
         Domain::Dense => "dense".into(),

@@ -53,6 +53,7 @@ pub fn compile_in(source: &Source) -> Result<(Program, String), Failure> {
             diagnostics: all,
         });
     };
+    crate::invariant::store_invariants(&mut program);
     if let Err(msg) = crate::differentiate(&mut program) {
         let d = Diagnostic::error(Default::default(), format!("cannot differentiate: {msg}"));
         return Err(Failure {

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod emit;
 pub mod expand;
 pub mod facts;
+pub mod invariant;
 pub mod ir;
 pub mod lower;
 pub mod normal;

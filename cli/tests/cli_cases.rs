@@ -254,7 +254,10 @@ fn run_case(path: &Path) -> String {
         .env("NO_COLOR", "1")
         // Programs built on first use go to the test cache shared with `on_demand.rs` (its shared
         // pieces are built once per target folder), never the user's.
-        .env("GATGRAD_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("gatgrad-cache"))
+        .env(
+            "GATGRAD_CACHE_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("gatgrad-cache"),
+        )
         .envs(case.env.iter().map(|(k, v)| (k, fill(v))))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -88,6 +88,22 @@ pub fn two_layer_setup(name: &str, text: &str) -> Result<String, String> {
             "{name}: layer `{lname}` has no softmax: the two-layer setup is for attention layers"
         ));
     }
+    // The output layer must map to the class count: a layer whose output only has widths of its
+    // input (AGNN propagates features without a transform) cannot.
+    let input_dims: Vec<_> = p.tensor(x).dims.iter().map(|d| p.dim_root(*d)).collect();
+    if out
+        .dims
+        .iter()
+        .all(|d| input_dims.contains(&p.dim_root(*d)))
+    {
+        let x_name = &p.tensor(x).name;
+        return Err(format!(
+            "{name}: layer `{lname}` keeps the width of its input (`{}` has only the sizes of \
+             `{x_name}`), so it cannot map features to classes as the two-layer setup's output \
+             layer; write a `model` block with a layer that does",
+            out.name
+        ));
+    }
     let rates: String = f
         .dropout_rates
         .iter()

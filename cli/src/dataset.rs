@@ -26,15 +26,11 @@ pub fn load(name: &str) -> Result<Dataset, Failure> {
     .map_err(Failure::input)
 }
 
-/// For models that read edge features: loads the dataset `name` and checks that it has what
-/// they need, before any generated code is built for them, so that a dataset without
-/// `edge_attr` is refused in one line at once. `models` are the files with their gathered text.
-/// Returns the dataset if it was loaded (no model reads edge features: `None`, nothing loaded).
-pub fn load_for_edge_inputs(
-    name: &str,
-    models: &[(&std::path::Path, &str)],
-) -> Result<Option<Dataset>, Failure> {
-    let mut ds = None;
+/// Loads the dataset `name` and checks that it has what `models` need (edge features), before
+/// any generated code is built for them, so that an unknown or bad dataset, or one without
+/// `edge_attr`, is refused in one line at once. `models` are the files with their gathered text.
+pub fn load_checked(name: &str, models: &[(&std::path::Path, &str)]) -> Result<Dataset, Failure> {
+    let ds = load(name)?;
     for (path, source) in models {
         let file = path.display().to_string();
         // A file that cannot run is reported where it is resolved.
@@ -47,14 +43,8 @@ pub fn load_for_edge_inputs(
             continue;
         };
         let p = &compiled.program;
-        if gatgrad::edge_inputs::edge_inputs(p).is_empty() {
-            continue;
-        }
-        if ds.is_none() {
-            ds = Some(load(name)?);
-        }
-        if let Some(ds) = &ds {
-            gatgrad::edge_inputs::check(p, ds, &file).map_err(Failure::input)?;
+        if !gatgrad::edge_inputs::edge_inputs(p).is_empty() {
+            gatgrad::edge_inputs::check(p, &ds, &file).map_err(Failure::input)?;
         }
     }
     Ok(ds)

@@ -94,7 +94,7 @@ fn refuses_bad_arguments_with_one_clear_line() {
     let d = dir.to_str().unwrap();
     let cases: [(&[&str], &str); 5] = [
         (
-            &["diagnose", "models/agnn.gat", "--report", d],
+            &["diagnose", "examples/pyg/gatv2_no_bias.gat", "--report", d],
             "no Rust toolchain found",
         ),
         (

@@ -79,12 +79,8 @@ pub fn run(a: Args, extras: &[ExtraModel]) -> Result<(), Failure> {
         .iter()
         .map(|f| (std::path::Path::new(&f.path), f.source.as_str()))
         .collect();
-    let loaded = crate::dataset::load_for_edge_inputs(&a.dataset, &models)?;
+    let ds = crate::dataset::load_checked(&a.dataset, &models)?;
     on_demand::run_compiled(needed)?;
-    let ds = match loaded {
-        Some(ds) => ds,
-        None => crate::dataset::load(&a.dataset)?,
-    };
     let setup = gatgrad::diagnose::defaults::for_dataset(&a.dataset);
     let epochs = a.epochs.unwrap_or(setup.epochs);
     let report = a.report.clone();

@@ -60,12 +60,8 @@ pub fn run(a: Args, extras: &[ExtraModel]) -> Result<(), Failure> {
     let text = read_model(&a.model)?;
     let resolved = CompiledModel::resolve(extras, &a.model, &text);
     let needed = on_demand::needed(&a.model, resolved)?;
-    let loaded = crate::dataset::load_for_edge_inputs(&a.dataset, &[(&a.model, &text)])?;
+    let ds = crate::dataset::load_checked(&a.dataset, &[(&a.model, &text)])?;
     on_demand::run_compiled(needed.into_iter().collect())?;
-    let ds = match loaded {
-        Some(ds) => ds,
-        None => crate::dataset::load(&a.dataset)?,
-    };
     let init = match a.init {
         Some(path) => {
             let f = TensorFile::load(&path).map_err(Failure::input)?;

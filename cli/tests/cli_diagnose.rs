@@ -179,24 +179,39 @@ fn dictlookup_defaults_separate_dynamic_from_static_attention() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A run that fails after the report folder was created (here: a model that is not compiled
-/// into gatgrad) removes the folder again, and the message names the file.
+/// A run that fails removes the report folder it created: before training (a second file that
+/// cannot run in the two-layer setup: the message names it, exit 1) and after the folder was
+/// made (a node to explain that the graph does not have, exit 2).
 #[test]
 fn a_failed_run_leaves_no_report_folder() {
     let dir = temp_dir("failed");
-    let out = gatgrad(&[
-        "diagnose",
-        "models/gatv2.gat",
-        "models/agnn.gat",
+    let report = dir.to_str().unwrap();
+    let data = [
         "--dataset",
         "sparse:nodes=50,degree=3,seed=1",
         "--epochs",
         "1",
-        "--report",
-        dir.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
+    ];
+    let args = [
+        &["diagnose", "models/gatv2.gat", "models/agnn.gat"][..],
+        &data,
+        &["--report", report],
+    ]
+    .concat();
+    let out = gatgrad(&args);
+    assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("models/agnn.gat"), "{stderr}");
+    assert!(!dir.exists(), "{} was left behind", dir.display());
+    let args = [
+        &["diagnose", "models/gatv2.gat"][..],
+        &data,
+        &["--explain", "999", "--report", report],
+    ]
+    .concat();
+    let out = gatgrad(&args);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("node 999 does not exist"), "{stderr}");
     assert!(!dir.exists(), "{} was left behind", dir.display());
 }

@@ -4,6 +4,7 @@
 //! same layer, in the GAT paper's setup.
 
 use crate::exec::Generated;
+use crate::extra_model::canonical;
 use crate::train::{train_observed, Observer, TrainConfig, TrainResult};
 use crate::zoo::{GatPlusTwoLayer, GatTwoLayer, GatV2TwoLayer};
 use gatgrad_runtime::Dataset;
@@ -91,13 +92,6 @@ impl Trainable {
             Trainable::GatPlus => train_observed::<GatPlusTwoLayer>(ds, cfg, observer),
         }
     }
-}
-
-/// The canonical text of the program a source compiles to, if it compiles.
-fn canonical(source: &str) -> Option<String> {
-    crate::compile("model", source)
-        .ok()
-        .map(|c| gatgrad_codegen::canonical::canonical_text(&c.program))
 }
 
 /// The text of the first `layer` block of a source (the layer `conv1` of the zoo's two-layer

@@ -1,4 +1,4 @@
-//! Compiles every model of the zoo (`models/*.gat`) into the crate: writes one
+//! Compiles every model of the zoo (`models/**/*.gat`) into the crate: writes one
 //! `#[derive_gradients]` struct per file and a visitor over all of them to `OUT_DIR/zoo.rs`,
 //! included by `src/zoo.rs`. A new file in `models/` is compiled and tested without editing code.
 
@@ -22,19 +22,34 @@ fn type_name(stem: &str) -> String {
     out
 }
 
+/// The `.gat` files under `dir`, in subfolders too (`models/dgl/gatv2.gat`), sorted by path.
+fn gat_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    for entry in std::fs::read_dir(dir).expect("a readable zoo folder") {
+        let path = entry.expect("a readable entry of `models/`").path();
+        if path.is_dir() {
+            gat_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "gat") {
+            out.push(path);
+        }
+    }
+}
+
 fn main() {
-    println!("cargo:rerun-if-changed=models");
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir("models")
-        .expect("the zoo folder `models/`")
-        .map(|e| e.expect("a readable entry of `models/`").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "gat"))
-        .collect();
+    let root = std::path::Path::new("models");
+    let mut files = Vec::new();
+    gat_files(root, &mut files);
     files.sort();
     let mut items = String::new();
     let mut visits = String::new();
     for path in &files {
-        let stem = path.file_stem().unwrap().to_string_lossy();
-        let file = format!("models/{}", path.file_name().unwrap().to_string_lossy());
+        // `models/dgl/gatv2.gat` → `dgl_gatv2` → `DglGatV2`.
+        let rel = path.strip_prefix(root).unwrap().with_extension("");
+        let stem = rel.to_string_lossy().replace(['/', '\\'], "_");
+        let file = format!(
+            "models/{}",
+            path.strip_prefix(root).unwrap().to_string_lossy()
+        );
         println!("cargo:rerun-if-changed={file}");
         let text = std::fs::read_to_string(path).expect("a readable zoo file");
         let summary: Vec<&str> = text
@@ -62,7 +77,10 @@ fn main() {
          pub const FILES: &[&str] = &[{}];",
         files
             .iter()
-            .map(|p| format!("\"models/{}\"", p.file_name().unwrap().to_string_lossy()))
+            .map(|p| format!(
+                "{:?}",
+                format!("models/{}", p.strip_prefix(root).unwrap().display())
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     );

@@ -143,6 +143,10 @@ pub fn run_generated<G: Generated>(
     }
 }
 
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / (1 << 20) as f64
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -218,6 +222,15 @@ fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64
         s.backward::<G>(Some(&seed));
         for (name, secs) in crate::exec::profile() {
             eprintln!("{name:>14} {:8.1} ms", secs * 1e3);
+        }
+        let memory = s.memory();
+        let total: usize = memory.iter().map(|(_, b)| b).sum();
+        eprintln!(
+            "memory held after forward + backward: {:.1} MiB",
+            mib(total)
+        );
+        for (name, bytes) in memory.iter().filter(|(_, b)| *b >= total / 200) {
+            eprintln!("{name:>30} {:8.1} MiB", mib(*bytes));
         }
         crate::exec::set_profiling(false);
     }

@@ -3,6 +3,7 @@
 //! interpreter and by generated code.
 
 use crate::footprint::Footprint;
+use crate::prepared::PreparedGraphs;
 use crate::shapes::{file_name, solve_dims, Data};
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::pattern::{Columns, Pattern};
@@ -45,6 +46,16 @@ pub struct Bound {
 }
 
 impl Bound {
+    /// Bytes the bound graphs hold on the heap: each variant's edge lists and CSR indexes, the
+    /// graph as given, and the maps back to PyG's edge order.
+    pub fn graph_bytes(&self) -> usize {
+        let origins =
+            self.raw_origin.capacity() + self.loop_origin.as_ref().map_or(0, Vec::capacity);
+        self.graphs.iter().map(Graph::heap_bytes).sum::<usize>()
+            + self.raw.heap_bytes()
+            + origins * std::mem::size_of::<u32>()
+    }
+
     /// Binds data to a program, checking every tensor, for the interpreter computing in f64.
     pub fn new(p: &Program, data: &Data) -> Result<Bound, DataError> {
         Bound::for_run(p, data, 8, false)
@@ -60,33 +71,64 @@ impl Bound {
         elem_bytes: usize,
         generated: bool,
     ) -> Result<Bound, DataError> {
-        let raw = Graph::new(data.num_nodes, data.src.clone(), data.dst.clone())?;
-        let (raw_sorted, raw_origin) = raw.sorted_by_target();
-        let mut loop_map = None;
-        let mut loop_origin = None;
+        let prepared =
+            PreparedGraphs::for_program(p, data.num_nodes, data.src.clone(), data.dst.clone())?;
+        Bound::for_run_prepared(p, data, prepared, elem_bytes, generated)
+    }
+
+    /// Like [`Bound::for_run`], on graphs prepared beforehand (`data`'s node count and edges are
+    /// not read; its other tensors are). `prepared` must serve `p` ([`PreparedGraphs::serves`]).
+    pub fn for_run_prepared(
+        p: &Program,
+        data: &Data,
+        prepared: PreparedGraphs,
+        elem_bytes: usize,
+        generated: bool,
+    ) -> Result<Bound, DataError> {
+        let PreparedGraphs {
+            raw,
+            raw_sorted,
+            raw_origin,
+            loops,
+        } = prepared;
+        if loops.is_none() && p.graphs.contains(&GraphKind::SelfLoops) {
+            return Err(DataError::new(
+                "the graphs were prepared without the self loops the program adds",
+            ));
+        }
+        let (loop_graph, loop_map, loop_origin) = match loops {
+            Some((g, m, o)) => (Some(g), Some(m), Some(o)),
+            None => (None, None, None),
+        };
+        if raw.num_nodes() != data.num_nodes {
+            return Err(DataError::new(format!(
+                "the graph has {} nodes but the data {}",
+                raw.num_nodes(),
+                data.num_nodes
+            )));
+        }
+        // The self-loop graph is there whenever the program uses it (checked above).
         let graphs: Vec<Graph> = p
             .graphs
             .iter()
-            .map(|g| match g {
-                GraphKind::Raw => raw_sorted.clone(),
-                GraphKind::SelfLoops => {
-                    let (g, m) = raw.with_self_loops();
-                    let (g, origin) = g.sorted_by_target();
-                    loop_map = Some(m);
-                    loop_origin = Some(origin);
-                    g
-                }
+            .map(|g| match (g, &loop_graph) {
+                (GraphKind::SelfLoops, Some(looped)) => looped.clone(),
+                _ => raw_sorted.clone(),
             })
             .collect();
+        let uses_loops = p.graphs.contains(&GraphKind::SelfLoops);
+        let loop_origin = loop_origin.filter(|_| uses_loops);
+        let loop_map = loop_map.filter(|_| uses_loops);
+        let num_nodes = raw.num_nodes();
         let num_edges: Vec<usize> = graphs.iter().map(|g| g.num_edges()).collect();
         let dims = solve_dims(p, data, &num_edges)?;
         let footprint = Footprint {
             // The graphs are built already.
             graph_bytes: 0,
             ..if generated {
-                Footprint::of_generated(p, &dims, data.num_nodes, &num_edges)
+                Footprint::of_generated(p, &dims, num_nodes, &num_edges)
             } else {
-                Footprint::of(p, &dims, data.num_nodes, &num_edges)
+                Footprint::of(p, &dims, num_nodes, &num_edges)
             }
         };
         footprint.reserve(p, &dims, elem_bytes, 0, &format!("running `{}`", p.name))?;

@@ -120,22 +120,48 @@ pub fn unread_tensors(p: &Program, file: &TensorFile) -> Vec<String> {
         .collect()
 }
 
-/// Shape of a tensor as stored in files (PyG layout: external shape, graph axis first).
+/// Shape of a tensor as stored in files: a parameter's declared shape (PyG's `[H*C, F]`); a node
+/// or edge tensor's graph axis, then its declared layout (an output `as [node, H, C]`, DGL's)
+/// or else its dense axes flattened into one (PyG's `[N, H*C]`).
 pub fn file_shape<T: Real>(p: &Program, it: &Interpreter<T>, t: TensorId) -> Vec<usize> {
     let tensor = p.tensor(t);
     let natural = it.shape(t);
+    let size = |g: &Vec<DimId>| -> usize { g.iter().map(|d| it.dims()[d.index()]).product() };
     match (&tensor.external_shape, tensor.domain) {
-        (Some(groups), Domain::Dense) => groups
-            .iter()
-            .map(|g| g.iter().map(|d| it.dims()[d.index()]).product())
+        (Some(groups), Domain::Dense) => groups.iter().map(size).collect(),
+        (Some(groups), _) => std::iter::once(natural[0])
+            .chain(groups.iter().map(size))
             .collect(),
-        _ => {
-            // Node and edge tensors: graph axis, then the dense axes flattened.
-            match tensor.domain {
-                Domain::Dense => natural,
-                _ => vec![natural[0], natural[1..].iter().product()],
-            }
+        (None, Domain::Dense) => natural,
+        (None, _) => vec![natural[0], natural[1..].iter().product()],
+    }
+}
+
+/// The layout of output `t` in words, for messages about `grad_out`: the one its declaration
+/// states (`output out as [node, H, C]`) or PyG's flattened default.
+fn output_layout_words(p: &Program, t: TensorId) -> String {
+    let tensor = p.tensor(t);
+    let name = |d: &DimId| p.dims[d.index()].name.clone();
+    let group = |g: &[DimId]| match g {
+        [] => "1".to_string(),
+        _ => g.iter().map(name).collect::<Vec<_>>().join("*"),
+    };
+    match &tensor.external_shape {
+        Some(groups) => {
+            let axes: Vec<String> = groups.iter().map(|g| group(g)).collect();
+            format!(
+                "the layer's output layout, `output {} as [node, {}]`",
+                tensor.name,
+                axes.join(", ")
+            )
         }
+        None => format!(
+            "the output flattened as PyG's [node, {}]; a layer whose output keeps its axes \
+             declares `output {} as [node, {}]`",
+            group(&tensor.dims),
+            tensor.name,
+            tensor.dims.iter().map(name).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
@@ -152,7 +178,8 @@ pub fn run_case<T: Real>(
         let g = file.f64("grad_out")?;
         let want = file_shape(p, &it, p.output);
         if g.shape != want {
-            return Err(DataError::shape("grad_out", &format!("{want:?}"), &g.shape));
+            let expected = format!("{want:?} ({})", output_layout_words(p, p.output));
+            return Err(DataError::shape("grad_out", &expected, &g.shape));
         }
         it.set(seed, g.data.iter().map(|v| T::from_f64(*v)).collect())?;
     }

@@ -2,6 +2,7 @@
 //! [`crate::__private`].
 
 use crate::bound::Bound;
+use crate::prepared::PreparedGraphs;
 use crate::shapes::Data;
 use gatgrad_codegen::ir::{Program, Role, TensorId};
 use gatgrad_runtime::kernels::{self, Float};
@@ -24,13 +25,8 @@ pub trait Generated {
     fn backward<T: Float>(b: &Bound, v: &mut [Vec<T>]);
     /// The backward pass restricted to parameter gradients (what training needs).
     fn backward_params<T: Float>(b: &Bound, v: &mut [Vec<T>]);
-    /// The program (parsed from [`Self::SOURCE`] on each call).
-    fn program() -> Program {
-        match crate::compile("generated", Self::SOURCE) {
-            Ok(c) => c.program,
-            Err(e) => panic!("generated code from a source that no longer compiles: {e}"),
-        }
-    }
+    /// The program, with its derivative equations, as the compiler made it at build time.
+    fn program() -> Program;
 }
 
 /// A program bound to data with its tensor table, ready to run generated code.
@@ -46,7 +42,23 @@ pub struct Session<T: Float> {
 impl<T: Float> Session<T> {
     /// Binds data; `slots` is the generated `NUM_TENSORS`.
     pub fn new(program: Program, data: &Data, slots: usize) -> Result<Self, DataError> {
-        let mut bound = Bound::for_run(&program, data, std::mem::size_of::<T>(), true)?;
+        let bound = Bound::for_run(&program, data, std::mem::size_of::<T>(), true)?;
+        Ok(Self::with_bound(program, bound, slots))
+    }
+
+    /// Like [`Session::new`], on graphs prepared beforehand (see [`crate::prepared`]).
+    pub fn new_prepared(
+        program: Program,
+        data: &Data,
+        graphs: PreparedGraphs,
+        slots: usize,
+    ) -> Result<Self, DataError> {
+        let bound =
+            Bound::for_run_prepared(&program, data, graphs, std::mem::size_of::<T>(), true)?;
+        Ok(Self::with_bound(program, bound, slots))
+    }
+
+    fn with_bound(program: Program, mut bound: Bound, slots: usize) -> Self {
         let mut values = vec![Vec::new(); slots.max(program.tensors.len())];
         // The f64 copies are only needed to fill the table.
         for (k, v) in std::mem::take(&mut bound.initial).into_iter().enumerate() {
@@ -54,11 +66,11 @@ impl<T: Float> Session<T> {
                 values[k] = v.iter().map(|x| T::of(*x)).collect();
             }
         }
-        Ok(Session {
+        Session {
             program,
             bound,
             values,
-        })
+        }
     }
 
     /// Runs `G::forward`. Inputs with a zero pattern are first stored compactly (once).
@@ -84,6 +96,32 @@ impl<T: Float> Session<T> {
     /// [`gatgrad_runtime::pattern`]).
     pub fn value(&self, t: TensorId) -> &[T] {
         &self.values[t.index()]
+    }
+
+    /// What the session holds on the heap, largest first: each tensor slot that holds values
+    /// (by tensor name; slots past the program's tensors are stored sub-expressions) and the
+    /// bound graphs. What `GATGRAD_PROFILE=1` prints after a bench run.
+    pub fn memory(&self) -> Vec<(String, usize)> {
+        let elem = std::mem::size_of::<T>();
+        let mut parts: Vec<(String, usize)> = self
+            .values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() > 0)
+            .map(|(k, v)| {
+                let name = match self.program.tensors.get(k) {
+                    Some(t) => t.name.clone(),
+                    None => format!("stored #{k}"),
+                };
+                (name, v.capacity() * elem)
+            })
+            .collect();
+        parts.push((
+            "graphs (edges, CSR both ways)".into(),
+            self.bound.graph_bytes(),
+        ));
+        parts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        parts
     }
 
     /// A tensor's values in the dense layout, whichever layout it is stored in.

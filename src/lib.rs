@@ -8,6 +8,7 @@ pub mod adam;
 pub mod bench;
 pub mod bound;
 pub mod cases;
+pub mod compare_numeric;
 pub mod compile;
 pub mod diagnose;
 pub mod dropout;
@@ -15,7 +16,10 @@ pub mod edge_inputs;
 pub mod eval;
 pub mod extra_model;
 pub mod footprint;
+pub mod init;
 pub mod interp;
+pub mod prepared;
+pub mod results;
 pub mod setup;
 pub mod shapes;
 pub mod synth;
@@ -44,6 +48,7 @@ pub mod __private {
         cross_entropy, dense_view, loop_fill, node_matmul, node_t_matmul, stored_len, timed,
         Generated,
     };
+    pub use gatgrad_codegen::ir;
     pub use gatgrad_codegen::ir::TensorId;
     /// The element-wise functions, under the short name generated code spells them by
     /// (`__private::f::elu`).

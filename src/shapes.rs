@@ -107,9 +107,10 @@ fn solve(
             }
             _ => continue,
         };
-        let groups: Vec<Vec<DimId>> = match (&t.external_shape, t.domain) {
-            (Some(g), Domain::Dense) => g.clone(),
-            _ => t.dims.iter().map(|d| vec![*d]).collect(),
+        // A declared file shape (`[H*C, F]`, `[node, H*C]`), else one file axis per dense axis.
+        let groups: Vec<Vec<DimId>> = match &t.external_shape {
+            Some(g) => g.clone(),
+            None => t.dims.iter().map(|d| vec![*d]).collect(),
         };
         let lead = match t.domain {
             Domain::Dense => None,

@@ -135,12 +135,12 @@ pub fn random_data(p: &Program, graph: &Graph, dims: &[usize], seed: u64) -> Dat
         let dense: Vec<usize> = t.dims.iter().map(|d| dims[d.index()]).collect();
         match &t.role {
             Role::Input | Role::Param => {
-                let mut shape = match (&t.external_shape, t.domain) {
-                    (Some(g), Domain::Dense) => g
+                let mut shape = match &t.external_shape {
+                    Some(g) => g
                         .iter()
                         .map(|g| g.iter().map(|d| dims[d.index()]).product())
                         .collect(),
-                    _ => dense.clone(),
+                    None => dense.clone(),
                 };
                 match t.domain {
                     Domain::Dense => {}

@@ -1,7 +1,8 @@
-//! Full-batch training of a generated model on a Planetoid-style dataset, the GAT setup: Glorot
-//! initialisation as PyG, dropout masks drawn each epoch (the backward reuses them), Adam with L2
-//! weight decay added to the gradient as `torch.optim.Adam` does, early stopping on validation
-//! accuracy, and per-parameter gradient-flow statistics.
+//! Full-batch training of a generated model on a Planetoid-style dataset, the GAT setup: each
+//! parameter initialised as its declaration says (`crate::init`; by default Glorot as PyG),
+//! dropout masks drawn each epoch (the backward reuses them), Adam with L2 weight decay added to
+//! the gradient as `torch.optim.Adam` does, early stopping on validation accuracy, and
+//! per-parameter gradient-flow statistics.
 
 use crate::adam::Adam;
 use crate::dropout;
@@ -11,7 +12,7 @@ use gatgrad_codegen::facts::Facts;
 use gatgrad_codegen::ir::*;
 use gatgrad_runtime::kernels::Pattern;
 use gatgrad_runtime::{DataError, Dataset, Tensor, TensorFile};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -250,25 +251,6 @@ fn model_dims(p: &Program, f: &Facts, ds: &Dataset, cfg: &TrainConfig) -> HashMa
     out
 }
 
-/// Glorot-uniform as PyG (`a = sqrt(6 / (fan_in + fan_out))` over the last two axes of the PyG
-/// shape); biases (see [`Facts::biases`]) zero; a one-element parameter 1.
-fn init_param(shape: &[usize], bias: bool, rng: &mut ChaCha8Rng) -> Vec<f64> {
-    let len: usize = shape.iter().product();
-    if bias {
-        return vec![0.0; len];
-    }
-    if len == 1 {
-        return vec![1.0];
-    }
-    let (a, b) = match shape {
-        [.., a, b] => (*a, *b),
-        [a] => (1, *a),
-        [] => (1, 1),
-    };
-    let bound = (6.0 / (a + b) as f64).sqrt();
-    (0..len).map(|_| rng.gen_range(-bound..bound)).collect()
-}
-
 /// The fraction of masked nodes whose largest logit is their label; NaN when the mask selects
 /// no node. `logits` holds one row of `k` per node (checked before training).
 fn accuracy(logits: &[f32], k: usize, y: &[usize], mask: &[bool]) -> f64 {
@@ -425,7 +407,12 @@ pub fn train_observed<G: Generated>(
             }
             // Missing parameters are reported together below.
             None if cfg.init.is_some() => Vec::new(),
-            None => init_param(&shape, facts.is_bias(TensorId(id as u32)), &mut rng),
+            None => crate::init::initial_values(
+                p.init_of(TensorId(id as u32)),
+                &shape,
+                facts.is_bias(TensorId(id as u32)),
+                &mut rng,
+            ),
         };
         data.reals.insert(
             file_name(t),

@@ -92,7 +92,7 @@ fn differential<G: Generated>(seed: u64) {
     }
 }
 
-/// Every zoo model (`models/*.gat`, through `gatgrad::zoo::for_each`): generated code equals the
+/// Every zoo model (`models/**/*.gat`, through `gatgrad::zoo::for_each`): generated code equals the
 /// interpreter. A new file in `models/` is covered without editing this test.
 #[test]
 fn every_zoo_model_equals_interpreter() {
@@ -105,16 +105,49 @@ fn every_zoo_model_equals_interpreter() {
     }
     let mut d = Differential(Vec::new());
     gatgrad::zoo::for_each(&mut d);
-    let mut files: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/models"))
-        .unwrap()
-        .map(|e| format!("models/{}", e.unwrap().file_name().to_string_lossy()))
-        .filter(|f| f.ends_with(".gat"))
-        .collect();
+    let mut files = Vec::new();
+    zoo_files(std::path::Path::new("models"), &mut files);
     files.sort();
+    let files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     assert_eq!(
         d.0, files,
         "every file of models/ is compiled into the zoo and checked"
     );
+}
+
+/// Every zoo model carries, as data made at build time, exactly the program a fresh compile of its
+/// source gives (so nothing at run time re-runs the compiler).
+#[test]
+fn every_zoo_model_carries_its_compiled_program() {
+    struct Carried(usize);
+    impl gatgrad::zoo::Visitor for Carried {
+        fn visit<M: Generated>(&mut self, file: &str) {
+            let fresh = gatgrad::compile(file, M::SOURCE)
+                .unwrap_or_else(|e| panic!("{file}: {e}"))
+                .program;
+            assert!(M::program() == fresh, "{file}: carried program differs");
+            self.0 += 1;
+        }
+    }
+    let mut c = Carried(0);
+    gatgrad::zoo::for_each(&mut c);
+    assert!(c.0 >= 10, "only {} zoo models visited", c.0);
+}
+
+/// The `.gat` files under `dir` of the repository, subfolders included (`models/dgl/gatv2.gat`).
+fn zoo_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    for entry in std::fs::read_dir(full).unwrap() {
+        let name = dir.join(entry.unwrap().file_name());
+        if std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(&name)
+            .is_dir()
+        {
+            zoo_files(&name, out);
+        } else if name.extension().is_some_and(|e| e == "gat") {
+            out.push(name);
+        }
+    }
 }
 
 /// `silu` and `gelu`, added through their table entries alone.
@@ -281,4 +314,32 @@ fn same_bits_with_one_and_two_threads() {
         })
     };
     assert_eq!(run(1), run(2));
+}
+
+/// `Session::memory` (what `GATGRAD_PROFILE=1` prints after a bench) counts every stored tensor at
+/// its element size and the bound graphs, largest first.
+#[test]
+fn session_memory_counts_tensors_and_graphs() {
+    let p = GatV2::program();
+    let g = graph(23, 60, 3);
+    let dims = dim_sizes(&p, |name| match name {
+        "H" => 2,
+        "C" => 3,
+        _ => 5,
+    });
+    let data = random_data(&p, &g, &dims, 3);
+    let mut s: Session<f32> = Session::new(p.clone(), &data, GatV2::NUM_TENSORS).unwrap();
+    s.forward::<GatV2>();
+    let memory = s.memory();
+    let bytes = |name: &str| memory.iter().find(|(n, _)| n == name).map(|(_, b)| *b);
+    assert_eq!(bytes("x"), Some(23 * 5 * 4), "{memory:?}");
+    assert_eq!(bytes("xl"), Some(23 * 2 * 3 * 4), "{memory:?}");
+    let edges = 63 + 23; // the given edges (self loops removed) and one loop per node
+    assert!(
+        bytes("a").is_some_and(|b| b >= (edges - 3) * 2 * 4),
+        "{memory:?}"
+    );
+    let graphs = bytes("graphs (edges, CSR both ways)").unwrap();
+    assert!(graphs >= 2 * 63 * 4 * 4, "{memory:?}");
+    assert!(memory.windows(2).all(|w| w[0].1 >= w[1].1), "{memory:?}");
 }

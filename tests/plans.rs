@@ -16,7 +16,7 @@ fn plan(path: &Path) -> String {
 
 #[test]
 fn zoo_plans() {
-    insta::glob!("../models", "*.gat", |path| {
+    insta::glob!("../models", "**/*.gat", |path| {
         insta::assert_snapshot!(plan(path));
     });
 }

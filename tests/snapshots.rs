@@ -28,14 +28,14 @@ fn derivatives(path: &Path, style: gatgrad::codegen::print::Style) -> String {
 
 #[test]
 fn zoo_derivatives_text() {
-    insta::glob!("../models", "*.gat", |path| {
+    insta::glob!("../models", "**/*.gat", |path| {
         insta::assert_snapshot!(derivatives(path, gatgrad::codegen::print::Style::Text));
     });
 }
 
 #[test]
 fn zoo_derivatives_latex() {
-    insta::glob!("../models", "*.gat", |path| {
+    insta::glob!("../models", "**/*.gat", |path| {
         insta::assert_snapshot!(derivatives(path, gatgrad::codegen::print::Style::Latex));
     });
 }

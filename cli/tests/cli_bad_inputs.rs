@@ -166,34 +166,45 @@ fn run_bytes(test: &str, model: &str, bytes: &[u8], extra: &[&str]) -> Outcome {
     grad(dir, &root().join(model), &inputs, extra)
 }
 
+/// What is wrong with `o` as a rejection: `None` when it has exit status `code`, exactly one line
+/// on stderr containing every one of `needles`, no output file and no panic.
+fn rejection_problem(o: &Outcome, code: i32, needles: &[&str]) -> Option<String> {
+    let why = o.describe();
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    if o.stderr.contains("panicked") {
+        Some(format!("gatgrad panicked:\n{why}"))
+    } else if o.code != Some(code) {
+        Some(format!("wrong exit status (want {code}):\n{why}"))
+    } else if lines.len() != 1 {
+        Some(format!("expected exactly one line on stderr:\n{why}"))
+    } else if let Some(needle) = needles.iter().find(|n| !lines[0].contains(*n)) {
+        Some(format!("stderr does not mention {needle}:\n{why}"))
+    } else if o.out_exists {
+        Some(format!(
+            "an output file was written at {} despite the error:\n{why}",
+            o.out.display()
+        ))
+    } else {
+        None
+    }
+}
+
 /// Exit status `code`, exactly one line on stderr containing every one of `needles`, no output
 /// file, no panic.
 fn assert_rejected(o: &Outcome, code: i32, needles: &[&str]) {
-    let why = o.describe();
-    assert!(!o.stderr.contains("panicked"), "gatgrad panicked:\n{why}");
-    assert_eq!(o.code, Some(code), "wrong exit status:\n{why}");
-    let lines: Vec<&str> = o.stderr.lines().collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "expected exactly one line on stderr:\n{why}"
-    );
-    for needle in needles {
-        assert!(
-            lines[0].contains(needle),
-            "stderr does not mention {needle}:\n{why}"
-        );
+    if let Some(problem) = rejection_problem(o, code, needles) {
+        panic!("{problem}");
     }
-    assert!(
-        !o.out_exists,
-        "an output file was written at {} despite the error:\n{why}",
-        o.out.display()
-    );
 }
 
-/// Exit status 2 with one line naming `` `name` ``.
-fn assert_bad_data(o: &Outcome, name: &str) {
-    assert_rejected(o, 2, &[&format!("`{name}`")]);
+/// Runs every case and fails once, listing every case that went wrong (so that one failure does
+/// not hide the others).
+fn run_all<C>(cases: &[C], name: impl Fn(&C) -> &str, run: impl Fn(&C) -> Option<String>) {
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|c| run(c).map(|problem| format!("case `{}`: {problem}", name(c))))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,287 +252,229 @@ fn happy_path_two_layer_with_set_dim_and_f32() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Missing tensors.
+// One tensor changed: the message names it.
 
-#[test]
-fn missing_parameter() {
-    let mut t = load_all(BASIC);
-    remove(&mut t, "param.att");
-    let o = run_tensors("missing_param", GATV2, &t, &[]);
-    assert_bad_data(&o, "param.att");
+/// The reference case a bad case is made from.
+#[derive(Clone, Copy)]
+enum Base {
+    /// `gatv2_basic` with `models/gatv2.gat` (7 nodes, 11 edges, H = 2, C = 3).
+    Basic,
+    /// `gatv2_two_layer` with `models/gatv2_two_layer.gat` (12 nodes, 3 classes).
+    TwoLayer,
 }
 
-#[test]
-fn missing_x() {
-    let mut t = load_all(BASIC);
-    remove(&mut t, "x");
-    let o = run_tensors("missing_x", GATV2, &t, &[]);
-    assert_bad_data(&o, "x");
+impl Base {
+    fn model_and_case(self) -> (&'static str, &'static str) {
+        match self {
+            Base::Basic => (GATV2, BASIC),
+            Base::TwoLayer => (TWO_LAYER, TWO_LAYER_CASE),
+        }
+    }
 }
 
-#[test]
-fn missing_edge_index() {
-    let mut t = load_all(BASIC);
-    remove(&mut t, "edge_index");
-    let o = run_tensors("missing_edge_index", GATV2, &t, &[]);
-    assert_bad_data(&o, "edge_index");
+/// A reference case with one tensor changed, and the tensor the one-line message must name.
+struct TensorEdit {
+    name: &'static str,
+    base: Base,
+    edit: fn(&mut Tensors),
+    names: &'static str,
+    extra: &'static [&'static str],
 }
 
-#[test]
-fn missing_grad_out() {
-    let mut t = load_all(BASIC);
-    remove(&mut t, "grad_out");
-    let o = run_tensors("missing_grad_out", GATV2, &t, &[]);
-    assert_bad_data(&o, "grad_out");
+const fn edit(
+    name: &'static str,
+    base: Base,
+    names: &'static str,
+    edit: fn(&mut Tensors),
+) -> TensorEdit {
+    TensorEdit {
+        name,
+        base,
+        edit,
+        names,
+        extra: &[],
+    }
 }
 
-#[test]
-fn missing_labels() {
-    let mut t = load_all(TWO_LAYER_CASE);
-    remove(&mut t, "y");
-    let o = run_tensors("missing_labels", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "y");
+fn f64_to_f32(data: &TensorData) -> Vec<f32> {
+    match data {
+        TensorData::F64(v) => v.iter().map(|&x| x as f32).collect(),
+        other => panic!("not F64: {other:?}"),
+    }
 }
 
-#[test]
-fn missing_train_mask() {
-    let mut t = load_all(TWO_LAYER_CASE);
-    remove(&mut t, "train_mask");
-    let o = run_tensors("missing_train_mask", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "train_mask");
+fn ints_to_f64(data: &TensorData) -> TensorData {
+    match data {
+        TensorData::I64(v) => TensorData::F64(v.iter().map(|&i| i as f64).collect()),
+        other => panic!("not I64: {other:?}"),
+    }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Wrong shapes.
-
-#[test]
-fn wrong_shape_weight() {
-    // [6, 5] -> [5, 6]: same element count, transposed.
-    let mut t = load_all(BASIC);
-    find(&mut t, "param.lin_l.weight").1 = vec![5, 6];
-    let o = run_tensors("wrong_shape_weight", GATV2, &t, &[]);
-    assert_bad_data(&o, "param.lin_l.weight");
-}
-
-#[test]
-fn wrong_rank_att() {
-    // [1, 2, 3] -> [6]
-    let mut t = load_all(BASIC);
-    find(&mut t, "param.att").1 = vec![6];
-    let o = run_tensors("wrong_rank_att", GATV2, &t, &[]);
-    assert_bad_data(&o, "param.att");
-}
-
-#[test]
-fn wrong_shape_bias() {
+const TENSOR_EDITS: &[TensorEdit] = &[
+    // Missing tensors.
+    edit("missing_param", Base::Basic, "param.att", |t| {
+        remove(t, "param.att")
+    }),
+    edit("missing_x", Base::Basic, "x", |t| remove(t, "x")),
+    edit("missing_edge_index", Base::Basic, "edge_index", |t| {
+        remove(t, "edge_index")
+    }),
+    edit("missing_grad_out", Base::Basic, "grad_out", |t| {
+        remove(t, "grad_out")
+    }),
+    edit("missing_labels", Base::TwoLayer, "y", |t| remove(t, "y")),
+    edit("missing_train_mask", Base::TwoLayer, "train_mask", |t| {
+        remove(t, "train_mask")
+    }),
+    // Wrong shapes. [6, 5] -> [5, 6]: same element count, transposed.
+    edit(
+        "wrong_shape_weight",
+        Base::Basic,
+        "param.lin_l.weight",
+        |t| find(t, "param.lin_l.weight").1 = vec![5, 6],
+    ),
+    edit("wrong_rank_att", Base::Basic, "param.att", |t| {
+        find(t, "param.att").1 = vec![6]
+    }),
     // [6] -> [5]: H*C no longer matches.
-    let mut t = load_all(BASIC);
-    let bias = find(&mut t, "param.bias");
-    bias.1 = vec![5];
-    bias.2 = TensorData::F64(vec![0.1; 5]);
-    let o = run_tensors("wrong_shape_bias", GATV2, &t, &[]);
-    assert_bad_data(&o, "param.bias");
-}
-
-#[test]
-fn wrong_shape_grad_out() {
-    // [7, 6] -> [7, 5]
-    let mut t = load_all(BASIC);
-    let g = find(&mut t, "grad_out");
-    g.1 = vec![7, 5];
-    g.2 = TensorData::F64(vec![0.5; 35]);
-    let o = run_tensors("wrong_shape_grad_out", GATV2, &t, &[]);
-    assert_bad_data(&o, "grad_out");
-}
-
-#[test]
-fn wrong_shape_edge_index() {
+    edit("wrong_shape_bias", Base::Basic, "param.bias", |t| {
+        *find(t, "param.bias") = ("param.bias".into(), vec![5], TensorData::F64(vec![0.1; 5]))
+    }),
+    edit("wrong_shape_grad_out", Base::Basic, "grad_out", |t| {
+        *find(t, "grad_out") = (
+            "grad_out".into(),
+            vec![7, 5],
+            TensorData::F64(vec![0.5; 35]),
+        )
+    }),
     // [2, 11] -> [11, 2]: same element count.
-    let mut t = load_all(BASIC);
-    find(&mut t, "edge_index").1 = vec![11, 2];
-    let o = run_tensors("wrong_shape_edge_index", GATV2, &t, &[]);
-    assert_bad_data(&o, "edge_index");
-}
-
-#[test]
-fn wrong_length_labels() {
+    edit("wrong_shape_edge_index", Base::Basic, "edge_index", |t| {
+        find(t, "edge_index").1 = vec![11, 2]
+    }),
     // 12 nodes, 11 labels.
-    let mut t = load_all(TWO_LAYER_CASE);
-    let y = find(&mut t, "y");
-    y.1 = vec![11];
-    y.2 = TensorData::I64(vec![0; 11]);
-    let o = run_tensors("wrong_length_labels", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "y");
-}
-
-#[test]
-fn wrong_length_train_mask() {
-    let mut t = load_all(TWO_LAYER_CASE);
-    let m = find(&mut t, "train_mask");
-    m.1 = vec![13];
-    m.2 = TensorData::U8(vec![1; 13]);
-    let o = run_tensors("wrong_length_train_mask", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "train_mask");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Wrong dtypes.
-
-#[test]
-fn wrong_dtype_x_integer() {
-    let mut t = load_all(BASIC);
-    let x = find(&mut t, "x");
-    x.2 = TensorData::I64(vec![1; 35]);
-    let o = run_tensors("wrong_dtype_x", GATV2, &t, &[]);
-    assert_bad_data(&o, "x");
-}
-
-#[test]
-fn wrong_dtype_edge_index_float() {
-    let mut t = load_all(BASIC);
-    let ei = find(&mut t, "edge_index");
-    let TensorData::I64(v) = &ei.2 else {
-        panic!("edge_index is not I64")
-    };
-    ei.2 = TensorData::F64(v.iter().map(|&i| i as f64).collect());
-    let o = run_tensors("wrong_dtype_edge_index", GATV2, &t, &[]);
-    assert_bad_data(&o, "edge_index");
-}
-
-#[test]
-fn wrong_dtype_labels_float() {
-    let mut t = load_all(TWO_LAYER_CASE);
-    let y = find(&mut t, "y");
-    let TensorData::I64(v) = &y.2 else {
-        panic!("y is not I64")
-    };
-    y.2 = TensorData::F64(v.iter().map(|&i| i as f64).collect());
-    let o = run_tensors("wrong_dtype_labels", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "y");
-}
-
-#[test]
-fn wrong_dtype_train_mask_float() {
-    let mut t = load_all(TWO_LAYER_CASE);
-    let m = find(&mut t, "train_mask");
-    let TensorData::U8(v) = &m.2 else {
-        panic!("train_mask is not U8")
-    };
-    m.2 = TensorData::F32(v.iter().map(|&b| b as f32).collect());
-    let o = run_tensors("wrong_dtype_train_mask", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "train_mask");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Bad node indices.
-
-#[test]
-fn edge_index_target_out_of_range() {
-    // 7 nodes: index 7 is one past the end (row 1, the targets).
-    let mut t = load_all(BASIC);
-    set_i64(&mut t, "edge_index", 11 + 4, 7);
-    let o = run_tensors("edge_target_out_of_range", GATV2, &t, &[]);
-    assert_bad_data(&o, "edge_index");
-}
-
-#[test]
-fn edge_index_source_out_of_range() {
-    let mut t = load_all(BASIC);
-    set_i64(&mut t, "edge_index", 3, 1000);
-    let o = run_tensors("edge_source_out_of_range", GATV2, &t, &[]);
-    assert_bad_data(&o, "edge_index");
-}
-
-#[test]
-fn edge_index_negative() {
-    let mut t = load_all(BASIC);
-    set_i64(&mut t, "edge_index", 0, -1);
-    let o = run_tensors("edge_negative", GATV2, &t, &[]);
-    assert_bad_data(&o, "edge_index");
-}
-
-#[test]
-fn edge_index_huge() {
-    let mut t = load_all(BASIC);
-    set_i64(&mut t, "edge_index", 11 + 10, i64::MAX);
-    let o = run_tensors("edge_huge", GATV2, &t, &[]);
-    assert_bad_data(&o, "edge_index");
-}
-
-#[test]
-fn edge_index_most_negative() {
-    let mut t = load_all(BASIC);
-    set_i64(&mut t, "edge_index", 5, i64::MIN);
-    let o = run_tensors("edge_min", GATV2, &t, &[]);
-    assert_bad_data(&o, "edge_index");
-}
-
-#[test]
-fn edge_index_out_of_range_two_layer() {
+    edit("wrong_length_labels", Base::TwoLayer, "y", |t| {
+        *find(t, "y") = ("y".into(), vec![11], TensorData::I64(vec![0; 11]))
+    }),
+    edit(
+        "wrong_length_train_mask",
+        Base::TwoLayer,
+        "train_mask",
+        |t| *find(t, "train_mask") = ("train_mask".into(), vec![13], TensorData::U8(vec![1; 13])),
+    ),
+    // Wrong dtypes.
+    edit("wrong_dtype_x", Base::Basic, "x", |t| {
+        find(t, "x").2 = TensorData::I64(vec![1; 35])
+    }),
+    edit("wrong_dtype_edge_index", Base::Basic, "edge_index", |t| {
+        let ei = find(t, "edge_index");
+        ei.2 = ints_to_f64(&ei.2)
+    }),
+    edit("wrong_dtype_labels", Base::TwoLayer, "y", |t| {
+        let y = find(t, "y");
+        y.2 = ints_to_f64(&y.2)
+    }),
+    edit(
+        "wrong_dtype_train_mask",
+        Base::TwoLayer,
+        "train_mask",
+        |t| {
+            let m = find(t, "train_mask");
+            let TensorData::U8(v) = &m.2 else {
+                panic!("train_mask is not U8")
+            };
+            m.2 = TensorData::F32(v.iter().map(|&b| b as f32).collect())
+        },
+    ),
+    // Bad node indices. 7 nodes: index 7 is one past the end (row 1, the targets).
+    edit("edge_target_out_of_range", Base::Basic, "edge_index", |t| {
+        set_i64(t, "edge_index", 11 + 4, 7)
+    }),
+    edit("edge_source_out_of_range", Base::Basic, "edge_index", |t| {
+        set_i64(t, "edge_index", 3, 1000)
+    }),
+    edit("edge_negative", Base::Basic, "edge_index", |t| {
+        set_i64(t, "edge_index", 0, -1)
+    }),
+    edit("edge_huge", Base::Basic, "edge_index", |t| {
+        set_i64(t, "edge_index", 11 + 10, i64::MAX)
+    }),
+    edit("edge_min", Base::Basic, "edge_index", |t| {
+        set_i64(t, "edge_index", 5, i64::MIN)
+    }),
     // 12 nodes.
-    let mut t = load_all(TWO_LAYER_CASE);
-    set_i64(&mut t, "edge_index", 0, 12);
-    let o = run_tensors("edge_out_of_range_two_layer", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "edge_index");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Non-finite inputs.
-
-#[test]
-fn nan_in_x() {
-    let mut t = load_all(BASIC);
-    set_f64(&mut t, "x", 17, f64::NAN);
-    let o = run_tensors("nan_in_x", GATV2, &t, &[]);
-    assert_bad_data(&o, "x");
-}
-
-#[test]
-fn inf_in_parameter() {
-    let mut t = load_all(BASIC);
-    set_f64(&mut t, "param.att", 2, f64::INFINITY);
-    let o = run_tensors("inf_in_param", GATV2, &t, &[]);
-    assert_bad_data(&o, "param.att");
-}
-
-#[test]
-fn neg_inf_in_grad_out() {
-    let mut t = load_all(BASIC);
-    set_f64(&mut t, "grad_out", 41, f64::NEG_INFINITY);
-    let o = run_tensors("neg_inf_in_grad_out", GATV2, &t, &[]);
-    assert_bad_data(&o, "grad_out");
-}
-
-#[test]
-fn nan_in_f32_weight() {
-    let mut t = load_all(TWO_LAYER_CASE);
-    let w = find(&mut t, "param.conv2.lin_r.weight");
-    let TensorData::F64(v) = &w.2 else {
-        panic!("not F64")
-    };
-    let mut v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-    v[7] = f32::NAN;
-    w.2 = TensorData::F32(v);
-    let o = run_tensors("nan_in_f32_weight", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "param.conv2.lin_r.weight");
-}
-
-#[test]
-fn nan_in_x_with_f32_interpreter() {
-    let mut t = load_all(BASIC);
-    set_f64(&mut t, "x", 3, f64::NAN);
-    let o = run_tensors("nan_in_x_f32", GATV2, &t, &["--dtype", "f32"]);
-    assert_bad_data(&o, "x");
-}
-
-#[test]
-fn input_too_large_for_f32_names_the_tensor() {
+    edit(
+        "edge_out_of_range_two_layer",
+        Base::TwoLayer,
+        "edge_index",
+        |t| set_i64(t, "edge_index", 0, 12),
+    ),
+    // Non-finite inputs.
+    edit("nan_in_x", Base::Basic, "x", |t| {
+        set_f64(t, "x", 17, f64::NAN)
+    }),
+    edit("inf_in_param", Base::Basic, "param.att", |t| {
+        set_f64(t, "param.att", 2, f64::INFINITY)
+    }),
+    edit("neg_inf_in_grad_out", Base::Basic, "grad_out", |t| {
+        set_f64(t, "grad_out", 41, f64::NEG_INFINITY)
+    }),
+    edit(
+        "nan_in_f32_weight",
+        Base::TwoLayer,
+        "param.conv2.lin_r.weight",
+        |t| {
+            let w = find(t, "param.conv2.lin_r.weight");
+            let mut v = f64_to_f32(&w.2);
+            v[7] = f32::NAN;
+            w.2 = TensorData::F32(v)
+        },
+    ),
+    TensorEdit {
+        extra: &["--dtype", "f32"],
+        ..edit("nan_in_x_f32", Base::Basic, "x", |t| {
+            set_f64(t, "x", 3, f64::NAN)
+        })
+    },
     // 1e300 is a finite f64 but infinite as f32: with `--dtype f32` the input is effectively
     // infinite, and the message must name the input (as `TensorFile::f32` does), not a result.
-    let mut t = load_all(BASIC);
-    set_f64(&mut t, "x", 0, 1e300);
-    let o = run_tensors("x_too_large_for_f32", GATV2, &t, &["--dtype", "f32"]);
-    assert_bad_data(&o, "x");
+    TensorEdit {
+        extra: &["--dtype", "f32"],
+        ..edit("x_too_large_for_f32", Base::Basic, "x", |t| {
+            set_f64(t, "x", 0, 1e300)
+        })
+    },
+    // Labels and masks: conv2 has 3 output channels, so classes are 0..3.
+    edit("label_too_big", Base::TwoLayer, "y", |t| {
+        set_i64(t, "y", 4, 3)
+    }),
+    edit("label_negative", Base::TwoLayer, "y", |t| {
+        set_i64(t, "y", 0, -1)
+    }),
+    edit("label_huge", Base::TwoLayer, "y", |t| {
+        set_i64(t, "y", 11, i64::MAX)
+    }),
+    edit("all_zero_mask", Base::TwoLayer, "train_mask", |t| {
+        find(t, "train_mask").2 = TensorData::U8(vec![0; 12])
+    }),
+    edit("mask_not_boolean", Base::TwoLayer, "train_mask", |t| {
+        find(t, "train_mask").2 = TensorData::U8(vec![2; 12])
+    }),
+];
+
+/// Every tensor edit is refused with exit status 2 and one line naming the tensor.
+#[test]
+fn one_changed_tensor_is_named() {
+    run_all(
+        TENSOR_EDITS,
+        |c| c.name,
+        |c| {
+            let (model, case) = c.base.model_and_case();
+            let mut t = load_all(case);
+            (c.edit)(&mut t);
+            let o = run_tensors(c.name, model, &t, c.extra);
+            rejection_problem(&o, 2, &[&format!("`{}`", c.names)])
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -531,47 +484,37 @@ fn basic_bytes() -> Vec<u8> {
     std::fs::read(root().join(BASIC)).expect("read the basic case")
 }
 
-#[test]
-fn truncated_file() {
-    let bytes = basic_bytes();
-    let o = run_bytes("truncated", GATV2, &bytes[..bytes.len() - 100], &[]);
-    assert_rejected(&o, 2, &["case.safetensors"]);
-}
+/// A case file's bytes made from the basic case's.
+type Corrupt = (&'static str, fn(Vec<u8>) -> Vec<u8>);
 
-#[test]
-fn truncated_inside_header() {
-    let bytes = basic_bytes();
-    let o = run_bytes("truncated_header", GATV2, &bytes[..200], &[]);
-    assert_rejected(&o, 2, &["case.safetensors"]);
-}
+const CORRUPT_FILES: &[Corrupt] = &[
+    ("truncated", |b| b[..b.len() - 100].to_vec()),
+    ("truncated_header", |b| b[..200].to_vec()),
+    ("empty_file", |_| Vec::new()),
+    ("corrupt_header", |mut b| {
+        b[8] = b'#';
+        b
+    }),
+    ("corrupt_header_length", |mut b| {
+        b[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        b
+    }),
+    ("not_safetensors", |_| {
+        std::fs::read(root().join(GATV2)).unwrap()
+    }),
+];
 
+/// A case file that is not a valid tensor file is refused with one line naming the file.
 #[test]
-fn empty_file() {
-    let o = run_bytes("empty_file", GATV2, &[], &[]);
-    assert_rejected(&o, 2, &["case.safetensors"]);
-}
-
-#[test]
-fn corrupt_header_json() {
-    let mut bytes = basic_bytes();
-    bytes[8] = b'#';
-    let o = run_bytes("corrupt_header", GATV2, &bytes, &[]);
-    assert_rejected(&o, 2, &["case.safetensors"]);
-}
-
-#[test]
-fn corrupt_header_length() {
-    let mut bytes = basic_bytes();
-    bytes[..8].copy_from_slice(&u64::MAX.to_le_bytes());
-    let o = run_bytes("corrupt_header_length", GATV2, &bytes, &[]);
-    assert_rejected(&o, 2, &["case.safetensors"]);
-}
-
-#[test]
-fn not_a_safetensors_file() {
-    let text = std::fs::read(root().join(GATV2)).unwrap();
-    let o = run_bytes("not_safetensors", GATV2, &text, &[]);
-    assert_rejected(&o, 2, &["case.safetensors"]);
+fn corrupt_case_files_are_named() {
+    run_all(
+        CORRUPT_FILES,
+        |c| c.0,
+        |(name, corrupt)| {
+            let o = run_bytes(name, GATV2, &corrupt(basic_bytes()), &[]);
+            rejection_problem(&o, 2, &["case.safetensors"])
+        },
+    );
 }
 
 #[test]
@@ -583,50 +526,6 @@ fn inputs_file_does_not_exist() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Labels and masks.
-
-#[test]
-fn label_equal_to_class_count() {
-    // conv2 has 3 output channels, so classes are 0..3.
-    let mut t = load_all(TWO_LAYER_CASE);
-    set_i64(&mut t, "y", 4, 3);
-    let o = run_tensors("label_too_big", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "y");
-}
-
-#[test]
-fn label_negative() {
-    let mut t = load_all(TWO_LAYER_CASE);
-    set_i64(&mut t, "y", 0, -1);
-    let o = run_tensors("label_negative", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "y");
-}
-
-#[test]
-fn label_huge() {
-    let mut t = load_all(TWO_LAYER_CASE);
-    set_i64(&mut t, "y", 11, i64::MAX);
-    let o = run_tensors("label_huge", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "y");
-}
-
-#[test]
-fn all_zero_train_mask() {
-    let mut t = load_all(TWO_LAYER_CASE);
-    find(&mut t, "train_mask").2 = TensorData::U8(vec![0; 12]);
-    let o = run_tensors("all_zero_mask", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "train_mask");
-}
-
-#[test]
-fn train_mask_not_boolean() {
-    let mut t = load_all(TWO_LAYER_CASE);
-    find(&mut t, "train_mask").2 = TensorData::U8(vec![2; 12]);
-    let o = run_tensors("mask_not_boolean", TWO_LAYER, &t, &[]);
-    assert_bad_data(&o, "train_mask");
-}
-
-// ---------------------------------------------------------------------------------------------
 // Bad `--set` and `--dim` values: the message names the flag.
 
 fn basic_with(test: &str, extra: &[&str]) -> Outcome {
@@ -634,64 +533,37 @@ fn basic_with(test: &str, extra: &[&str]) -> Outcome {
     grad(dir, &root().join(GATV2), &root().join(BASIC), extra)
 }
 
-#[test]
-fn set_not_a_number() {
-    let o = basic_with("set_nan_text", &["--set", "slope=abc"]);
-    assert_rejected(&o, 2, &["--set", "slope"]);
-}
+/// A case name, the flags given, and what the one line must contain.
+type BadFlag = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+const BAD_FLAGS: &[BadFlag] = &[
+    ("set_nan_text", &["--set", "slope=abc"], &["--set", "slope"]),
+    ("set_no_equals", &["--set", "slope"], &["--set"]),
+    ("set_inf", &["--set", "slope=inf"], &["--set", "slope"]),
+    ("set_nan", &["--set", "slope=NaN"], &["--set", "slope"]),
+    (
+        "set_unknown",
+        &["--set", "no_such_constant=1"],
+        &["no_such_constant"],
+    ),
+    ("dim_zero", &["--dim", "H=0"], &["--dim", "H=0"]),
+    ("dim_text", &["--dim", "H=two"], &["--dim", "H=two"]),
+    ("dim_negative", &["--dim", "H=-2"], &["--dim", "H=-2"]),
+    ("dim_no_equals", &["--dim", "H"], &["--dim"]),
+    ("dim_unknown", &["--dim", "Q=3"], &["`Q`"]),
+];
 
 #[test]
-fn set_without_equals() {
-    let o = basic_with("set_no_equals", &["--set", "slope"]);
-    assert_rejected(&o, 2, &["--set"]);
-}
-
-#[test]
-fn set_infinite() {
-    let o = basic_with("set_inf", &["--set", "slope=inf"]);
-    assert_rejected(&o, 2, &["--set", "slope"]);
-}
-
-#[test]
-fn set_nan() {
-    let o = basic_with("set_nan", &["--set", "slope=NaN"]);
-    assert_rejected(&o, 2, &["--set", "slope"]);
-}
-
-#[test]
-fn set_unknown_constant() {
-    let o = basic_with("set_unknown", &["--set", "no_such_constant=1"]);
-    assert_rejected(&o, 2, &["no_such_constant"]);
-}
-
-#[test]
-fn dim_zero() {
-    let o = basic_with("dim_zero", &["--dim", "H=0"]);
-    assert_rejected(&o, 2, &["--dim", "H=0"]);
-}
-
-#[test]
-fn dim_not_a_number() {
-    let o = basic_with("dim_text", &["--dim", "H=two"]);
-    assert_rejected(&o, 2, &["--dim", "H=two"]);
-}
-
-#[test]
-fn dim_negative() {
-    let o = basic_with("dim_negative", &["--dim", "H=-2"]);
-    assert_rejected(&o, 2, &["--dim", "H=-2"]);
-}
-
-#[test]
-fn dim_without_equals() {
-    let o = basic_with("dim_no_equals", &["--dim", "H"]);
-    assert_rejected(&o, 2, &["--dim"]);
-}
-
-#[test]
-fn dim_unknown() {
-    let o = basic_with("dim_unknown", &["--dim", "Q=3"]);
-    assert_rejected(&o, 2, &["`Q`"]);
+fn bad_flags_are_named() {
+    run_all(
+        BAD_FLAGS,
+        |c| c.0,
+        |(name, flags, needles)| rejection_problem(&basic_with(name, flags), 2, needles),
+    );
 }
 
 #[test]

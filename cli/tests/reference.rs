@@ -1,5 +1,7 @@
 //! `gatgrad grad` with each zoo model reproduces PyTorch Geometric 2.8.1 autograd (float64 vectors in
-//! tests/reference, copied from the shared reference set) to relative error ≤ 1e-9.
+//! tests/reference, copied from the shared reference set) to relative error ≤ 1e-9, and the DGL
+//! layers of `models/dgl/` reproduce DGL 2.1 autograd (tests/reference/dgl, in DGL's layout:
+//! `out` and `grad_out` are `[N, H, C]`).
 
 use gatgrad::runtime::TensorFile;
 use std::path::{Path, PathBuf};
@@ -22,13 +24,37 @@ fn rel_err(got: &[f64], want: &[f64]) -> f64 {
         / scale
 }
 
+/// Runs `gatgrad grad models/MODEL` on `tests/reference/CASE.safetensors` and compares every
+/// result the reference holds.
 fn check_case(model: &str, case: &str) {
-    let dir = std::env::temp_dir().join(format!("gatgrad-ref-{case}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join("out.safetensors");
     let input = root()
         .join("tests/reference")
         .join(format!("{case}.safetensors"));
+    check_file(model, &input, case);
+}
+
+#[path = "reference/dgl_derived.rs"]
+mod dgl_derived;
+
+/// [`check_case`] on any input file holding the expected results; returns what `grad` wrote.
+fn check_file(model: &str, input: &Path, case: &str) -> TensorFile {
+    run_and_compare(model, input, case, 4)
+}
+
+/// [`check_file`] for a case that holds only forward results (`out`, `alpha`).
+fn check_file_forward(model: &str, input: &Path, case: &str) -> TensorFile {
+    run_and_compare(model, input, case, 2)
+}
+
+/// Runs `grad` on `input` and compares at least `at_least` of its results.
+fn run_and_compare(model: &str, input: &Path, case: &str, at_least: usize) -> TensorFile {
+    let dir = std::env::temp_dir().join(format!(
+        "gatgrad-ref-{}-{}",
+        case.replace('/', "_"),
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out.safetensors");
     let status = Command::new(env!("CARGO_BIN_EXE_gatgrad"))
         .args([
             "grad",
@@ -43,11 +69,13 @@ fn check_case(model: &str, case: &str) {
         "gatgrad grad failed for {case}: {}",
         String::from_utf8_lossy(&status.stderr)
     );
-    compare(&input, &out, case);
+    compare(input, &out, case, at_least);
+    let got = TensorFile::load(&out).unwrap();
     std::fs::remove_dir_all(&dir).ok();
+    got
 }
 
-fn compare(reference: &Path, ours: &Path, case: &str) {
+fn compare(reference: &Path, ours: &Path, case: &str, at_least: usize) {
     let want = TensorFile::load(reference).unwrap();
     let got = TensorFile::load(ours).unwrap();
     let mut checked = 0;
@@ -71,7 +99,10 @@ fn compare(reference: &Path, ours: &Path, case: &str) {
         );
         assert_eq!(g, w, "{case}: edges after self loops differ from PyG's");
     }
-    assert!(checked >= 4, "{case}: only {checked} tensors compared");
+    assert!(
+        checked >= at_least,
+        "{case}: only {checked} tensors compared"
+    );
 }
 
 #[test]
@@ -97,4 +128,19 @@ fn gat_v1() {
 #[test]
 fn gatv2_two_layer() {
     check_case("gatv2_two_layer.gat", "gatv2_two_layer");
+}
+
+#[test]
+fn dgl_gatv2_basic() {
+    check_case("dgl/gatv2.gat", "dgl/dgl_gatv2_basic");
+}
+
+#[test]
+fn dgl_gatv2_share_weights() {
+    check_case("dgl/gatv2_shared.gat", "dgl/dgl_gatv2_share_weights");
+}
+
+#[test]
+fn dgl_gat() {
+    check_case("dgl/gat.gat", "dgl/dgl_gat");
 }

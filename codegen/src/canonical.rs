@@ -5,6 +5,7 @@
 //! and the output, loss and attention tensors are part of it, so it can key a cache of generated
 //! code and decide whether a file is a compiled model.
 
+use crate::init::Init;
 use crate::ir::*;
 use std::fmt::Write;
 
@@ -30,7 +31,7 @@ pub fn canonical_text(p: &Program) -> String {
     for g in &p.graphs {
         let _ = writeln!(out, "graph {g:?}");
     }
-    for t in &p.tensors {
+    for (k, t) in p.tensors.iter().enumerate() {
         let dims: Vec<String> = t.dims.iter().map(|d| d.0.to_string()).collect();
         let _ = write!(
             out,
@@ -50,6 +51,13 @@ pub fn canonical_text(p: &Program) -> String {
                 })
                 .collect();
             let _ = write!(out, " file {}", groups.join(", "));
+        }
+        if let Some(init) = p.inits.iter().find(|(x, _)| x.index() == k).map(|(_, i)| i) {
+            // Bits, so that two gains that print alike are still told apart.
+            let _ = write!(out, " init {init}");
+            if let Init::XavierUniform { gain } | Init::XavierNormal { gain } = init {
+                let _ = write!(out, " {:#x}", gain.to_bits());
+            }
         }
         out.push('\n');
     }

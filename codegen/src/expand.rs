@@ -7,13 +7,14 @@
 //! ```
 //!
 //! keeps the struct and implements `gatgrad::exec::Generated` for it: `SOURCE`, `EQUATIONS` (the
-//! printed derivatives), `forward` and `backward` for any float type. A DSL error becomes one
+//! printed derivatives), the program as data (`program()`, see [`crate::literal`]), `forward` and
+//! `backward` for any float type. A DSL error becomes one
 //! `compile_error!` on the attribute whose message carries the DSL file, line and column.
 
-use crate::emit::helpers::Helper;
+use crate::emit::helpers::{facade, Helper};
 use crate::print::{Printer, Style};
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, ToTokens};
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, MetaNameValue, Token};
 
@@ -38,23 +39,32 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let strukt: syn::ItemStruct = syn::parse2(item.clone())?;
     let mut file = None;
     let mut source = None;
-    let mut krate = "::gatgrad".to_string();
+    let mut krate = facade();
     for a in &args {
         let key = a
             .path
             .get_ident()
             .map(|i| i.to_string())
             .unwrap_or_default();
-        let value = match &a.value {
+        let literal = match &a.value {
             Expr::Lit(ExprLit {
                 lit: Lit::Str(s), ..
-            }) => s.value(),
+            }) => s,
             other => return Err(syn::Error::new_spanned(other, "expected a string literal")),
         };
+        let value = literal.value();
         match key.as_str() {
             "file" => file = Some((value, a.clone())),
             "source" => source = Some(value),
-            "krate" => krate = value,
+            "krate" => {
+                let path = literal.parse::<syn::Path>().map_err(|_| {
+                    syn::Error::new_spanned(
+                        literal,
+                        "`krate` must be the path of the gatgrad crate, such as `::gatgrad` or `crate`",
+                    )
+                })?;
+                krate = path.into_token_stream();
+            }
             _ => {
                 return Err(syn::Error::new_spanned(
                     &a.path,
@@ -104,22 +114,18 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             format!("gatgrad bug, please report it: {e}"),
         )
     })?;
-    let items: TokenStream = gen.items.parse().map_err(|e| {
-        syn::Error::new(
-            Span::call_site(),
-            format!("internal: generated code does not parse: {e}"),
-        )
-    })?;
+    let items = gen.items;
     let pr = Printer::new(&program, Style::Text);
     let equations = format!("{}\n{}", pr.forward(), pr.backward());
     let ident = &strukt.ident;
     let module = format_ident!("__gatgrad_{}", ident.to_string().to_lowercase());
-    let private_path = |h: Helper| syn::parse_str::<syn::Path>(&h.path(&krate));
     let (generated, float, bound) = (
-        private_path(Helper::Generated)?,
-        private_path(Helper::Float)?,
-        private_path(Helper::Bound)?,
+        Helper::Generated.path(&krate),
+        Helper::Float.path(&krate),
+        Helper::Bound.path(&krate),
     );
+    let ir = Helper::Ir.path(&krate);
+    let literal = crate::literal::program_literal(&program, &ir);
     let track = read_paths
         .iter()
         .map(|p| quote! { const _: &str = include_str!(#p); });
@@ -134,6 +140,9 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             const SOURCE: &'static str = #text;
             const EQUATIONS: &'static str = #equations;
             const NUM_TENSORS: usize = #module::NUM_TENSORS;
+            fn program() -> #ir::Program {
+                #literal
+            }
             fn forward<T: #float>(b: &#bound, v: &mut [Vec<T>]) {
                 #module::forward(b, v)
             }
@@ -150,7 +159,7 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
 
 /// The generated code of a program, formatted for review (what snapshots hold).
 pub fn pretty(program: &crate::ir::Program) -> Result<String, String> {
-    let gen = crate::emit::generate(program, "::gatgrad")?;
-    let file: syn::File = syn::parse_str(&gen.items).map_err(|e| e.to_string())?;
+    let gen = crate::emit::generate(program, &facade())?;
+    let file: syn::File = syn::parse2(gen.items).map_err(|e| e.to_string())?;
     Ok(prettyplease::unparse(&file))
 }

@@ -243,6 +243,7 @@ pub enum ReduceOp {
     LogSumExp,
 }
 
+pub use crate::init::Init;
 pub use crate::primitives::Func;
 
 /// One expression node. Children are [`ExprId`]s into the same [`Arena`].
@@ -305,7 +306,32 @@ pub struct Arena {
     ids: HashMap<Node, ExprId>,
 }
 
+impl PartialEq for Arena {
+    /// Two arenas are equal when they hold the same nodes under the same ids.
+    fn eq(&self, other: &Arena) -> bool {
+        self.nodes == other.nodes
+    }
+}
+
 impl Arena {
+    /// The arena holding `nodes` under ids `0, 1, ...` (as [`Arena::intern`] would have built it),
+    /// for programs that generated code carries as data.
+    ///
+    /// # Panics
+    /// When a node repeats an earlier one or names a child that comes after it: such a list was
+    /// not read off an arena.
+    pub fn from_nodes(nodes: Vec<Node>) -> Arena {
+        let mut arena = Arena::default();
+        for (k, node) in nodes.into_iter().enumerate() {
+            assert!(
+                arena.children_of(&node).iter().all(|c| c.index() < k),
+                "node {k} names a later child"
+            );
+            let id = arena.intern(node);
+            assert_eq!(id.index(), k, "node {k} repeats node {}", id.index());
+        }
+        arena
+    }
     /// The node behind an id.
     pub fn get(&self, id: ExprId) -> &Node {
         &self.nodes[id.index()]
@@ -436,7 +462,7 @@ pub struct Equation {
 }
 
 /// A lowered, checked layer or model: everything needed to evaluate and differentiate it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Program {
     /// Name of the layer or model.
     pub name: String,
@@ -472,9 +498,15 @@ pub struct Program {
     pub grads: Vec<(TensorId, TensorId)>,
     /// The adjoint tensor the caller supplies (`∂out`), for a layer without a loss.
     pub seed: Option<TensorId>,
+    /// Parameters declared with `init ...`, in declaration order; the others get the default.
+    pub inits: Vec<(TensorId, crate::init::Init)>,
 }
 
 impl Program {
+    /// How parameter `t` is initialised, if its declaration says (`init ...`).
+    pub fn init_of(&self, t: TensorId) -> Option<crate::init::Init> {
+        self.inits.iter().find(|(p, _)| *p == t).map(|(_, i)| *i)
+    }
     /// Adds a dimension.
     pub fn add_dim(&mut self, name: impl Into<String>) -> DimId {
         self.dims.push(Dim { name: name.into() });

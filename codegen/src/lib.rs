@@ -5,13 +5,16 @@
 //! it turns text into equations and equations into other equations (and, later, into Rust tokens).
 
 pub mod canonical;
+pub mod compare;
 pub mod compile;
 pub mod diff;
 pub mod emit;
 pub mod expand;
 pub mod facts;
+pub mod init;
 pub mod invariant;
 pub mod ir;
+pub mod literal;
 pub mod lower;
 pub mod normal;
 pub mod plan;
@@ -37,22 +40,31 @@ pub(crate) fn read_gathered(path: &std::path::Path) -> String {
     loaded.source.text
 }
 
-/// Every zoo file (`models/*.gat`), by file name, with the files it `use`s, sorted.
+/// Every zoo file (`models/**/*.gat`), by its path under `models/` (`dgl/gatv2.gat`), with the
+/// files it `use`s, sorted.
 #[cfg(test)]
 pub(crate) fn zoo_sources() -> Vec<(String, String)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../models");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "gat"))
-        .collect();
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "gat") {
+                out.push(p);
+            }
+        }
+    }
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../models"));
+    let mut files = Vec::new();
+    walk(dir, &mut files);
     files.sort();
     assert!(files.len() >= 8, "the zoo has {} files", files.len());
     files
         .into_iter()
         .map(|f| {
             let text = read_gathered(&f);
-            (f.file_name().unwrap().to_string_lossy().into_owned(), text)
+            let name = f.strip_prefix(dir).unwrap().display().to_string();
+            (name, text)
         })
         .collect()
 }

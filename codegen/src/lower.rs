@@ -12,7 +12,9 @@ mod checks;
 mod decls;
 mod equations;
 mod exprs;
+mod init;
 mod inline;
+mod layout;
 mod usage;
 
 /// The result of [`lower`]: a program when there were no errors, and every diagnostic found.
@@ -196,6 +198,22 @@ struct Env {
 }
 
 impl Env {
+    /// Binds `target <- source` to a new edge variable of `graph` (the target at its `dst`, the
+    /// source at its `src`) and makes it the edge in scope.
+    fn bind_edge(&mut self, p: &mut Program, target: &str, source: &str, graph: GraphId) -> VarId {
+        let e = p.add_edge_var(target, source, graph);
+        self.names
+            .push((target.to_string(), Binding::Node(At::Dst(e))));
+        self.names
+            .push((source.to_string(), Binding::Node(At::Src(e))));
+        self.edge = Some(EdgeCtx {
+            var: e,
+            target: target.to_string(),
+            source: source.to_string(),
+            graph,
+        });
+        e
+    }
     fn get(&self, name: &str) -> Option<Binding> {
         self.names
             .iter()
@@ -342,7 +360,8 @@ impl Lowerer {
                     };
                     self.decl(sc, decl, bind);
                 }
-                ast::Stmt::Output(name) if output_at.is_some() => {
+                ast::Stmt::Output(o) if output_at.is_some() => {
+                    let name = &o.name;
                     let first = output_at.unwrap_or(name.span);
                     self.diags.push(
                         Diagnostic::error(
@@ -369,7 +388,8 @@ impl Lowerer {
                         .with_help("one attention tensor is reported as `alpha`: keep one"),
                     );
                 }
-                ast::Stmt::Output(name) => {
+                ast::Stmt::Output(o) => {
+                    let name = &o.name;
                     output_at = Some(name.span);
                     match sc.syms.get(&name.name) {
                         Some(Sym::Tensor(t)) => {
@@ -383,6 +403,14 @@ impl Lowerer {
                                 );
                             } else {
                                 output = Some(t);
+                                if let Some(groups) = &o.layout {
+                                    let layout = self.output_layout(sc, t, groups, o.layout_span);
+                                    // Only the file's own output is stored outside; a called
+                                    // layer's output is flattened into the model's tensor.
+                                    if call.is_none() {
+                                        self.p.tensors[t.index()].external_shape = layout;
+                                    }
+                                }
                             }
                         }
                         Some(Sym::Poisoned) => {}

@@ -10,8 +10,11 @@
 //! crate checks every entry's runtime function against its evaluator (`tests/primitives.rs`),
 //! and another checks the function list in `docs/language.md` against [`docs_table`].
 
+use crate::emit::helpers::Helper;
 use crate::ir::{Arena, ExprId, Scalar};
 use crate::normal;
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
 
 /// What a derivative rule builds from: the call `y = f(x, arg)`.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +36,34 @@ pub struct ConstArg {
     pub name: &'static str,
     /// Its value when a call leaves it out, if it may.
     pub default: Option<f64>,
+}
+
+/// A runtime function generated code calls: `name` in the item `module` of the facade's private
+/// prelude (`__private::Float::exp`, `__private::f::sigmoid`).
+#[derive(Clone, Copy, Debug)]
+pub struct RuntimeFn {
+    /// The `__private` item holding it: the float trait or the element-wise functions.
+    pub module: Helper,
+    /// Its name there.
+    pub name: &'static str,
+}
+
+impl RuntimeFn {
+    /// A method of the float trait (`Float::exp`).
+    const fn float(name: &'static str) -> RuntimeFn {
+        RuntimeFn {
+            module: Helper::Float,
+            name,
+        }
+    }
+
+    /// One of the runtime's element-wise functions (`f::sigmoid`).
+    const fn elementwise(name: &'static str) -> RuntimeFn {
+        RuntimeFn {
+            module: Helper::Elementwise,
+            name,
+        }
+    }
 }
 
 /// How a function is spelled in LaTeX.
@@ -65,10 +96,9 @@ pub struct Primitive {
     /// Builds `∂f/∂x` in the arena. `None` for functions that are themselves first derivatives
     /// and are never differentiated again (a `.gat` file cannot call them).
     pub derivative: Option<fn(&mut Arena, Operands) -> ExprId>,
-    /// The runtime function generated code calls, relative to the runtime's private prelude
-    /// (`Float::exp`, `f::sigmoid`); it takes `x` and then the constant argument, both of the
-    /// generated code's float type.
-    pub rust: &'static str,
+    /// The runtime function generated code calls (`Float::exp`, `f::sigmoid`); it takes `x` and
+    /// then the constant argument, both of the generated code's float type.
+    pub rust: RuntimeFn,
     /// Its LaTeX spelling.
     pub latex: Latex,
     /// For the nonlinearities `gatgrad diagnose` looks for in attention scores: where the
@@ -84,12 +114,18 @@ impl Primitive {
     }
 
     /// The Rust expression generated code evaluates for `f(x, arg)`, given the Rust expressions
-    /// of `x` and of the constant argument, with `private` the path of the runtime's private
-    /// prelude (`::gatgrad::__private`).
-    pub fn rust_call(&self, private: &str, x: &str, arg: Option<&str>) -> String {
+    /// of `x` and of the constant argument, for the facade at `krate` (`::gatgrad`).
+    pub fn rust_call(
+        &self,
+        krate: &TokenStream,
+        x: TokenStream,
+        arg: Option<TokenStream>,
+    ) -> TokenStream {
+        let module = self.rust.module.path(krate);
+        let name = Ident::new(self.rust.name, Span::call_site());
         match arg {
-            Some(a) => format!("{private}::{}({x}, {a})", self.rust),
-            None => format!("{private}::{}({x})", self.rust),
+            Some(a) => quote!(#module::#name(#x, #a)),
+            None => quote!(#module::#name(#x)),
         }
     }
 
@@ -144,7 +180,7 @@ primitives! {
         meaning: "`e^x`",
         eval: |x, _| x.exp(),
         derivative: Some(|_, o| o.y),
-        rust: "Float::exp",
+        rust: RuntimeFn::float("exp"),
         latex: Latex::Command("\\exp"),
         flat_region: None,
     },
@@ -159,7 +195,7 @@ primitives! {
             let one = ar.num(1.0);
             ar.div(one, o.x)
         }),
-        rust: "Float::ln",
+        rust: RuntimeFn::float("ln"),
         latex: Latex::Command("\\log"),
         flat_region: None,
     },
@@ -174,7 +210,7 @@ primitives! {
             let half = ar.num(0.5);
             ar.div(half, o.y)
         }),
-        rust: "Float::sqrt",
+        rust: RuntimeFn::float("sqrt"),
         latex: Latex::Sqrt,
         flat_region: None,
     },
@@ -190,7 +226,7 @@ primitives! {
             let sq = ar.pow(o.y, Scalar::lit(2.0));
             ar.sub(one, sq)
         }),
-        rust: "Float::tanh",
+        rust: RuntimeFn::float("tanh"),
         latex: Latex::Command("\\tanh"),
         // Slope below 0.08 of its maximum.
         flat_region: Some(|x| x.abs() > 2.0),
@@ -207,7 +243,7 @@ primitives! {
             let om = ar.sub(one, o.y);
             ar.mul(o.y, om)
         }),
-        rust: "f::sigmoid",
+        rust: RuntimeFn::elementwise("sigmoid"),
         latex: Latex::Operator,
         // Slope below 0.02 of its maximum.
         flat_region: Some(|x| x.abs() > 4.0),
@@ -220,7 +256,7 @@ primitives! {
         meaning: "`max(x, 0)`",
         eval: |x, _| if x > 0.0 { x } else { 0.0 },
         derivative: Some(|ar, o| ar.call(Func::Step, o.x, None)),
-        rust: "f::relu",
+        rust: RuntimeFn::elementwise("relu"),
         latex: Latex::Operator,
         flat_region: Some(negative),
     },
@@ -232,7 +268,7 @@ primitives! {
         meaning: "`x` if `x > 0`, else `slope * x`",
         eval: |x, slope| if x > 0.0 { x } else { slope * x },
         derivative: Some(|ar, o| ar.call(Func::LeakyReluGrad, o.x, o.arg)),
-        rust: "f::leaky_relu",
+        rust: RuntimeFn::elementwise("leaky_relu"),
         latex: Latex::Operator,
         flat_region: Some(negative),
     },
@@ -244,7 +280,7 @@ primitives! {
         meaning: "`x` if `x > 0`, else `alpha * (exp(x) - 1)`",
         eval: |x, alpha| if x > 0.0 { x } else { alpha * x.exp_m1() },
         derivative: Some(|ar, o| ar.call(Func::EluGrad, o.x, o.arg)),
-        rust: "f::elu",
+        rust: RuntimeFn::elementwise("elu"),
         latex: Latex::Operator,
         flat_region: Some(negative),
     },
@@ -256,7 +292,7 @@ primitives! {
         meaning: "`log(1 + exp(x))` (PyTorch's, linear above 20)",
         eval: |x, _| if x > 20.0 { x } else { x.exp().ln_1p() },
         derivative: Some(|ar, o| ar.call(Func::Sigmoid, o.x, None)),
-        rust: "f::softplus",
+        rust: RuntimeFn::elementwise("softplus"),
         latex: Latex::Operator,
         flat_region: Some(negative),
     },
@@ -268,7 +304,7 @@ primitives! {
         meaning: "the absolute value",
         eval: |x, _| x.abs(),
         derivative: Some(|ar, o| ar.call(Func::Sign, o.x, None)),
-        rust: "Float::abs",
+        rust: RuntimeFn::float("abs"),
         latex: Latex::Operator,
         flat_region: None,
     },
@@ -280,7 +316,7 @@ primitives! {
         meaning: "`max(x, lo)`",
         eval: |x, lo| if x > lo { x } else { lo },
         derivative: Some(|ar, o| ar.call(Func::Ge, o.x, o.arg)),
-        rust: "f::clamp_min",
+        rust: RuntimeFn::elementwise("clamp_min"),
         latex: Latex::Operator,
         flat_region: None,
     },
@@ -292,7 +328,7 @@ primitives! {
         meaning: "`1` if `x > 0`, else `0`",
         eval: |x, _| one_if_positive(x, 0.0),
         derivative: Some(|ar, _| ar.num(0.0)),
-        rust: "f::step",
+        rust: RuntimeFn::elementwise("step"),
         latex: Latex::Operator,
         flat_region: None,
     },
@@ -304,7 +340,7 @@ primitives! {
         meaning: "`1` if `x > 0`, else `slope`",
         eval: one_if_positive,
         derivative: Some(|ar, _| ar.num(0.0)),
-        rust: "f::leaky_relu_grad",
+        rust: RuntimeFn::elementwise("leaky_relu_grad"),
         latex: Latex::Operator,
         flat_region: None,
     },
@@ -316,7 +352,7 @@ primitives! {
         meaning: "`1` if `x > 0`, else `alpha * exp(x)`",
         eval: |x, alpha| if x > 0.0 { 1.0 } else { alpha * x.exp() },
         derivative: None,
-        rust: "f::elu_grad",
+        rust: RuntimeFn::elementwise("elu_grad"),
         latex: Latex::Operator,
         flat_region: None,
     },
@@ -336,7 +372,7 @@ primitives! {
             }
         },
         derivative: Some(|ar, _| ar.num(0.0)),
-        rust: "f::sign",
+        rust: RuntimeFn::elementwise("sign"),
         latex: Latex::Operator,
         flat_region: None,
     },
@@ -348,7 +384,7 @@ primitives! {
         meaning: "`1` if `x ≥ lo`, else `0`",
         eval: |x, lo| if x >= lo { 1.0 } else { 0.0 },
         derivative: Some(|ar, _| ar.num(0.0)),
-        rust: "f::ge",
+        rust: RuntimeFn::elementwise("ge"),
         latex: Latex::Operator,
         flat_region: None,
     },
@@ -368,7 +404,7 @@ primitives! {
             }
         },
         derivative: Some(|ar, o| ar.call(Func::SiluGrad, o.x, None)),
-        rust: "f::silu",
+        rust: RuntimeFn::elementwise("silu"),
         latex: Latex::Operator,
         flat_region: Some(negative),
     },
@@ -392,7 +428,7 @@ primitives! {
             }
         },
         derivative: None,
-        rust: "f::silu_grad",
+        rust: RuntimeFn::elementwise("silu_grad"),
         latex: Latex::Operator,
         flat_region: None,
     },
@@ -404,7 +440,7 @@ primitives! {
         meaning: "`x * Φ(x)` with `Φ(x) = (1 + erf(x / √2)) / 2` (PyTorch's exact form)",
         eval: |x, _| normal::times(x, normal::normal_cdf(x)),
         derivative: Some(|ar, o| ar.call(Func::GeluGrad, o.x, None)),
-        rust: "f::gelu",
+        rust: RuntimeFn::elementwise("gelu"),
         latex: Latex::Operator,
         flat_region: Some(negative),
     },
@@ -416,7 +452,7 @@ primitives! {
         meaning: "`Φ(x) + x * φ(x)`",
         eval: |x, _| normal::normal_cdf(x) + normal::times(x, normal::normal_pdf(x)),
         derivative: None,
-        rust: "f::gelu_grad",
+        rust: RuntimeFn::elementwise("gelu_grad"),
         latex: Latex::Operator,
         flat_region: None,
     },
@@ -484,26 +520,24 @@ pub fn docs_table() -> String {
 
 /// Tokens of a function `fn NAME<T: Float>(f: Func, x: T, arg: T) -> T` that evaluates each
 /// function of the table exactly as generated code spells it ([`Primitive::rust_call`]), for the
-/// test that checks the runtime against the table. `krate` is the path of the `gatgrad` crate.
-pub fn runtime_calls(name: &str, krate: &str) -> proc_macro2::TokenStream {
-    let private = crate::emit::helpers::module(krate);
-    let mut arms = String::new();
-    for (f, p) in Func::ALL.iter().zip(PRIMITIVES) {
-        let arg = p.arg.map(|_| "arg");
-        arms.push_str(&format!(
-            "{krate}::codegen::ir::Func::{f:?} => {},\n",
-            p.rust_call(&private, "x", arg)
-        ));
+/// test that checks the runtime against the table. `name` is the function's name (one
+/// identifier, else a `compile_error!`); `krate` is the path of the `gatgrad` crate.
+pub fn runtime_calls(name: TokenStream, krate: &TokenStream) -> TokenStream {
+    let name: Ident = match syn::parse2(name) {
+        Ok(name) => name,
+        Err(e) => return e.to_compile_error(),
+    };
+    let arms = Func::ALL.iter().zip(PRIMITIVES).map(|(f, p)| {
+        let variant = format_ident!("{f:?}");
+        let call = p.rust_call(krate, quote!(x), p.arg.map(|_| quote!(arg)));
+        quote!(#krate::codegen::ir::Func::#variant => #call,)
+    });
+    let float = Helper::Float.path(krate);
+    quote! {
+        #[doc = " `f(x, arg)` as generated code computes it, for every function of the table."]
+        #[allow(unused_variables)]
+        fn #name<T: #float>(f: #krate::codegen::ir::Func, x: T, arg: T) -> T {
+            match f { #(#arms)* }
+        }
     }
-    let text = format!(
-        "/// `f(x, arg)` as generated code computes it, for every function of the table.\n\
-         #[allow(unused_variables)]\n\
-         fn {name}<T: {float}>(f: {krate}::codegen::ir::Func, x: T, arg: T) -> T {{\n\
-         match f {{ {arms} }}\n}}",
-        float = crate::emit::helpers::Helper::Float.path(krate),
-    );
-    text.parse().unwrap_or_else(|e| {
-        let msg = format!("gatgrad: the runtime calls of the function table do not parse: {e}");
-        quote::quote!(compile_error!(#msg);)
-    })
 }

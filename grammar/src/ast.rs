@@ -103,8 +103,8 @@ pub enum Stmt {
     SelfLoops(Span),
     /// `input x[n: node, f: F];`, `param W[h: H, f: F] as "lin.weight" [H, F];`, ...
     Tensor(TensorDecl),
-    /// `output out;` — the tensor the layer or model returns.
-    Output(Ident),
+    /// `output out;` or `output out as [node, H, C];` — the tensor the layer or model returns.
+    Output(OutputStmt),
     /// `attention a;` — the attention tensor reported as `alpha`.
     Attention(Ident),
     /// `xl[n, h, c] = sum_f W[h, c, f] * x[n, f];`
@@ -142,10 +142,57 @@ pub struct TensorDecl {
     /// `[H*C, F]`: its shape in files, when that groups several of `axes` into one (PyG stores
     /// `[H, C, F]` as `[H*C, F]`, the same memory). Each entry is a product of dimensions or 1.
     pub external_shape: Option<Vec<DimProduct>>,
+    /// The `node` that starts the external shape of a node tensor (`[node, H*C]`).
+    pub external_node: Option<Span>,
+    /// `init xavier_normal(gain = relu)` (parameters): how training initialises it.
+    pub init: Option<InitDecl>,
     /// `classes K` (labels only): the dimension the labels index.
     pub classes: Option<Ident>,
     /// The whole declaration.
     pub span: Span,
+}
+
+/// `output NAME (as [node, DIMS])?;`
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputStmt {
+    /// The tensor returned.
+    pub name: Ident,
+    /// `[node, H, C]`: its layout in files after the node axis, each entry a product of
+    /// dimensions or 1. `None`: PyG's, the dense axes flattened into one (`[node, H*C]`).
+    pub layout: Option<Vec<DimProduct>>,
+    /// The `[...]` of the layout (or the name without one).
+    pub layout_span: Span,
+}
+
+/// `init SCHEME(ARG = VALUE, ...)` on a parameter declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InitDecl {
+    /// The scheme: `glorot`, `xavier_normal`, `zeros`, ...
+    pub scheme: Ident,
+    /// Its arguments, in order.
+    pub args: Vec<InitArg>,
+    /// The whole `init ...`.
+    pub span: Span,
+}
+
+/// `gain = relu` or `gain = 1.5` in an `init`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InitArg {
+    /// The argument's name.
+    pub name: Ident,
+    /// Its value.
+    pub value: InitValue,
+    /// The whole argument.
+    pub span: Span,
+}
+
+/// The value of an `init` argument.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InitValue {
+    /// A number.
+    Number(f64),
+    /// A name, such as the nonlinearity of PyTorch's `calculate_gain("relu")`.
+    Name(Ident),
 }
 
 /// A string literal and where it is.

@@ -262,7 +262,7 @@ fn example_tree_shape() {
     assert_eq!(t.indices[1].dim.as_ref().unwrap().name, "H");
     assert_eq!(text(EXAMPLE, t.span), "t[n, h: H] = 1.0;");
 
-    assert!(matches!(&layer.stmts[layer.stmts.len() - 2], Stmt::Output(o) if o.name == "out"));
+    assert!(matches!(&layer.stmts[layer.stmts.len() - 2], Stmt::Output(o) if o.name.name == "out"));
     assert!(matches!(layer.stmts.last(), Some(Stmt::Attention(a)) if a.name == "a"));
 
     let model = &file.blocks[1];

@@ -23,6 +23,6 @@ pub fn derive_gradients(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[doc(hidden)]
 #[proc_macro]
 pub fn primitive_calls(input: TokenStream) -> TokenStream {
-    let name = input.to_string();
-    gatgrad_codegen::primitives::runtime_calls(name.trim(), "::gatgrad").into()
+    let krate = gatgrad_codegen::emit::helpers::facade();
+    gatgrad_codegen::primitives::runtime_calls(input.into(), &krate).into()
 }

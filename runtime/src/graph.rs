@@ -90,7 +90,7 @@ impl Graph {
     }
 
     /// Builds the CSR indexes; the caller guarantees all ids are in range.
-    fn from_valid(n: usize, src: Vec<u32>, dst: Vec<u32>) -> Graph {
+    pub(crate) fn from_valid(n: usize, src: Vec<u32>, dst: Vec<u32>) -> Graph {
         let (in_ptr, in_edges) = csr(n, &dst);
         let (out_ptr, out_edges) = csr(n, &src);
         Graph {
@@ -115,6 +115,16 @@ impl Graph {
     #[inline]
     pub fn num_nodes(&self) -> usize {
         self.n
+    }
+
+    /// Bytes its edge lists and CSR indexes (both ways) hold on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        let u32s = self.src.capacity()
+            + self.dst.capacity()
+            + self.in_edges.capacity()
+            + self.out_edges.capacity();
+        let usizes = self.in_ptr.capacity() + self.out_ptr.capacity();
+        u32s * std::mem::size_of::<u32>() + usizes * std::mem::size_of::<usize>()
     }
 
     /// The number of edges `E`.
@@ -456,7 +466,7 @@ pub fn try_random_graph(n: usize, e: usize, seed: u64, what: &str) -> Result<Gra
     Ok(random_graph(n, e, seed))
 }
 
-fn check_size(n: usize, e: usize, what: &str) -> Result<(), DataError> {
+pub(crate) fn check_size(n: usize, e: usize, what: &str) -> Result<(), DataError> {
     reserve_graph(n, e, what, 0)
 }
 

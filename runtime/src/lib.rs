@@ -36,6 +36,7 @@ pub mod normal;
 pub mod output;
 pub mod pattern;
 pub mod prefetch;
+pub mod rmat;
 pub mod sparse;
 pub mod tensor_file;
 

@@ -111,11 +111,9 @@ pub fn diagnose_with(
         max_epochs: cfg.train.epochs,
         ..Diagnosis::default()
     };
-    for (trainable, file) in resolved {
-        let name = std::path::Path::new(&file.path)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| file.path.clone());
+    let paths: Vec<String> = resolved.iter().map(|(_, f)| f.path.clone()).collect();
+    let names = model_names(&paths);
+    for ((trainable, file), name) in resolved.into_iter().zip(names) {
         let mut model = ModelDiagnosis {
             model: name.clone(),
             path: file.path.clone(),
@@ -152,6 +150,35 @@ pub fn diagnose_with(
 }
 
 /// Means over seeds of the last epoch, and the flags of all seeds merged.
+/// The name each model is reported under: its file's stem (`gatv2`), or with its folder
+/// (`dgl/gatv2`) when another file has the same stem, or its whole path when that is not enough.
+fn model_names(paths: &[String]) -> Vec<String> {
+    let path = |p: &String| std::path::Path::new(p).to_path_buf();
+    let stem = |p: &String| {
+        path(p)
+            .file_stem()
+            .map_or_else(|| p.clone(), |s| s.to_string_lossy().into_owned())
+    };
+    let with_folder = |p: &String| match path(p).parent().and_then(|d| d.file_name()) {
+        Some(d) => format!("{}/{}", d.to_string_lossy(), stem(p)),
+        None => stem(p),
+    };
+    let unique = |names: &[String], k: usize| names.iter().filter(|n| **n == names[k]).count() == 1;
+    let stems: Vec<String> = paths.iter().map(stem).collect();
+    let folders: Vec<String> = paths.iter().map(with_folder).collect();
+    (0..paths.len())
+        .map(|k| {
+            if unique(&stems, k) {
+                stems[k].clone()
+            } else if unique(&folders, k) {
+                folders[k].clone()
+            } else {
+                paths[k].clone()
+            }
+        })
+        .collect()
+}
+
 fn summarise(model: &mut ModelDiagnosis) {
     let lasts: Vec<&EpochRecord> = model.runs.iter().filter_map(|r| r.epochs.last()).collect();
     let mean = |f: &dyn Fn(&EpochRecord) -> f64| {
@@ -504,4 +531,18 @@ fn adjoint_values(s: &Session<f32>, layer: &AttentionLayer, len: usize) -> Vec<f
             ev.eval(body, &mut env)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod names_tests {
+    use super::model_names;
+
+    #[test]
+    fn files_of_one_stem_are_told_apart_by_their_folder() {
+        let paths = ["models/gatv2.gat", "models/dgl/gatv2.gat", "models/gat.gat"];
+        let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+        assert_eq!(model_names(&paths), ["models/gatv2", "dgl/gatv2", "gat"]);
+        let same: Vec<String> = vec!["a/m.gat".into(), "a/m.gat".into()];
+        assert_eq!(model_names(&same), ["a/m.gat", "a/m.gat"]);
+    }
 }

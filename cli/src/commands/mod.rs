@@ -8,6 +8,7 @@ pub mod bench;
 pub mod check;
 pub mod derive;
 pub mod diagnose;
+pub mod diff;
 pub mod gen_graph;
 pub mod grad;
 pub mod plan;
@@ -29,11 +30,24 @@ pub enum Command {
     /// Evaluate forward and gradients with the reference interpreter on a tensor file.
     ///
     /// The input file holds `x`, `edge_index` (i64 [2, E], row 0 source), `param.<name>` for every
-    /// parameter (PyG state_dict names), and `grad_out` (the upstream gradient of the output) or,
+    /// parameter (the names the file declares: PyG's or DGL's state_dict names), and `grad_out`
+    /// (the upstream gradient of the output, in the layer's output layout: PyG's [N, H*C] unless
+    /// the layer declares another, such as DGL's `output out as [node, H, C]`) or,
     /// for a model with a loss, its labels and mask (e.g. `y`, `train_mask`). The output file gets
     /// `out` (and `loss`), `alpha` with `alpha_edge_index` when the layer declares its attention, and
     /// `grad.<name>` for every parameter and input. Exit status 2 on bad data; no output is written.
     Grad(grad::Args),
+    /// Show where two layers differ as math, not as text.
+    ///
+    /// Each layer's parts are found by their role: source and target transforms, score,
+    /// normalisation, aggregation, residual, output bias, self-loop policy, output layout and
+    /// initialisation. Prints the parts that differ (first file `-`, second `+`), the gradient
+    /// equations that differ as a consequence, and the parameters paired by role
+    /// (`lin_l.weight ↔ fc_src.weight`). Exit status 0 when the layers are the same function up to
+    /// renaming ("equivalent"), 1 when they differ.
+    ///
+    /// Example: gatgrad diff models/gatv2.gat models/dgl/gatv2.gat
+    Diff(diff::Args),
     /// Train several attention variants on the same data and seeds and report where they learn.
     ///
     /// Each MODEL is any checked `.gat` file: a model trains as written, a single layer in the GAT
@@ -66,7 +80,9 @@ pub enum Command {
     /// cache in GATGRAD_CACHE_DIR (default ~/.cache/gatgrad) and reused by every file of the same
     /// program, whatever its comments and spacing. This needs a Rust toolchain (cargo on PATH).
     Train(train::Args),
-    /// Write a seeded uniform random graph as `edge_index` (i64 [2, E], row 0 source).
+    /// Write a seeded random graph as `edge_index` (i64 [2, E], row 0 source): uniform (every
+    /// source and target equally likely) or power-law (R-MAT, hubs with thousands of in-edges).
+    /// Prints the largest in-degree.
     GenGraph(gen_graph::Args),
     /// Time forward + backward of generated code (a zoo model by name, or any `.gat` file, compiled
     /// on first use as for `train`); prints one JSON line with the median `forward_s`,
@@ -86,6 +102,7 @@ impl Command {
             Command::Plan(a) => plan::run(a),
             Command::Grad(a) => grad::run(a),
             Command::Diagnose(a) => diagnose::run(a, extras),
+            Command::Diff(a) => diff::run(a),
             Command::Train(a) => train::run(a, extras),
             Command::GenGraph(a) => gen_graph::run(a),
             Command::Bench(a) => bench::run(a, extras),

@@ -4,56 +4,66 @@
 use super::*;
 
 impl Gen<'_> {
-    pub(super) fn node_pos(&self, at: At) -> String {
+    pub(super) fn node_pos(&self, at: At) -> TokenStream {
         match at {
-            At::Node(v) | At::Edge(v) => var(v),
+            At::Node(v) | At::Edge(v) => {
+                let v = var(v);
+                quote!(#v)
+            }
             At::Src(e) | At::Dst(e) => {
                 let g = match self.p.var(e).kind {
                     VarKind::Edge(g) => g.0,
                     _ => 0,
                 };
-                let arr = if matches!(at, At::Src(_)) {
+                let end = if matches!(at, At::Src(_)) {
                     "src"
                 } else {
                     "dst"
                 };
-                format!("({arr}{g}[{}] as usize)", var(e))
+                let (ends, e) = (numbered(end, g), var(e));
+                quote!((#ends[#e] as usize))
             }
         }
     }
 
-    pub(super) fn access(&self, t: TensorId, at: Option<At>, dense: &[VarId]) -> String {
+    pub(super) fn access(&self, t: TensorId, at: Option<At>, dense: &[VarId]) -> TokenStream {
         let tensor = self.p.tensor(t);
         if let (true, Some(at)) = (self.fused.borrow().contains(&t), at) {
-            return format!("{}[{}]", self.fused_row(t, at), self.row_offset(t, dense));
+            let (row, offset) = (self.fused_row(t, at), self.row_offset(t, dense));
+            return quote!(#row[#offset]);
         }
         let mut off = match at {
             Some(at) => self.node_pos(at),
-            None => "0".into(),
+            None => quote!(0),
         };
-        for (d, v) in tensor.dims.iter().zip(dense) {
-            off = format!("({off}) * d{} + {}", d.0, var(*v));
+        for (&d, &v) in tensor.dims.iter().zip(dense) {
+            let (d, v) = (dim(d), var(v));
+            off = quote!((#off) * #d + #v);
         }
-        format!("t{}[{off}]", t.0)
+        let t = values(t);
+        quote!(#t[#off])
     }
 
     /// The row at `at` of the fused output `t`: bound once (`q12_i21`), or fetched where it is read.
-    pub(super) fn fused_row(&self, t: TensorId, at: At) -> String {
+    pub(super) fn fused_row(&self, t: TensorId, at: At) -> TokenStream {
         match self.row_binds.borrow().get(&(t, at)) {
-            Some(q) => q.clone(),
-            None => format!("o{}.row({})", t.0, self.node_pos(at)),
+            Some(q) => quote!(#q),
+            None => {
+                let (o, pos) = (numbered("o", t.0), self.node_pos(at));
+                quote!(#o.row(#pos))
+            }
         }
     }
 
     /// Binds `let qT_iV = oT.row(..)` for the rows of fused outputs that `e` reads at a position
     /// given by variable `v` (just bound), so that loops inside index a slice.
-    pub(super) fn bind_rows(&self, e: ExprId, v: VarId) -> String {
+    pub(super) fn bind_rows(&self, e: ExprId, v: VarId) -> TokenStream {
         if self.fused.borrow().is_empty() {
-            return String::new();
+            return TokenStream::new();
         }
         let mut reads = Vec::new();
         collect_accesses(self.p, e, &mut reads);
-        let mut s = String::new();
+        let mut binds = TokenStream::new();
         for r in reads {
             let Node::Access {
                 tensor,
@@ -71,11 +81,12 @@ impl Gen<'_> {
             }
             // One tensor is read at one kind of position (edge, target or node), so the
             // tensor and the variable name the row.
-            let q = format!("q{}_{}", tensor.0, var(v));
-            let _ = writeln!(s, "let {q} = o{}.row({});", tensor.0, self.node_pos(at));
+            let q = format_ident!("q{}_{}", tensor.0, var(v));
+            let (o, pos) = (numbered("o", tensor.0), self.node_pos(at));
+            binds.extend(quote!(let #q = #o.row(#pos);));
             self.row_binds.borrow_mut().insert((tensor, at), q);
         }
-        s
+        binds
     }
 
     pub(super) fn unbind_rows(&self, v: VarId) {
@@ -85,10 +96,11 @@ impl Gen<'_> {
     }
 
     /// Offset of dense indices `dense` (a prefix of `t`'s dense axes) within a row of `t`.
-    pub(super) fn row_offset(&self, t: TensorId, dense: &[VarId]) -> String {
-        let mut off = "0".to_string();
-        for (d, v) in self.p.tensor(t).dims.iter().zip(dense) {
-            off = format!("({off}) * d{} + {}", d.0, var(*v));
+    pub(super) fn row_offset(&self, t: TensorId, dense: &[VarId]) -> TokenStream {
+        let mut off = quote!(0);
+        for (&d, &v) in self.p.tensor(t).dims.iter().zip(dense) {
+            let (d, v) = (dim(d), var(v));
+            off = quote!((#off) * #d + #v);
         }
         off
     }

@@ -2,16 +2,17 @@
 //! terms into the kernel's scratch buffer, then one sum per head over its `C` terms
 //! (`sum_blocks`). A loop per head over `C = 8` terms would be scalar.
 
-use super::{Gen, Helper};
+use super::{dim, values, Gen, Helper, Slice};
 use crate::ir::*;
 use crate::plan::walk::collect_accesses;
 use crate::plan::BlockSums;
-use std::fmt::Write;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
 
 impl Gen<'_> {
     /// The statements filling `row` (the row of the visited edge) for a fused edge equation
     /// `s[e, h] = Σ_c body[h, c]`.
-    pub(super) fn block_sums(&self, blocks: &BlockSums) -> String {
+    pub(super) fn block_sums(&self, blocks: &BlockSums) -> TokenStream {
         let p = self.p;
         let sum_blocks = self.helper(Helper::SumBlocks);
         let (VarKind::Dense(dh), VarKind::Dense(dc)) =
@@ -21,7 +22,7 @@ impl Gen<'_> {
         };
         let mut reads = Vec::new();
         collect_accesses(p, blocks.body, &mut reads);
-        let mut binds = String::new();
+        let mut binds = TokenStream::new();
         let mut bound = Vec::new();
         for r in reads {
             let Node::Access { tensor, at, dense } = p.arena.get(r).clone() else {
@@ -30,15 +31,22 @@ impl Gen<'_> {
             if dense.is_empty() {
                 continue;
             }
-            let pos = at.map_or("0".to_string(), |a| self.node_pos(a));
+            let pos = at.map_or(quote!(0), |a| self.node_pos(a));
             let n = self.counter.get();
             self.counter.set(n + 1);
-            let _ = writeln!(
-                binds,
-                "let base{n} = ({pos}) * w; let r{n} = &t{}[base{n}..base{n} + w];",
-                tensor.0
+            let (base, slice, t) = (
+                format_ident!("base{n}"),
+                format_ident!("r{n}"),
+                values(tensor),
             );
-            self.slices.borrow_mut().insert(r, format!("r{n}[kk]"));
+            binds.extend(quote!(let #base = (#pos) * w; let #slice = &#t[#base..#base + w];));
+            self.slices.borrow_mut().insert(
+                r,
+                Slice {
+                    read: quote!(#slice[kk]),
+                    along: None,
+                },
+            );
             bound.push(r);
         }
         let term = self.rust_expr(blocks.body);
@@ -46,10 +54,14 @@ impl Gen<'_> {
         for r in &bound {
             slices.remove(r);
         }
-        format!(
-            "let w = d{h} * d{c};\n{binds}if scratch.len() < w {{ scratch.resize(w, T::ZERO); }}\nlet buf = &mut scratch[..w];\nfor kk in 0..w {{ buf[kk] = {term}; }}\n{sum_blocks}(&mut row[..d{h}], buf, d{c});\n",
-            h = dh.0,
-            c = dc.0,
-        )
+        let (h, c) = (dim(dh), dim(dc));
+        quote! {
+            let w = #h * #c;
+            #binds
+            if scratch.len() < w { scratch.resize(w, T::ZERO); }
+            let buf = &mut scratch[..w];
+            for kk in 0..w { buf[kk] = #term; }
+            #sum_blocks(&mut row[..#h], buf, #c);
+        }
     }
 }

@@ -6,35 +6,42 @@
 use super::{var, Gen, Helper};
 use crate::ir::*;
 use crate::plan::Deferred;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
 
 /// The two passes of a deferred equation, as expressions in the current access context.
 struct Passes {
     /// The right-hand side with `f` replaced by its stand-in.
-    cheap: String,
+    cheap: TokenStream,
     /// The condition under which an entry needs the exact right-hand side.
-    redo: String,
+    redo: TokenStream,
 }
 
 impl Gen<'_> {
     fn passes(&self, d: &Deferred) -> Passes {
         let elementwise = self.helper(Helper::Elementwise);
-        let name = match d.func {
-            Func::Elu => "elu_sign",
-            Func::EluGrad => "elu_grad_sign",
-            other => unreachable!("no stand-in for {other:?}"),
-        };
+        let name = format_ident!(
+            "{}",
+            match d.func {
+                Func::Elu => "elu_sign",
+                Func::EluGrad => "elu_grad_sign",
+                other => unreachable!("no stand-in for {other:?}"),
+            }
+        );
         let x = self.rust_expr(d.arg);
-        let f = format!("{elementwise}::{name}({x}, {})", self.scalar(d.alpha));
+        let alpha = self.scalar(d.alpha);
+        let f = quote!(#elementwise::#name(#x, #alpha));
         let qs = self.rust_expr(d.other);
         let cheap = if d.call_left {
-            format!("({f} * {qs})")
+            quote!((#f * #qs))
         } else {
-            format!("({qs} * {f})")
+            quote!((#qs * #f))
         };
         // `&`, not `&&`: both sides are cheap, and a short circuit would branch per entry.
-        let mut redo = format!("!({x} > T::ZERO)");
+        let mut redo = quote!(!(#x > T::ZERO));
         if let Some(m) = d.mask {
-            redo = format!("({redo}) & ({} != T::ZERO)", self.rust_expr(m));
+            let m = self.rust_expr(m);
+            redo = quote!((#redo) & (#m != T::ZERO));
         }
         Passes { cheap, redo }
     }
@@ -47,28 +54,34 @@ impl Gen<'_> {
         eq: &Equation,
         e: ExprId,
         deferred: Option<&crate::plan::Deferred>,
-    ) -> String {
+    ) -> TokenStream {
         let recompute_where = self.helper(Helper::RecomputeWhere);
         let width = self.width_expr(eq.lhs);
         let (n, f) = (eq.vars[0], eq.vars[1]);
         self.bound.borrow_mut().push(n);
         let slices = self.bind_slices(f, e);
-        let row = format!("let row = &mut row[..{width}];\n");
         let fv = var(f);
-        let s = match deferred.map(|d| self.passes(d)) {
-            Some(d) => format!(
-                "{slices}{row}for {fv} in 0..{width} {{ row[{fv}] = {cheap}; }}\n{recompute_where}(row, |{fv}| {redo}, |{fv}| {exact});\n",
-                cheap = d.cheap,
-                redo = d.redo,
-                exact = self.rust_expr(e),
-            ),
-            None => format!(
-                "{slices}{row}for {fv} in 0..{width} {{ row[{fv}] = {}; }}\n",
-                self.rust_expr(e)
-            ),
+        let code = match deferred.map(|d| self.passes(d)) {
+            Some(Passes { cheap, redo }) => {
+                let exact = self.rust_expr(e);
+                quote! {
+                    #slices
+                    let row = &mut row[..#width];
+                    for #fv in 0..#width { row[#fv] = #cheap; }
+                    #recompute_where(row, |#fv| #redo, |#fv| #exact);
+                }
+            }
+            None => {
+                let value = self.rust_expr(e);
+                quote! {
+                    #slices
+                    let row = &mut row[..#width];
+                    for #fv in 0..#width { row[#fv] = #value; }
+                }
+            }
         };
         self.unbind_slices(f);
         self.bound.borrow_mut().retain(|v| *v != n);
-        s
+        code
     }
 }

@@ -12,9 +12,8 @@ impl Gen<'_> {
         eq: &Equation,
         e: ExprId,
         deferred: Option<&crate::plan::Deferred>,
-    ) -> String {
+    ) -> TokenStream {
         let compact_of = self.helper(Helper::Compact);
-        let dense_view = self.helper(Helper::DenseView);
         let tensor_id = self.helper(Helper::TensorId);
         let par_entries = self.helper(Helper::ParEntries);
         let par_rows = self.helper(Helper::ParRows);
@@ -22,7 +21,7 @@ impl Gen<'_> {
         let (n, f) = (var(eq.vars[0]), var(eq.vars[1]));
         let mut reads = Vec::new();
         collect_accesses(self.p, e, &mut reads);
-        let mut views = String::new();
+        let mut views = TokenStream::new();
         let (mut compact, mut other) = (Vec::new(), Vec::new());
         for r in reads {
             let Node::Access { tensor, at, dense } = self.p.arena.get(r) else {
@@ -32,31 +31,37 @@ impl Gen<'_> {
                 other.push(*tensor);
                 continue;
             }
-            self.slices
-                .borrow_mut()
-                .insert(r, format!("c{}[k]", tensor.0));
+            let c = numbered("c", tensor.0);
+            self.slices.borrow_mut().insert(
+                r,
+                Slice {
+                    read: quote!(#c[k]),
+                    along: None,
+                },
+            );
             if !compact.contains(tensor) {
                 compact.push(*tensor);
-                let _ = writeln!(views, "let c{0} = {compact_of}(pat, t{0});", tensor.0);
+                let t = values(*tensor);
+                views.extend(quote!(let #c = #compact_of(pat, #t);));
             }
         }
         // Other reads of a compactable tensor (rare) see its dense layout.
+        let mut viewed = Vec::new();
         for t in other {
-            if self.compactable.contains(&t) && !views.contains(&format!("let t{}_dense", t.0)) {
-                let _ = writeln!(
-                    views,
-                    "let t{0}_dense = {dense_view}(b, {tensor_id}({0}), t{0}); let t{0} = &t{0}_dense[..];",
-                    t.0
-                );
+            if self.compactable.contains(&t) && !viewed.contains(&t) {
+                viewed.push(t);
+                views.extend(self.dense_view(t));
             }
         }
         let sparse = self.rust_expr(e);
         self.slices.borrow_mut().clear();
         let row = self.entrywise_row(eq, e, deferred);
-        format!(
-            "match b.sparse.get(&{tensor_id}({lhs})) {{\nSome(pat) => {{ {views}{par_entries}(pat, &mut out, |{n}, {f}, k| {sparse}); }}\nNone => {{ {dviews}{par_rows}(&mut out, {width}, |row_id, row| {{ let {n} = row_id; {row} }}); }}\n}}\n",
-            lhs = eq.lhs.0,
-            dviews = self.dense_views(eq),
-        )
+        let (lhs, dense_views) = (int(eq.lhs.index()), self.dense_views(eq));
+        quote! {
+            match b.sparse.get(&#tensor_id(#lhs)) {
+                Some(pat) => { #views #par_entries(pat, &mut out, |#n, #f, k| #sparse); }
+                None => { #dense_views #par_rows(&mut out, #width, |row_id, row| { let #n = row_id; #row }); }
+            }
+        }
     }
 }

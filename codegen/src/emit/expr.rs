@@ -4,45 +4,65 @@ use super::*;
 
 impl Gen<'_> {
     /// One element of an expression, as a Rust expression of type `T`.
-    pub(super) fn rust_expr(&self, e: ExprId) -> String {
+    pub(super) fn rust_expr(&self, e: ExprId) -> TokenStream {
         let p = self.p;
         let float = self.helper(Helper::Float);
         match p.arena.get(e).clone() {
             Node::Const(s) => self.scalar(s),
-            Node::DimSize(d) => format!("T::of(d{} as f64)", d.0),
-            Node::MaskCount(t) => format!("mc{}", t.0),
-            Node::OneHot { labels, at, class } => format!(
-                "(if lab{}[{}] == {} {{ T::ONE }} else {{ T::ZERO }})",
-                labels.0,
-                self.node_pos(at),
-                var(class)
-            ),
+            Node::DimSize(d) => {
+                let d = dim(d);
+                quote!(T::of(#d as f64))
+            }
+            Node::MaskCount(t) => {
+                let mc = numbered("mc", t.0);
+                quote!(#mc)
+            }
+            Node::OneHot { labels, at, class } => {
+                let (lab, pos, class) = (numbered("lab", labels.0), self.node_pos(at), var(class));
+                quote!((if #lab[#pos] == #class { T::ONE } else { T::ZERO }))
+            }
             Node::Access { tensor, at, dense } => match self.slices.borrow().get(&e) {
-                Some(s) => s.clone(),
+                Some(slice) => slice.read.clone(),
                 None => self.access(tensor, at, &dense),
             },
-            Node::Add(a, b) => format!("({} + {})", self.rust_expr(a), self.rust_expr(b)),
-            Node::Sub(a, b) => format!("({} - {})", self.rust_expr(a), self.rust_expr(b)),
-            Node::Mul(a, b) => format!("({} * {})", self.rust_expr(a), self.rust_expr(b)),
-            Node::Div(a, b) => format!("({} / {})", self.rust_expr(a), self.rust_expr(b)),
-            Node::Neg(a) => format!("(-{})", self.rust_expr(a)),
+            Node::Add(a, b) => {
+                let (a, b) = (self.rust_expr(a), self.rust_expr(b));
+                quote!((#a + #b))
+            }
+            Node::Sub(a, b) => {
+                let (a, b) = (self.rust_expr(a), self.rust_expr(b));
+                quote!((#a - #b))
+            }
+            Node::Mul(a, b) => {
+                let (a, b) = (self.rust_expr(a), self.rust_expr(b));
+                quote!((#a * #b))
+            }
+            Node::Div(a, b) => {
+                let (a, b) = (self.rust_expr(a), self.rust_expr(b));
+                quote!((#a / #b))
+            }
+            Node::Neg(a) => {
+                let a = self.rust_expr(a);
+                quote!((-#a))
+            }
             Node::Pow(a, s) => {
+                let a = self.rust_expr(a);
                 if s == Scalar::lit(2.0) {
-                    format!("{{ let x = {}; x * x }}", self.rust_expr(a))
+                    quote!({ let x = #a; x * x })
                 } else {
-                    format!("{float}::powf({}, {})", self.rust_expr(a), self.scalar(s))
+                    let s = self.scalar(s);
+                    quote!(#float::powf(#a, #s))
                 }
             }
             Node::Call(f, a, arg) => {
                 let x = self.rust_expr(a);
                 let y = arg.map(|s| self.scalar(s));
-                f.primitive()
-                    .rust_call(&helpers::module(self.krate), &x, y.as_deref())
+                f.primitive().rust_call(self.krate, x, y)
             }
             Node::Reduce { op, range, body } => {
                 let pre = match range {
                     Range::Dense(v) => self.bind_slices(v, body),
-                    _ => String::new(),
+                    _ => TokenStream::new(),
                 };
                 let rows = self.bind_rows(body, range.var());
                 self.bound.borrow_mut().push(range.var());
@@ -50,34 +70,47 @@ impl Gen<'_> {
                 let b = if rows.is_empty() {
                     b
                 } else {
-                    format!("{{ {rows} {b} }}")
+                    quote!({ #rows #b })
                 };
                 self.bound.borrow_mut().pop();
                 self.unbind_slices(range.var());
                 self.unbind_rows(range.var());
                 match op {
-                    ReduceOp::Sum => format!(
-                        "{{ {pre} let mut acc = T::ZERO; {} acc }}",
-                        self.range_loop(range, &format!("acc += {b};"))
-                    ),
-                    ReduceOp::Mean => format!(
-                        "{{ {pre} let mut acc = T::ZERO; let mut cnt = 0usize; {} if cnt == 0 {{ T::ZERO }} else {{ acc / T::of(cnt as f64) }} }}",
-                        self.range_loop(range, &format!("cnt += 1; acc += {b};"))
-                    ),
-                    ReduceOp::LogSumExp => format!(
-                        "{{ {pre} let mut mx = T::of(f64::NEG_INFINITY); {} let mut se = T::ZERO; {} mx + {float}::ln(se) }}",
-                        self.range_loop(range, &format!("mx = {float}::max(mx, {b});")),
-                        self.range_loop(range, &format!("se += {float}::exp({b} - mx);"))
-                    ),
+                    ReduceOp::Sum => {
+                        let sum = self.range_loop(range, quote!(acc += #b;));
+                        quote!({ #pre let mut acc = T::ZERO; #sum acc })
+                    }
+                    ReduceOp::Mean => {
+                        let sum = self.range_loop(range, quote!(cnt += 1; acc += #b;));
+                        quote! {{
+                            #pre let mut acc = T::ZERO; let mut cnt = 0usize; #sum
+                            if cnt == 0 { T::ZERO } else { acc / T::of(cnt as f64) }
+                        }}
+                    }
+                    ReduceOp::LogSumExp => {
+                        let max = self.range_loop(range, quote!(mx = #float::max(mx, #b);));
+                        let sum = self.range_loop(range, quote!(se += #float::exp(#b - mx);));
+                        quote! {{
+                            #pre let mut mx = T::of(f64::NEG_INFINITY); #max
+                            let mut se = T::ZERO; #sum mx + #float::ln(se)
+                        }}
+                    }
                 }
             }
         }
     }
 
-    pub(super) fn scalar(&self, s: Scalar) -> String {
+    /// A constant as a value of type `T`: `T::of(0.2)` for a literal, `c3` for a named one.
+    pub(super) fn scalar(&self, s: Scalar) -> TokenStream {
         match s {
-            Scalar::Lit(b) => format!("T::of({:?})", f64::from_bits(b)),
-            Scalar::Named(id) => format!("c{}", id.0),
+            Scalar::Lit(b) => {
+                let x = tokens::float(f64::from_bits(b));
+                quote!(T::of(#x))
+            }
+            Scalar::Named(id) => {
+                let c = numbered("c", id.0);
+                quote!(#c)
+            }
         }
     }
 }

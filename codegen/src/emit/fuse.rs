@@ -2,132 +2,141 @@
 //! target, every step's rows in turn with the same row code as unfused (see the `fuse` pass in
 //! `plan`), so the results are the same bits.
 
-use super::{var, Gen, Helper};
+use super::tokens::{int, local, numbered};
+use super::{graph, values, var, Gen, Helper};
 use crate::ir::*;
 use crate::plan::walk::End;
 use crate::plan::{Kernel, Strategy};
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
 use std::collections::HashSet;
-use std::fmt::Write;
 
 impl Gen<'_> {
     /// One function for a run of target-local equations on graph `g`: a parallel loop over the
     /// targets of `g` that evaluates, for each target, every equation's part in order.
     pub(super) fn fused(
         &self,
-        name: &str,
+        name: &Ident,
         kernel: &Kernel,
         all: &[Equation],
         g: GraphId,
-    ) -> String {
+    ) -> TokenStream {
         let float = self.helper(Helper::Float);
         let bound = self.helper(Helper::Bound);
         let target_out = self.helper(Helper::TargetOut);
         let par_by_target = self.helper(Helper::ParByTarget);
         let eqs = &all[kernel.eqs.clone()];
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "/// Fused: one parallel pass over the targets `i` of graph {} evaluating, for each target and in this order:",
+        let summary = format!(
+            " Fused: one parallel pass over the targets `i` of graph {} evaluating, for each target and in this order:",
             g.0
         );
-        for eq in eqs {
-            let _ = writeln!(s, "#[doc = \" - `{}`\"]", self.text(eq));
-        }
-        let _ = writeln!(
-            s,
-            "#[allow(unused_variables, unused_mut, unused_parens, unused_doc_comments, clippy::all)]\npub fn {name}<T: {float}>(b: &{bound}, v: &mut [Vec<T>]) {{"
-        );
-        s.push_str(&self.prelude(eqs));
-        s.push_str("{\n");
+        let docs = eqs.iter().map(|eq| format!(" - `{}`", self.text(eq)));
+        let prelude = self.prelude(eqs);
         let outputs: Vec<TensorId> = eqs.iter().map(|eq| eq.lhs).collect();
-        for t in &outputs {
-            let _ = writeln!(
-                s,
-                "let mut out{0} = ::std::mem::take(&mut v[{0}]);\nlet len = {1}; if out{0}.len() != len {{ out{0}.clear(); out{0}.resize(len, T::ZERO); }}",
-                t.0,
-                self.len_expr(*t)
-            );
-        }
-        s.push_str("{\n");
+        let takes = outputs.iter().map(|&t| {
+            let (out, id, len) = (numbered("out", t.0), int(t.index()), self.len_expr(t));
+            quote! {
+                let mut #out = ::std::mem::take(&mut v[#id]);
+                let len = #len; if #out.len() != len { #out.clear(); #out.resize(len, T::ZERO); }
+            }
+        });
+        let takes: TokenStream = takes.collect();
         let mut reads: Vec<TensorId> = eqs.iter().flat_map(|eq| self.reads(eq)).collect();
         reads.sort();
         reads.dedup();
         reads.retain(|t| !outputs.contains(t));
-        for t in &reads {
-            let _ = writeln!(s, "let t{0} = &v[{0}][..];", t.0);
-        }
-        s.push_str(&self.dense_views_of(&reads));
-        s.push_str("let outs = [\n");
-        for t in &outputs {
-            let kind = match self.p.tensor(*t).domain {
+        let read_binds = reads.iter().map(|&t| {
+            let (name, id) = (values(t), int(t.index()));
+            quote!(let #name = &v[#id][..];)
+        });
+        let read_binds: TokenStream = read_binds.collect();
+        let views = self.dense_views_of(&reads);
+        let gv = graph(g);
+        let outs = outputs.iter().map(|&t| {
+            let kind = local(match self.p.tensor(t).domain {
                 Domain::Edge(_) => "edges",
                 _ => "nodes",
-            };
-            let _ = writeln!(
-                s,
-                "{target_out}::{kind}(g{}, &mut out{}, {}),",
-                g.0,
-                t.0,
-                self.width_expr(*t)
-            );
-        }
-        s.push_str("];\n");
-        let names: Vec<String> = outputs.iter().map(|t| format!("o{}", t.0)).collect();
-        let _ = writeln!(
-            s,
-            "{par_by_target}(g{}, &outs, |target, rows, scratch| {{\nlet [{}] = rows else {{ unreachable!() }};",
-            g.0,
-            names.join(", ")
-        );
-        s.push_str(&self.prefetch_next_target(&kernel.prefetch_next_target, g));
+            });
+            let (out, width) = (numbered("out", t.0), self.width_expr(t));
+            quote!(#target_out::#kind(#gv, &mut #out, #width),)
+        });
+        let outs: TokenStream = outs.collect();
+        let names = outputs.iter().map(|t| numbered("o", t.0));
+        let prefetch = self.prefetch_next_target(&kernel.prefetch_next_target, g);
         *self.fused.borrow_mut() = outputs.iter().copied().collect::<HashSet<_>>();
-        for step in &kernel.steps {
-            let eq = &all[step.eq];
-            let _ = writeln!(s, "#[doc = \" `{}`\"]", self.text(eq));
-            s.push_str(&self.part(eq, &step.strategy));
-        }
+        let parts: TokenStream = kernel
+            .steps
+            .iter()
+            .map(|step| {
+                let eq = &all[step.eq];
+                let doc = format!(" `{}`", self.text(eq));
+                let part = self.part(eq, &step.strategy);
+                quote! {
+                    #[doc = #doc]
+                    #part
+                }
+            })
+            .collect();
         self.fused.borrow_mut().clear();
-        s.push_str("});\n}\n");
-        for t in &outputs {
-            let _ = writeln!(s, "v[{0}] = out{0};", t.0);
+        let puts = outputs.iter().map(|&t| {
+            let (out, id) = (numbered("out", t.0), int(t.index()));
+            quote!(v[#id] = #out;)
+        });
+        quote! {
+            #[doc = #summary]
+            #(#[doc = #docs])*
+            #[allow(unused_variables, unused_mut, unused_parens, unused_doc_comments, clippy::all)]
+            pub fn #name<T: #float>(b: &#bound, v: &mut [Vec<T>]) {
+                #prelude
+                {
+                    #takes
+                    {
+                        #read_binds
+                        #views
+                        let outs = [
+                            #outs
+                        ];
+                        #par_by_target(#gv, &outs, |target, rows, scratch| {
+                            let [#(#names),*] = rows else { unreachable!() };
+                            #prefetch
+                            #parts
+                        });
+                    }
+                    #(#puts)*
+                }
+            }
         }
-        s.push_str("}\n}\n");
-        s
     }
 
     /// Node rows the kernel reads at the sources of in-edges are gathered at random; while target
     /// `i` is computed, those of target `i + 1`'s in-edges are prefetched.
-    fn prefetch_next_target(&self, far: &[TensorId], g: GraphId) -> String {
+    fn prefetch_next_target(&self, far: &[TensorId], g: GraphId) -> TokenStream {
         if far.is_empty() {
-            return String::new();
+            return TokenStream::new();
         }
-        format!(
-            "if target + 1 < g{g}.num_nodes() {{ for &pe in g{g}.in_edges(target + 1) {{ {} }} }}\n",
-            self.prefetch_at(far, g, End::Src, "pe as usize"),
-            g = g.0
-        )
+        let fetch = self.prefetch_at(far, g, End::Src, quote!(pe as usize));
+        let g = graph(g);
+        quote! {
+            if target + 1 < #g.num_nodes() { for &pe in #g.in_edges(target + 1) { #fetch } }
+        }
     }
 
     /// The part of a step of a fused kernel for the visited target, as one statement.
-    fn part(&self, eq: &Equation, strategy: &Strategy) -> String {
-        let lhs = eq.lhs.0;
+    fn part(&self, eq: &Equation, strategy: &Strategy) -> TokenStream {
+        let o = numbered("o", eq.lhs.0);
         let head = var(eq.vars[0]);
         match (strategy, &eq.rhs) {
             (Strategy::TargetSoftmax { scores }, _) => {
                 let scores = if self.fused.borrow().contains(scores) {
-                    format!("&*o{}", scores.0)
+                    let o = numbered("o", scores.0);
+                    quote!(&*#o)
                 } else {
-                    format!(
-                        "&{}::new(t{}, {})",
-                        self.helper(Helper::Rows),
-                        scores.0,
-                        self.width_expr(*scores)
-                    )
+                    let rows = self.helper(Helper::Rows);
+                    let (t, width) = (values(*scores), self.width_expr(*scores));
+                    quote!(&#rows::new(#t, #width))
                 };
-                format!(
-                    "{}({scores}, o{lhs}, scratch);\n",
-                    self.helper(Helper::SoftmaxTarget)
-                )
+                let softmax_target = self.helper(Helper::SoftmaxTarget);
+                quote!(#softmax_target(#scores, #o, scratch);)
             }
             // The rows are closure arguments, as in `par_edges_by_target` and `par_rows`: the
             // optimiser then knows they alias no other tensor.
@@ -138,7 +147,7 @@ impl Gen<'_> {
                     None => self.row_body(eq, e, &[], &[]),
                 };
                 self.unbind_rows(eq.vars[0]);
-                format!("o{lhs}.each_edge(|{head}, row| {{\n{rows}{body}}});\n")
+                quote!(#o.each_edge(|#head, row| { #rows #body });)
             }
             (
                 Strategy::NodeRows {
@@ -154,14 +163,14 @@ impl Gen<'_> {
                     None => self.row_body(eq, e, gathers, rest),
                 };
                 self.unbind_rows(eq.vars[0]);
-                format!("o{lhs}.own_row(|{head}, row| {{\n{rows}{body}}});\n")
+                quote!(#o.own_row(|#head, row| { #rows #body });)
             }
             (strategy, _) => unreachable!("{strategy:?} is not a part of a fused kernel"),
         }
     }
 
-    /// An equation as text for a doc attribute.
+    /// An equation as text for a doc attribute, on one line.
     pub(super) fn text(&self, eq: &Equation) -> String {
-        self.pr.equation(eq).replace('\n', " ").replace('"', "\\\"")
+        self.pr.equation(eq).replace('\n', " ")
     }
 }

@@ -3,17 +3,18 @@
 use super::*;
 
 impl Gen<'_> {
-    pub(super) fn size(&self, vars: &[VarId]) -> String {
-        if vars.is_empty() {
-            return "1".into();
-        }
-        vars.iter()
-            .map(|v| match self.p.var(*v).kind {
-                VarKind::Dense(d) => format!("d{}", d.0),
-                _ => "1".into(),
-            })
-            .collect::<Vec<_>>()
-            .join(" * ")
+    pub(super) fn size(&self, vars: &[VarId]) -> TokenStream {
+        product(
+            vars.iter()
+                .map(|v| match self.p.var(*v).kind {
+                    VarKind::Dense(d) => {
+                        let d = dim(d);
+                        quote!(#d)
+                    }
+                    _ => quote!(1),
+                })
+                .collect(),
+        )
     }
 
     /// `out[n, O] = Σ_S X[n, S] · W[O, S] (or W[S, O]) (+ Σ more products) (+ bias[O])`.
@@ -22,49 +23,39 @@ impl Gen<'_> {
         eq: &Equation,
         terms: &[crate::plan::GemmTerm],
         bias: Option<TensorId>,
-    ) -> String {
+    ) -> TokenStream {
         let node_matmul = self.helper(Helper::NodeMatmul);
         let tensor_id = self.helper(Helper::TensorId);
         let par_rows = self.helper(Helper::ParRows);
-        let o = &eq.vars[1..];
-        let osz = self.size(o);
-        let mut code = String::new();
+        let osz = self.size(&eq.vars[1..]);
+        let mut code = TokenStream::new();
         for (k, t) in terms.iter().enumerate() {
-            let _ = writeln!(
-                code,
-                "{node_matmul}(b, {tensor_id}({0}), t{0}, {ssz}, t{1}, {osz}, {w_os}, {2}, &mut out);",
-                t.x.0,
-                t.w.0,
-                k > 0,
-                ssz = self.size(&t.contracted),
-                w_os = t.w_out_first,
-            );
+            let (x, id, w) = (values(t.x), int(t.x.index()), values(t.w));
+            let (ssz, w_out_first, accumulate) = (self.size(&t.contracted), t.w_out_first, k > 0);
+            code.extend(quote! {
+                #node_matmul(b, #tensor_id(#id), #x, #ssz, #w, #osz, #w_out_first, #accumulate, &mut out);
+            });
         }
         if let Some(bt) = bias {
-            let _ = writeln!(
-                code,
-                "{par_rows}(&mut out, {osz}, |_, row| {{ for (r, bv) in row.iter_mut().zip(t{}.iter()) {{ *r += *bv; }} }});",
-                bt.0
-            );
+            let bt = values(bt);
+            code.extend(quote! {
+                #par_rows(&mut out, #osz, |_, row| { for (r, bv) in row.iter_mut().zip(#bt.iter()) { *r += *bv; } });
+            });
         }
         code
     }
 
     /// `out[P, Q] = Σ_n A[n, P] · B[n, Q]` (+ more products): Aᵀ B.
-    pub(super) fn gemm_transposed(&self, terms: &[crate::plan::GemmTTerm]) -> String {
+    pub(super) fn gemm_transposed(&self, terms: &[crate::plan::GemmTTerm]) -> TokenStream {
         let node_t_matmul = self.helper(Helper::NodeTMatmul);
         let tensor_id = self.helper(Helper::TensorId);
-        let mut code = String::new();
+        let mut code = TokenStream::new();
         for (k, t) in terms.iter().enumerate() {
-            let _ = writeln!(
-                code,
-                "{node_t_matmul}(b, {tensor_id}({0}), t{0}, {psz}, {tensor_id}({1}), t{1}, {qsz}, {2}, &mut out);",
-                t.a.0,
-                t.b.0,
-                k > 0,
-                psz = self.size(&t.a_vars),
-                qsz = self.size(&t.b_vars),
-            );
+            let (a, a_id, b, b_id) = (values(t.a), int(t.a.index()), values(t.b), int(t.b.index()));
+            let (psz, qsz, accumulate) = (self.size(&t.a_vars), self.size(&t.b_vars), k > 0);
+            code.extend(quote! {
+                #node_t_matmul(b, #tensor_id(#a_id), #a, #psz, #tensor_id(#b_id), #b, #qsz, #accumulate, &mut out);
+            });
         }
         code
     }

@@ -1,6 +1,9 @@
 //! The one surface generated code reaches the facade through: the items of `gatgrad::__private`
 //! (defined in the facade's `lib.rs`), each spelled here and nowhere else in the emitter.
 
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
 /// An item of the facade's `__private` module that generated code names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Helper {
@@ -12,6 +15,8 @@ pub enum Helper {
     TensorId,
     /// The trait a `#[derive_gradients]` struct implements.
     Generated,
+    /// The IR's types, which the program literal a struct carries is written in.
+    Ir,
     /// Times one generated kernel.
     Timed,
     /// The element-wise functions (`__private::f::elu`, ...).
@@ -70,6 +75,7 @@ impl Helper {
             Helper::Bound => "Bound",
             Helper::TensorId => "TensorId",
             Helper::Generated => "Generated",
+            Helper::Ir => "ir",
             Helper::Timed => "timed",
             Helper::Elementwise => "f",
             Helper::StoredLen => "stored_len",
@@ -99,35 +105,66 @@ impl Helper {
 
     /// The item's path as generated code spells it, for the facade at `krate` (`::gatgrad`, or
     /// `crate` inside gatgrad itself).
-    pub fn path(self, krate: &str) -> String {
-        format!("{}::{}", module(krate), self.name())
+    pub fn path(self, krate: &TokenStream) -> TokenStream {
+        let module = module(krate);
+        let name = Ident::new(self.name(), Span::call_site());
+        quote!(#module::#name)
     }
 }
 
 /// The path of the `__private` module, for the facade at `krate`.
-pub fn module(krate: &str) -> String {
-    format!("{krate}::__private")
+pub fn module(krate: &TokenStream) -> TokenStream {
+    quote!(#krate::__private)
+}
+
+/// The facade's path as a crate that depends on it spells it: `::gatgrad`.
+pub fn facade() -> TokenStream {
+    quote!(::gatgrad)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Helper;
+    use super::{facade, module, Helper};
     use crate::primitives::PRIMITIVES;
+    use quote::quote;
+
+    #[test]
+    fn paths_are_spelled_under_private() {
+        assert_eq!(
+            Helper::ParRows.path(&quote!(crate)).to_string(),
+            "crate :: __private :: par_rows"
+        );
+        assert_eq!(
+            Helper::Float.path(&facade()).to_string(),
+            ":: gatgrad :: __private :: Float"
+        );
+    }
 
     /// The function table names its runtime functions relative to `__private`, through the float
-    /// trait or the element-wise functions, so they too reach the facade through this surface.
+    /// trait or the element-wise functions, and the calls generated code makes reach them there.
     #[test]
     fn primitives_call_through_the_private_surface() {
-        for p in PRIMITIVES {
-            let module = p.rust.split_once("::").map(|(m, _)| m);
-            assert!(
-                module == Some(Helper::Float.name()) || module == Some(Helper::Elementwise.name()),
-                "`{}` calls `{}`, outside `__private::{{{}, {}}}`",
-                p.name,
-                p.rust,
-                Helper::Float.name(),
-                Helper::Elementwise.name()
-            );
+        for krate in [facade(), quote!(crate)] {
+            let private = module(&krate).to_string();
+            for p in PRIMITIVES {
+                let via = p.rust.module;
+                assert!(
+                    via == Helper::Float || via == Helper::Elementwise,
+                    "`{}` calls `{}` in `{via:?}`, outside `__private::{{{}, {}}}`",
+                    p.name,
+                    p.rust.name,
+                    Helper::Float.name(),
+                    Helper::Elementwise.name()
+                );
+                let arg = p.arg.map(|_| quote!(a));
+                let call = p.rust_call(&krate, quote!(x), arg).to_string();
+                let expected = format!("{private} :: {} :: {} (", via.name(), p.rust.name);
+                assert!(
+                    call.starts_with(&expected),
+                    "`{}` is called as `{call}`",
+                    p.name
+                );
+            }
         }
     }
 }

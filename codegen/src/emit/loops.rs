@@ -13,39 +13,42 @@ impl Gen<'_> {
         e: ExprId,
         gathers: &[Gather],
         rest: &[ExprId],
-    ) -> String {
+    ) -> TokenStream {
         let dense = &eq.vars[1..];
         self.bound.borrow_mut().push(eq.vars[0]);
-        let s = if gathers.is_empty() {
+        let code = if gathers.is_empty() {
             self.dense_loops(dense, e, "row", &|g: &Self| {
-                format!("{} = {};", g.out_ref("row", dense), g.rust_expr(e))
+                let (out, value) = (g.out_ref("row", dense), g.rust_expr(e));
+                quote!(#out = #value;)
             })
         } else {
             // Edges outside, features inside (SpMM order): each neighbour's row is read
             // once, contiguously, instead of once per output feature.
-            let mut s = match rest.first() {
+            let mut code = match rest.first() {
                 Some(&first) => self.dense_loops(dense, first, "row", &|g: &Self| {
-                    let sum: Vec<String> = rest.iter().map(|t| g.rust_expr(*t)).collect();
-                    format!("{} = {};", g.out_ref("row", dense), sum.join(" + "))
+                    let out = g.out_ref("row", dense);
+                    let mut terms = rest.iter().map(|t| g.rust_expr(*t));
+                    let first = terms.next();
+                    quote!(#out = #first #(+ #terms)*;)
                 }),
-                None => "row.iter_mut().for_each(|x| *x = T::ZERO);\n".to_string(),
+                None => quote!(row.iter_mut().for_each(|x| *x = T::ZERO);),
             };
             for gather in gathers {
                 let (range, body) = (gather.range, gather.body);
-                let mut inner = self.bind_rows(body, range.var());
+                let rows = self.bind_rows(body, range.var());
                 self.bound.borrow_mut().push(range.var());
-                inner += &self.dense_loops(dense, body, "row", &|g: &Self| {
-                    format!("{} += {};", g.out_ref("row", dense), g.rust_expr(body))
+                let loops = self.dense_loops(dense, body, "row", &|g: &Self| {
+                    let (out, value) = (g.out_ref("row", dense), g.rust_expr(body));
+                    quote!(#out += #value;)
                 });
                 self.bound.borrow_mut().retain(|v| *v != range.var());
                 self.unbind_rows(range.var());
-                s.push_str(&self.gather_loop(gather, &inner));
-                s.push('\n');
+                code.extend(self.gather_loop(gather, quote!(#rows #loops)));
             }
-            s
+            code
         };
         self.bound.borrow_mut().clear();
-        s
+        code
     }
 
     /// Nested loops over dense variables around the code `inner` makes; reads along the innermost
@@ -55,56 +58,62 @@ impl Gen<'_> {
         vars: &[VarId],
         e: ExprId,
         target: &str,
-        inner: &dyn Fn(&Self) -> String,
-    ) -> String {
-        let mut s = String::new();
+        inner: &dyn Fn(&Self) -> TokenStream,
+    ) -> TokenStream {
+        let target = local(target);
         let dense: Vec<VarId> = vars
             .iter()
             .copied()
             .filter(|v| matches!(self.p.var(*v).kind, VarKind::Dense(_)))
             .collect();
+        // Each loop with what precedes it inside the loop around it, outermost first.
+        let mut loops = Vec::new();
         for (k, v) in dense.iter().enumerate() {
             let VarKind::Dense(d) = self.p.var(*v).kind else {
                 continue;
             };
+            let d = dim(d);
+            let mut before = TokenStream::new();
             if k + 1 == dense.len() {
-                s.push_str(&self.bind_slices(*v, e));
+                before.extend(self.bind_slices(*v, e));
                 // The output row along the innermost axis, so that indexing needs no bound checks.
                 let prefix = self.local_offset(&dense[..k]);
-                let _ = writeln!(
-                    s,
-                    "let ob = ({prefix}) * d{0}; let orow = &mut {target}[ob..ob + d{0}];",
-                    d.0
-                );
+                before.extend(quote! {
+                    let ob = (#prefix) * #d; let orow = &mut #target[ob..ob + #d];
+                });
                 self.out_slice.set(Some(*v));
             }
             self.bound.borrow_mut().push(*v);
-            let _ = writeln!(s, "for {} in 0..d{} {{", var(*v), d.0);
+            loops.push((before, var(*v), d));
         }
-        let body = inner(self);
+        let mut code = inner(self);
         self.out_slice.set(None);
-        s.push_str(&body);
-        if !dense.is_empty() {
-            s.push('\n');
-        }
         for v in &dense {
-            s.push_str("}\n");
             self.bound.borrow_mut().retain(|x| x != v);
             self.unbind_slices(*v);
         }
-        s
+        for (before, v, d) in loops.into_iter().rev() {
+            code = quote! {
+                #before
+                for #v in 0..#d {
+                    #code
+                }
+            };
+        }
+        code
     }
 
     /// Binds `let rK = &tT[base..base + d]` for reads in `e` whose last index is the loop variable
     /// `v` and whose other indices are fixed outside the loop.
-    pub(super) fn bind_slices(&self, v: VarId, e: ExprId) -> String {
+    pub(super) fn bind_slices(&self, v: VarId, e: ExprId) -> TokenStream {
         let VarKind::Dense(dv) = self.p.var(v).kind else {
-            return String::new();
+            return TokenStream::new();
         };
+        let dv = dim(dv);
         let mut reads = Vec::new();
         collect_reads(self.p, e, v, &mut reads);
         let bound = self.bound.borrow().clone();
-        let mut s = String::new();
+        let mut binds = TokenStream::new();
         for r in reads {
             if self.slices.borrow().contains_key(&r) {
                 continue;
@@ -119,96 +128,103 @@ impl Gen<'_> {
             }
             let n = self.counter.get();
             self.counter.set(n + 1);
-            if let (true, Some(at)) = (self.fused.borrow().contains(&tensor), at) {
+            let (base, slice) = (format_ident!("base{n}"), format_ident!("r{n}"));
+            let (off, row) = if let (true, Some(at)) = (self.fused.borrow().contains(&tensor), at) {
                 // A row of the fused loop's outputs, owned by the target being visited.
                 let off = self.row_offset(tensor, &dense[..dense.len() - 1]);
-                let _ = writeln!(
-                    s,
-                    "let base{n} = ({off}) * d{}; let r{n} = &{}[base{n}..base{n} + d{}];",
-                    dv.0,
-                    self.fused_row(tensor, at),
-                    dv.0
-                );
+                (off, self.fused_row(tensor, at))
             } else {
                 let t = self.p.tensor(tensor);
                 let mut off = match at {
                     Some(at) => self.node_pos(at),
-                    None => "0".into(),
+                    None => quote!(0),
                 };
-                for (d, x) in t.dims.iter().zip(&dense[..dense.len() - 1]) {
-                    off = format!("({off}) * d{} + {}", d.0, var(*x));
+                for (&d, &x) in t.dims.iter().zip(&dense[..dense.len() - 1]) {
+                    let (d, x) = (dim(d), var(x));
+                    off = quote!((#off) * #d + #x);
                 }
-                let _ = writeln!(
-                    s,
-                    "let base{n} = ({off}) * d{}; let r{n} = &t{}[base{n}..base{n} + d{}];",
-                    dv.0, tensor.0, dv.0
-                );
-            }
-            self.slices
-                .borrow_mut()
-                .insert(r, format!("r{n}[{}]", var(v)));
+                let t = values(tensor);
+                (off, quote!(#t))
+            };
+            binds.extend(quote! {
+                let #base = (#off) * #dv; let #slice = &#row[#base..#base + #dv];
+            });
+            let i = var(v);
+            self.slices.borrow_mut().insert(
+                r,
+                Slice {
+                    read: quote!(#slice[#i]),
+                    along: Some(v),
+                },
+            );
         }
-        s
+        binds
     }
 
     pub(super) fn unbind_slices(&self, v: VarId) {
-        let suffix = format!("[{}]", var(v));
-        self.slices
-            .borrow_mut()
-            .retain(|_, s| !s.ends_with(&suffix));
+        self.slices.borrow_mut().retain(|_, s| s.along != Some(v));
     }
 
     /// The output element for dense variables `vars` of `target` (`row`, `acc` or `out`): the
     /// innermost output slice when one is bound.
-    pub(super) fn out_ref(&self, target: &str, vars: &[VarId]) -> String {
+    pub(super) fn out_ref(&self, target: &str, vars: &[VarId]) -> TokenStream {
         match (self.out_slice.get(), vars.last()) {
-            (Some(v), Some(last)) if v == *last => format!("orow[{}]", var(v)),
-            _ => format!("{target}[{}]", self.local_offset(vars)),
+            (Some(v), Some(last)) if v == *last => {
+                let v = var(v);
+                quote!(orow[#v])
+            }
+            _ => {
+                let (target, off) = (local(target), self.local_offset(vars));
+                quote!(#target[#off])
+            }
         }
     }
 
     /// Row-major offset of dense variables (within a row).
-    pub(super) fn local_offset(&self, vars: &[VarId]) -> String {
-        let mut off = "0".to_string();
-        for v in vars {
-            if let VarKind::Dense(d) = self.p.var(*v).kind {
-                off = format!("({off}) * d{} + {}", d.0, var(*v));
+    pub(super) fn local_offset(&self, vars: &[VarId]) -> TokenStream {
+        let mut off = quote!(0);
+        for &v in vars {
+            if let VarKind::Dense(d) = self.p.var(v).kind {
+                let (d, v) = (dim(d), var(v));
+                off = quote!((#off) * #d + #v);
             }
         }
         off
     }
 
-    pub(super) fn range_loop(&self, range: Range, body: &str) -> String {
+    pub(super) fn range_loop(&self, range: Range, body: TokenStream) -> TokenStream {
         match range {
             Range::Dense(v) => {
                 let VarKind::Dense(d) = self.p.var(v).kind else {
-                    return String::new();
+                    return TokenStream::new();
                 };
-                format!("for {} in 0..d{} {{ {body} }}", var(v), d.0)
+                let (v, d) = (var(v), dim(d));
+                quote!(for #v in 0..#d { #body })
             }
             Range::InEdges { edge, of } | Range::OutEdges { edge, of } => {
                 let g = match self.p.var(edge).kind {
-                    VarKind::Edge(g) => g.0,
-                    _ => 0,
+                    VarKind::Edge(g) => g,
+                    _ => GraphId(0),
                 };
-                let list = if matches!(range, Range::InEdges { .. }) {
+                let list = local(if matches!(range, Range::InEdges { .. }) {
                     "in_edges"
                 } else {
                     "out_edges"
-                };
-                format!(
-                    "for &ee in g{g}.{list}({}) {{ let {} = ee as usize; {body} }}",
-                    self.node_pos(of),
-                    var(edge)
-                )
+                });
+                let (g, of, edge) = (graph(g), self.node_pos(of), var(edge));
+                quote!(for &ee in #g.#list(#of) { let #edge = ee as usize; #body })
             }
-            Range::AllNodes(v) => format!("for {} in 0..nn {{ {body} }}", var(v)),
+            Range::AllNodes(v) => {
+                let v = var(v);
+                quote!(for #v in 0..nn { #body })
+            }
             Range::AllEdges(v) => {
                 let g = match self.p.var(v).kind {
-                    VarKind::Edge(g) => g.0,
-                    _ => 0,
+                    VarKind::Edge(g) => g,
+                    _ => GraphId(0),
                 };
-                format!("for {} in 0..g{g}.num_edges() {{ {body} }}", var(v))
+                let (g, v) = (graph(g), var(v));
+                quote!(for #v in 0..#g.num_edges() { #body })
             }
         }
     }
@@ -216,7 +232,7 @@ impl Gen<'_> {
     /// A loop over a neighbourhood; when it reads node rows at the far end of each edge (random
     /// rows: the sources of a target's in-edges, the targets of a node's out-edges), the rows of
     /// the edge a few places ahead in the CSR index are prefetched, so several cache misses overlap.
-    pub(super) fn gather_loop(&self, gather: &Gather, inner: &str) -> String {
+    pub(super) fn gather_loop(&self, gather: &Gather, inner: TokenStream) -> TokenStream {
         let (edge, end, csr, of) = match gather.range {
             _ if gather.prefetch.is_empty() => return self.range_loop(gather.range, inner),
             Range::InEdges { edge, of } => (edge, End::Src, "in_csr", of),
@@ -226,19 +242,20 @@ impl Gen<'_> {
         let VarKind::Edge(g) = self.p.var(edge).kind else {
             unreachable!("a neighbourhood runs over edges")
         };
+        let fetch = self.prefetch_at(&gather.prefetch, g, end, quote!(pe as usize));
+        let (csr, n, edge) = (local(csr), self.node_pos(of), var(edge));
+        let prefetch_distance = self.helper(Helper::PrefetchDistance);
+        let g = graph(g);
         // The edges of consecutive nodes are consecutive in the CSR index, so looking ahead in it
         // also covers the first edges of the next node.
-        format!(
-            "let (ptr, list) = g{g}.{csr}(); \
-             for k in ptr[{n}]..ptr[{n} + 1] {{ \
-             if let Some(&pe) = list.get(k + {prefetch_distance}) {{ {fetch} }} \
-             let {} = list[k] as usize; {inner} }}",
-            var(edge),
-            g = g.0,
-            prefetch_distance = self.helper(Helper::PrefetchDistance),
-            fetch = self.prefetch_at(&gather.prefetch, g, end, "pe as usize"),
-            n = self.node_pos(of),
-        )
+        quote! {
+            let (ptr, list) = #g.#csr();
+            for k in ptr[#n]..ptr[#n + 1] {
+                if let Some(&pe) = list.get(k + #prefetch_distance) { #fetch }
+                let #edge = list[k] as usize;
+                #inner
+            }
+        }
     }
 }
 

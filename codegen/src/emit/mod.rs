@@ -23,30 +23,33 @@ mod heads;
 pub mod helpers;
 mod loops;
 mod prefetch;
+mod tokens;
 
 use crate::ir::*;
 use crate::plan::walk::{collect_accesses, End};
 use crate::plan::{Gather, Phase, Plan, Strategy};
 use crate::print::{Printer, Style};
 use helpers::Helper;
-use std::fmt::Write;
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+use tokens::{dim, graph, int, local, numbered, product, values, var};
 
-/// Generated source and what it needs.
+/// Generated code and what it needs.
 pub struct Generated {
     /// Rust items (functions and constants), to be placed inside an `impl` block or a module.
-    pub items: String,
+    pub items: TokenStream,
     /// Number of tensor slots the functions index (the program's tensors plus hoisted ones).
     pub num_tensors: usize,
 }
 
 /// Emits `forward` and `backward` for a differentiated program. `krate` is the path of the gatgrad
 /// facade as seen from the generated code (`::gatgrad`, or `crate` inside gatgrad itself).
-pub fn generate(p: &Program, krate: &str) -> Result<Generated, String> {
+pub fn generate(p: &Program, krate: &TokenStream) -> Result<Generated, String> {
     print(&Plan::build(p), krate)
 }
 
-/// Spells out a plan as Rust source. An error is a gatgrad bug: a step no pass decided.
-pub fn print(plan: &Plan, krate: &str) -> Result<Generated, String> {
+/// Spells out a plan as Rust tokens. An error is a gatgrad bug: a step no pass decided.
+pub fn print(plan: &Plan, krate: &TokenStream) -> Result<Generated, String> {
     for phase in [Phase::Forward, Phase::Backward] {
         let eqs = plan.equations(phase);
         for step in plan.kernels(phase).iter().flat_map(|k| &k.steps) {
@@ -70,66 +73,72 @@ pub fn print(plan: &Plan, krate: &str) -> Result<Generated, String> {
         fused: Default::default(),
         row_binds: Default::default(),
     };
-    let mut items = String::new();
-    let _ = writeln!(
-        items,
-        "/// Number of tensor slots `forward` and `backward` index."
-    );
-    let _ = writeln!(
-        items,
-        "pub const NUM_TENSORS: usize = {};",
-        plan.program.tensors.len()
-    );
+    let num_tensors = int(plan.program.tensors.len());
     let (float, bound) = (Helper::Float.path(krate), Helper::Bound.path(krate));
-    let header = |name: &str| {
-        format!(
-            "#[allow(unused_variables, unused_mut, unused_parens, clippy::all)]\npub fn {name}<T: {float}>(b: &{bound}, v: &mut [Vec<T>])"
-        )
+    let header = |name: &Ident| {
+        quote! {
+            #[allow(unused_variables, unused_mut, unused_parens, clippy::all)]
+            pub fn #name<T: #float>(b: &#bound, v: &mut [Vec<T>])
+        }
     };
     let timed = Helper::Timed.path(krate);
-    let mut params_calls = String::new();
+    let mut items = quote! {
+        /// Number of tensor slots `forward` and `backward` index.
+        pub const NUM_TENSORS: usize = #num_tensors;
+    };
+    let mut params_calls = Vec::new();
     for (phase, name, doc) in [
         (
             Phase::Forward,
             "forward",
-            "Evaluates the forward equations in order.",
+            " Evaluates the forward equations in order.",
         ),
         (
             Phase::Backward,
             "backward",
-            "Evaluates the derivative equations (after `forward`, with the seed set).",
+            " Evaluates the derivative equations (after `forward`, with the seed set).",
         ),
     ] {
         let eqs = plan.equations(phase);
-        let mut calls = String::new();
+        let mut calls = Vec::new();
         for kernel in plan.kernels(phase) {
-            let fname = Plan::kernel_name(phase, kernel);
+            let fname = local(&Plan::kernel_name(phase, kernel));
             match kernel.fused {
-                Some(graph) => items.push_str(&g.fused(&fname, kernel, eqs, graph)),
+                Some(graph) => items.extend(g.fused(&fname, kernel, eqs, graph)),
                 None => {
                     let step = &kernel.steps[0];
                     let eq = &eqs[step.eq];
-                    let _ = writeln!(items, "#[doc = \" `{}`\"]", g.text(eq));
-                    let _ = writeln!(items, "{} {{", header(&fname));
-                    items.push_str(&g.prelude(std::slice::from_ref(eq)));
-                    items.push_str(&g.equation(eq, &step.strategy));
-                    items.push_str("}\n");
+                    let doc = format!(" `{}`", g.text(eq));
+                    let header = header(&fname);
+                    let prelude = g.prelude(std::slice::from_ref(eq));
+                    let body = g.equation(eq, &step.strategy);
+                    items.extend(quote! {
+                        #[doc = #doc]
+                        #header {
+                            #prelude
+                            #body
+                        }
+                    });
                 }
             }
-            let call = format!("{timed}(\"{fname}\", || {fname}(b, v));\n");
-            calls.push_str(&call);
+            let label = fname.to_string();
+            let call = quote!(#timed(#label, || #fname(b, v)););
             if phase == Phase::Backward && kernel.for_params {
-                params_calls.push_str(&call);
+                params_calls.push(call.clone());
             }
+            calls.push(call);
         }
-        let _ = writeln!(items, "/// {doc}");
-        let _ = writeln!(items, "{} {{\n{calls}}}", header(name));
+        let header = header(&local(name));
+        items.extend(quote! {
+            #[doc = #doc]
+            #header { #(#calls)* }
+        });
     }
-    let _ = writeln!(
-        items,
-        "/// The derivative equations parameter gradients need (no input gradients)."
-    );
-    let _ = writeln!(items, "{} {{\n{params_calls}}}", header("backward_params"));
+    let header = header(&local("backward_params"));
+    items.extend(quote! {
+        /// The derivative equations parameter gradients need (no input gradients).
+        #header { #(#params_calls)* }
+    });
     Ok(Generated {
         items,
         num_tensors: plan.program.tensors.len(),
@@ -139,11 +148,11 @@ pub fn print(plan: &Plan, krate: &str) -> Result<Generated, String> {
 struct Gen<'a> {
     p: &'a Program,
     pr: Printer<'a>,
-    krate: &'a str,
+    krate: &'a TokenStream,
     /// Variables bound by the loops around the code being emitted.
     bound: std::cell::RefCell<Vec<VarId>>,
-    /// Reads served from a row slice bound before the innermost loop: access → `r7[i5]`.
-    slices: std::cell::RefCell<std::collections::HashMap<ExprId, String>>,
+    /// Reads served from a row slice bound before the innermost loop (access → `r7[i5]`).
+    slices: std::cell::RefCell<std::collections::HashMap<ExprId, Slice>>,
     counter: std::cell::Cell<usize>,
     /// The innermost loop variable along which the output slice `orow` is bound.
     out_slice: std::cell::Cell<Option<VarId>>,
@@ -153,153 +162,173 @@ struct Gen<'a> {
     /// (`o7.row(e)`), see [`fuse`].
     fused: std::cell::RefCell<std::collections::HashSet<TensorId>>,
     /// Rows of fused outputs bound once where their position is bound: (tensor, at) → `q12_i21`.
-    row_binds: std::cell::RefCell<std::collections::HashMap<(TensorId, At), String>>,
+    row_binds: std::cell::RefCell<std::collections::HashMap<(TensorId, At), Ident>>,
 }
 
-fn var(v: VarId) -> String {
-    format!("i{}", v.0)
+/// A read served from a slice bound outside the loops that index it.
+struct Slice {
+    /// The element read (`r7[i5]`, `c3[k]`).
+    read: TokenStream,
+    /// The loop variable the slice is indexed by, if it is bound for that loop only.
+    along: Option<VarId>,
 }
 
 impl Gen<'_> {
     /// The path of a `__private` item, as this code spells it.
-    fn helper(&self, h: Helper) -> String {
+    fn helper(&self, h: Helper) -> TokenStream {
         h.path(self.krate)
     }
 
     /// Local bindings every function starts with: sizes, graphs, constants.
-    fn prelude(&self, eqs: &[Equation]) -> String {
+    fn prelude(&self, eqs: &[Equation]) -> TokenStream {
         let p = self.p;
-        let mut s = String::new();
         let tensor_id = self.helper(Helper::TensorId);
-        for k in 0..p.dims.len() {
-            let _ = writeln!(s, "let d{k}: usize = b.dims[{k}];");
-        }
-        let _ = writeln!(s, "let nn: usize = b.raw.num_nodes();");
-        for k in 0..p.graphs.len() {
-            let _ = writeln!(
-                s,
-                "let g{k} = &b.graphs[{k}]; let src{k} = g{k}.sources(); let dst{k} = g{k}.targets();"
-            );
-        }
-        for k in 0..p.scalars.len() {
-            let _ = writeln!(s, "let c{k}: T = T::of(b.consts[{k}]);");
-        }
+        let dims = (0..p.dims.len()).map(|k| {
+            let (d, k) = (dim(DimId(k as u32)), int(k));
+            quote!(let #d: usize = b.dims[#k];)
+        });
+        let graphs = (0..p.graphs.len()).map(|k| {
+            let g = graph(GraphId(k as u32));
+            let (src, dst) = (numbered("src", k as u32), numbered("dst", k as u32));
+            let k = int(k);
+            quote!(let #g = &b.graphs[#k]; let #src = #g.sources(); let #dst = #g.targets();)
+        });
+        let consts = (0..p.scalars.len()).map(|k| {
+            let c = numbered("c", k as u32);
+            let k = int(k);
+            quote!(let #c: T = T::of(b.consts[#k]);)
+        });
         let mut labels = std::collections::BTreeSet::new();
         for eq in eqs {
             if let Rhs::Expr(e) | Rhs::Softmax(e) = eq.rhs {
                 collect_labels(p, e, &mut labels);
             }
         }
-        for t in labels {
-            let _ = writeln!(s, "let lab{t} = &b.labels[&{tensor_id}({t})];");
-        }
+        let labels = labels.into_iter().map(|t| {
+            let lab = numbered("lab", t);
+            let t = int(t as usize);
+            quote!(let #lab = &b.labels[&#tensor_id(#t)];)
+        });
         let mut masks = std::collections::BTreeSet::new();
         for eq in eqs {
             if let Rhs::Expr(e) | Rhs::Softmax(e) = eq.rhs {
                 collect_mask_counts(p, e, &mut masks);
             }
         }
-        for t in masks {
-            let _ = writeln!(
-                s,
-                "let mc{t}: T = T::of(b.mask_count({tensor_id}({t})) as f64);"
-            );
+        let masks = masks.into_iter().map(|t| {
+            let mc = numbered("mc", t);
+            let t = int(t as usize);
+            quote!(let #mc: T = T::of(b.mask_count(#tensor_id(#t)) as f64);)
+        });
+        quote! {
+            #(#dims)*
+            let nn: usize = b.raw.num_nodes();
+            #(#graphs)*
+            #(#consts)*
+            #(#labels)*
+            #(#masks)*
         }
-        s
     }
 
-    fn len_expr(&self, t: TensorId) -> String {
+    fn len_expr(&self, t: TensorId) -> TokenStream {
         let tensor = self.p.tensor(t);
-        let mut parts = Vec::new();
+        let mut factors = Vec::new();
         match tensor.domain {
             Domain::Dense => {}
-            Domain::Node => parts.push("nn".to_string()),
-            Domain::Edge(g) => parts.push(format!("g{}.num_edges()", g.0)),
+            Domain::Node => factors.push(quote!(nn)),
+            Domain::Edge(g) => {
+                let g = graph(g);
+                factors.push(quote!(#g.num_edges()))
+            }
         }
-        parts.extend(tensor.dims.iter().map(|d| format!("d{}", d.0)));
-        if parts.is_empty() {
-            "1".into()
-        } else {
-            parts.join(" * ")
-        }
+        factors.extend(tensor.dims.iter().map(|&d| {
+            let d = dim(d);
+            quote!(#d)
+        }));
+        product(factors)
     }
 
-    fn width_expr(&self, t: TensorId) -> String {
-        let dims = &self.p.tensor(t).dims;
-        if dims.is_empty() {
-            "1".into()
-        } else {
-            dims.iter()
-                .map(|d| format!("d{}", d.0))
-                .collect::<Vec<_>>()
-                .join(" * ")
-        }
+    fn width_expr(&self, t: TensorId) -> TokenStream {
+        product(
+            self.p
+                .tensor(t)
+                .dims
+                .iter()
+                .map(|&d| {
+                    let d = dim(d);
+                    quote!(#d)
+                })
+                .collect(),
+        )
     }
 
     fn reads(&self, eq: &Equation) -> Vec<TensorId> {
         crate::plan::walk::reads(self.p, eq)
     }
 
-    fn equation(&self, eq: &Equation, strategy: &Strategy) -> String {
-        let lhs = eq.lhs.0;
+    fn equation(&self, eq: &Equation, strategy: &Strategy) -> TokenStream {
+        let lhs = int(eq.lhs.index());
         let stored_len = self.helper(Helper::StoredLen);
         let tensor_id = self.helper(Helper::TensorId);
-        let mut s = String::new();
-        let _ = writeln!(s, "{{");
-        let _ = writeln!(s, "let mut out = ::std::mem::take(&mut v[{lhs}]);");
         // Every equation writes all of its output (a sparse one only its pattern, stored
         // compactly), so a buffer of the right size is reused without clearing.
         let mut len = self.len_expr(eq.lhs);
         if matches!(strategy, Strategy::Entrywise { .. }) {
-            len = format!("{stored_len}(b, {tensor_id}({lhs}), {len})");
+            len = quote!(#stored_len(b, #tensor_id(#lhs), #len));
         }
-        let _ = writeln!(
-            s,
-            "let len = {len}; if out.len() != len {{ out.clear(); out.resize(len, T::ZERO); }}"
-        );
-        let _ = writeln!(s, "{{");
-        for t in self.reads(eq) {
-            let _ = writeln!(s, "let t{0} = &v[{0}][..];", t.0);
-        }
+        let reads = self.reads(eq).into_iter().map(|t| {
+            let (name, t) = (values(t), int(t.index()));
+            quote!(let #name = &v[#t][..];)
+        });
         // GEMMs and element-wise equations read either layout of a pattern tensor; the others
         // read dense views.
         let raw = matches!(
             strategy,
             Strategy::Entrywise { .. } | Strategy::Gemm { .. } | Strategy::GemmTransposed { .. }
         );
-        if !raw {
-            s.push_str(&self.dense_views(eq));
+        let views = if raw {
+            TokenStream::new()
+        } else {
+            self.dense_views(eq)
+        };
+        let body = self.body(eq, strategy);
+        quote! {
+            {
+                let mut out = ::std::mem::take(&mut v[#lhs]);
+                let len = #len; if out.len() != len { out.clear(); out.resize(len, T::ZERO); }
+                {
+                    #(#reads)*
+                    #views
+                    #body
+                }
+                v[#lhs] = out;
+            }
         }
-        s.push_str(&self.body(eq, strategy));
-        let _ = writeln!(s, "}}");
-        let _ = writeln!(s, "v[{lhs}] = out;");
-        let _ = writeln!(s, "}}");
-        s
     }
 
     /// Shadows the compactable tensors an equation reads by their dense layout.
-    fn dense_views(&self, eq: &Equation) -> String {
+    fn dense_views(&self, eq: &Equation) -> TokenStream {
         self.dense_views_of(&self.reads(eq))
     }
 
     /// Shadows the compactable tensors among `reads` by their dense layout.
-    fn dense_views_of(&self, reads: &[TensorId]) -> String {
-        let dense_view = self.helper(Helper::DenseView);
-        let tensor_id = self.helper(Helper::TensorId);
-        let mut s = String::new();
-        for &t in reads {
-            if self.compactable.contains(&t) {
-                let _ = writeln!(
-                    s,
-                    "let t{0}_dense = {dense_view}(b, {tensor_id}({0}), t{0}); let t{0} = &t{0}_dense[..];",
-                    t.0
-                );
-            }
-        }
-        s
+    fn dense_views_of(&self, reads: &[TensorId]) -> TokenStream {
+        reads
+            .iter()
+            .filter(|t| self.compactable.contains(t))
+            .map(|&t| self.dense_view(t))
+            .collect()
     }
 
-    fn body(&self, eq: &Equation, strategy: &Strategy) -> String {
+    /// Shadows tensor `t` by its dense layout.
+    fn dense_view(&self, t: TensorId) -> TokenStream {
+        let dense_view = self.helper(Helper::DenseView);
+        let tensor_id = self.helper(Helper::TensorId);
+        let (name, dense, id) = (values(t), format_ident!("t{}_dense", t.0), int(t.index()));
+        quote!(let #dense = #dense_view(b, #tensor_id(#id), #name); let #name = &#dense[..];)
+    }
+
+    fn body(&self, eq: &Equation, strategy: &Strategy) -> TokenStream {
         let p = self.p;
         let par_copy = self.helper(Helper::ParCopy);
         let loop_fill = self.helper(Helper::LoopFill);
@@ -310,18 +339,19 @@ impl Gen<'_> {
         let par_rows = self.helper(Helper::ParRows);
         match (strategy, &eq.rhs) {
             (Strategy::Reshape, &Rhs::Reshape(src)) => {
-                format!("{par_copy}(&mut out, t{});\n", src.0)
+                let src = values(src);
+                quote!(#par_copy(&mut out, #src);)
             }
-            (Strategy::LoopFill { adjoint: false }, &Rhs::LoopFill(src)) => format!(
-                "{loop_fill}(b, t{}, {}, &mut out, false);\n",
-                src.0,
-                self.width_expr(eq.lhs)
-            ),
-            (Strategy::LoopFill { adjoint: true }, &Rhs::LoopFillAdjoint(src)) => format!(
-                "{loop_fill}(b, t{}, {}, &mut out, true);\n",
-                src.0,
-                self.width_expr(src)
-            ),
+            (Strategy::LoopFill { adjoint: false }, &Rhs::LoopFill(src)) => {
+                let width = self.width_expr(eq.lhs);
+                let src = values(src);
+                quote!(#loop_fill(b, #src, #width, &mut out, false);)
+            }
+            (Strategy::LoopFill { adjoint: true }, &Rhs::LoopFillAdjoint(src)) => {
+                let width = self.width_expr(src);
+                let src = values(src);
+                quote!(#loop_fill(b, #src, #width, &mut out, true);)
+            }
             (
                 Strategy::CrossEntropy,
                 &Rhs::CrossEntropy {
@@ -329,62 +359,66 @@ impl Gen<'_> {
                     labels,
                     mask,
                 },
-            ) => format!(
-                "out[0] = {cross_entropy}(b, t{}, {}, {tensor_id}({}), {tensor_id}({}));\n",
-                logits.0,
-                self.width_expr(logits),
-                labels.0,
-                mask.0
-            ),
-            (Strategy::Softmax { graph, stored }, &Rhs::Softmax(body)) => {
-                let (e, g) = (eq.vars[0], graph.0);
+            ) => {
+                let width = self.width_expr(logits);
+                let logits = values(logits);
+                let (labels, mask) = (int(labels.index()), int(mask.index()));
+                quote!(out[0] = #cross_entropy(b, #logits, #width, #tensor_id(#labels), #tensor_id(#mask));)
+            }
+            (Strategy::Softmax { graph: g, stored }, &Rhs::Softmax(body)) => {
+                let (e, g) = (eq.vars[0], graph(*g));
                 let width = self.width_expr(eq.lhs);
                 if let Some(scores) = stored {
                     // Scores already stored edge by edge are normalised in place of a copy.
-                    return format!(
-                        "{softmax_by_target}(g{g}, t{}, {width}, &mut out);\n",
-                        scores.0
-                    );
+                    let scores = values(*scores);
+                    return quote!(#softmax_by_target(#g, #scores, #width, &mut out););
                 }
-                let mut s = format!("let mut scores = vec![T::ZERO; out.len()];\n{par_edges_by_target}(g{g}, &mut scores, {width}, |row_id, row| {{\nlet {} = row_id;\n", var(e));
                 self.bound.borrow_mut().push(e);
-                s.push_str(&self.dense_loops(&eq.vars[1..], body, "row", &|g: &Self| {
-                    format!(
-                        "{} = {};",
-                        g.out_ref("row", &eq.vars[1..]),
-                        g.rust_expr(body)
-                    )
-                }));
+                let loops = self.dense_loops(&eq.vars[1..], body, "row", &|g: &Self| {
+                    let (out, value) = (g.out_ref("row", &eq.vars[1..]), g.rust_expr(body));
+                    quote!(#out = #value;)
+                });
                 self.bound.borrow_mut().clear();
-                let _ = write!(
-                    s,
-                    "}});\n{softmax_by_target}(g{g}, &scores, {width}, &mut out);\n"
-                );
-                s
+                let e = var(e);
+                quote! {
+                    let mut scores = vec![T::ZERO; out.len()];
+                    #par_edges_by_target(#g, &mut scores, #width, |row_id, row| {
+                        let #e = row_id;
+                        #loops
+                    });
+                    #softmax_by_target(#g, &scores, #width, &mut out);
+                }
             }
             (Strategy::Gemm { terms, bias }, Rhs::Expr(_)) => self.gemm(eq, terms, *bias),
             (Strategy::GemmTransposed { terms }, Rhs::Expr(_)) => self.gemm_transposed(terms),
             (Strategy::Entrywise { deferred }, &Rhs::Expr(e)) => {
                 self.entrywise(eq, e, deferred.as_ref())
             }
-            (Strategy::NodeRows { gathers, rest, .. }, &Rhs::Expr(e)) => format!(
-                "{par_rows}(&mut out, {}, |row_id, row| {{\nlet {} = row_id;\n{}}});\n",
-                self.width_expr(eq.lhs),
-                var(eq.vars[0]),
-                self.row_body(eq, e, gathers, rest)
-            ),
+            (Strategy::NodeRows { gathers, rest, .. }, &Rhs::Expr(e)) => {
+                let width = self.width_expr(eq.lhs);
+                let n = var(eq.vars[0]);
+                let body = self.row_body(eq, e, gathers, rest);
+                quote! {
+                    #par_rows(&mut out, #width, |row_id, row| {
+                        let #n = row_id;
+                        #body
+                    });
+                }
+            }
             (Strategy::EdgeRows { prefetch_ahead, .. }, &Rhs::Expr(e)) => {
                 let Domain::Edge(g) = p.tensor(eq.lhs).domain else {
                     unreachable!("edge rows of a tensor on edges")
                 };
-                format!(
-                    "{par_edges_by_target}(g{}, &mut out, {}, |row_id, row| {{\nlet {} = row_id;\n{}{}}});\n",
-                    g.0,
-                    self.width_expr(eq.lhs),
-                    var(eq.vars[0]),
-                    self.prefetch_edge_ahead(eq.vars[0], prefetch_ahead),
-                    self.row_body(eq, e, &[], &[])
-                )
+                let (g, width, edge) = (graph(g), self.width_expr(eq.lhs), var(eq.vars[0]));
+                let ahead = self.prefetch_edge_ahead(eq.vars[0], prefetch_ahead);
+                let body = self.row_body(eq, e, &[], &[]);
+                quote! {
+                    #par_edges_by_target(#g, &mut out, #width, |row_id, row| {
+                        let #edge = row_id;
+                        #ahead
+                        #body
+                    });
+                }
             }
             (
                 Strategy::ChunkedSum {
@@ -395,31 +429,35 @@ impl Gen<'_> {
                 Rhs::Expr(_),
             ) => {
                 let (r, body) = (*r, *body);
-                let driver = match p.var(r).kind {
-                    VarKind::Edge(g) => format!(
-                        "{}::<T>(g{}, ",
-                        self.helper(Helper::ParSumEdgesByTarget),
-                        g.0
-                    ),
-                    _ => format!("{}::<T>(nn, ", self.helper(Helper::ParSumRows)),
+                let (driver, over) = match p.var(r).kind {
+                    VarKind::Edge(g) => {
+                        let g = graph(g);
+                        (self.helper(Helper::ParSumEdgesByTarget), quote!(#g))
+                    }
+                    _ => (self.helper(Helper::ParSumRows), quote!(nn)),
                 };
                 let width = self.width_expr(eq.lhs);
                 let ahead = self.prefetch_edge_ahead(r, prefetch_ahead);
-                let mut s = format!(
-                    "let acc = {driver}{width}, |row_id, acc| {{\nlet {} = row_id;\n{ahead}",
-                    var(r)
-                );
                 self.bound.borrow_mut().push(r);
-                s.push_str(&self.dense_loops(&eq.vars, body, "acc", &|g: &Self| {
-                    format!("{} += {};", g.out_ref("acc", &eq.vars), g.rust_expr(body))
-                }));
+                let loops = self.dense_loops(&eq.vars, body, "acc", &|g: &Self| {
+                    let (acc, value) = (g.out_ref("acc", &eq.vars), g.rust_expr(body));
+                    quote!(#acc += #value;)
+                });
                 self.bound.borrow_mut().clear();
-                s.push_str("});\nout.copy_from_slice(&acc);\n");
-                s
+                let r = var(r);
+                quote! {
+                    let acc = #driver::<T>(#over, #width, |row_id, acc| {
+                        let #r = row_id;
+                        #ahead
+                        #loops
+                    });
+                    out.copy_from_slice(&acc);
+                }
             }
             (Strategy::DenseLoops, &Rhs::Expr(e)) => {
                 self.dense_loops(&eq.vars, e, "out", &|g: &Self| {
-                    format!("{} = {};", g.out_ref("out", &eq.vars), g.rust_expr(e))
+                    let (out, value) = (g.out_ref("out", &eq.vars), g.rust_expr(e));
+                    quote!(#out = #value;)
                 })
             }
             (strategy, _) => unreachable!(

@@ -9,40 +9,39 @@ impl Gen<'_> {
         tensors: &[TensorId],
         g: GraphId,
         end: End,
-        pe: &str,
-    ) -> String {
+        pe: TokenStream,
+    ) -> TokenStream {
         let prefetch_row = self.helper(Helper::PrefetchRow);
-        let ends = match end {
-            End::Src => "src",
-            End::Dst => "dst",
-        };
-        let mut s = String::new();
-        for t in tensors {
-            let w = self.width_expr(*t);
-            let _ = write!(
-                s,
-                "{prefetch_row}(t{}, ({ends}{}[{pe}] as usize) * ({w}), {w});",
-                t.0, g.0
-            );
-        }
-        s
+        let ends = numbered(
+            match end {
+                End::Src => "src",
+                End::Dst => "dst",
+            },
+            g.0,
+        );
+        tensors
+            .iter()
+            .map(|&t| {
+                let (t, w) = (values(t), self.width_expr(t));
+                quote!(#prefetch_row(#t, (#ends[#pe] as usize) * (#w), #w);)
+            })
+            .collect()
     }
 
     /// In a loop over the edges of `g` in target order, prefetches the rows of `far` at the source
     /// of edge `e + PREFETCH_DISTANCE` (usually a later edge of the same or the next target).
-    pub(super) fn prefetch_edge_ahead(&self, edge: VarId, far: &[TensorId]) -> String {
+    pub(super) fn prefetch_edge_ahead(&self, edge: VarId, far: &[TensorId]) -> TokenStream {
         if far.is_empty() {
-            return String::new();
+            return TokenStream::new();
         }
         let VarKind::Edge(g) = self.p.var(edge).kind else {
             unreachable!("prefetching ahead runs over edges")
         };
         let prefetch_distance = self.helper(Helper::PrefetchDistance);
-        format!(
-            "{{ let pe = {} + {prefetch_distance}; if pe < g{}.num_edges() {{ {} }} }}\n",
-            var(edge),
-            g.0,
-            self.prefetch_at(far, g, End::Src, "pe")
-        )
+        let fetch = self.prefetch_at(far, g, End::Src, quote!(pe));
+        let (edge, g) = (var(edge), graph(g));
+        quote! {
+            { let pe = #edge + #prefetch_distance; if pe < #g.num_edges() { #fetch } }
+        }
     }
 }

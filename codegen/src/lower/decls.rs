@@ -137,37 +137,63 @@ impl Lowerer {
         let external_shape = match &d.external_shape {
             None => None,
             Some(groups) => {
-                let mut out = Vec::new();
-                for g in groups {
-                    let mut ids = Vec::new();
-                    for f in &g.factors {
-                        match self.dim(sc, f) {
-                            Some(id) => ids.push(id),
-                            None => ok = false,
-                        }
-                    }
-                    out.push(ids);
-                }
+                let (out, resolved) = self.dim_groups(sc, groups);
+                ok &= resolved;
                 let flat: Vec<DimId> = out.iter().flatten().copied().collect();
-                if ok && (domain != Domain::Dense || flat != dims) {
-                    let span = groups
-                        .first()
-                        .map(|g| g.span)
-                        .unwrap_or(d.span)
-                        .join(groups.last().map(|g| g.span).unwrap_or(d.span));
+                let span = d
+                    .external_node
+                    .or(groups.first().map(|g| g.span))
+                    .unwrap_or(d.span)
+                    .join(groups.last().map(|g| g.span).unwrap_or(d.span));
+                let problem = match (domain, d.external_node) {
+                    (Domain::Dense, None) | (Domain::Node, Some(_)) if flat == dims => None,
+                    (Domain::Dense, None) => Some((
+                        format!(
+                            "the file shape of `{name}` must list its dense dimensions in order"
+                        ),
+                        "does not match the declared axes",
+                        "e.g. `param W[h: H, c: C, f: F] as \"lin.weight\" [H*C, F];`",
+                    )),
+                    (Domain::Node, Some(_)) => Some((
+                        format!(
+                            "the file shape of `{name}` must list its dense dimensions in order \
+                             after `node`"
+                        ),
+                        "does not match the declared axes",
+                        "e.g. `input x[n: node, h: H, c: C] as \"x\" [node, H*C];`",
+                    )),
+                    (Domain::Node, None) => Some((
+                        format!("the file shape of node tensor `{name}` must start with `node`"),
+                        "no node axis",
+                        "write the node axis first: `[node, H*C]`",
+                    )),
+                    (Domain::Dense, Some(_)) => Some((
+                        format!("`{name}` has no node axis, but its file shape starts with `node`"),
+                        "not a node tensor",
+                        "remove `node` from the file shape, or declare a node axis `n: node`",
+                    )),
+                    (Domain::Edge(_), _) => Some((
+                        format!("edge tensor `{name}` cannot have a file shape"),
+                        "edge tensors are stored as [E, dense axes]",
+                        "remove the bracket list after the name",
+                    )),
+                };
+                if let (true, Some((msg, label, help))) = (ok, problem) {
                     self.diags.push(
-                        Diagnostic::error(
-                            span,
-                            format!(
-                                "the file shape of `{name}` must list its dense dimensions in order"
-                            ),
-                        )
-                        .with_label("does not match the declared axes")
-                        .with_help("e.g. `param W[h: H, c: C, f: F] as \"lin.weight\" [H*C, F];`"),
+                        Diagnostic::error(span, msg)
+                            .with_label(label)
+                            .with_help(help),
                     );
                     ok = false;
                 }
                 Some(out)
+            }
+        };
+        let init = match self.init_decl(d) {
+            Ok(init) => init,
+            Err(()) => {
+                ok = false;
+                None
             }
         };
         if !ok {
@@ -277,6 +303,9 @@ impl Lowerer {
         });
         if matches!(d.kind, ast::TensorKind::Input | ast::TensorKind::Param) {
             self.decls.push((t, d.name.span, kind_word));
+        }
+        if let Some(init) = init {
+            self.p.inits.push((t, init));
         }
         let file_span = d.external.as_ref().map(|e| e.span).unwrap_or(d.name.span);
         self.externals.push((t, file_span));

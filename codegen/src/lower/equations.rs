@@ -38,18 +38,8 @@ impl Lowerer {
                     }
                     seen.insert(target.name.clone());
                     seen.insert(source.name.clone());
-                    let e = self.p.add_edge_var(&target.name, &source.name, sc.graph);
+                    let e = env.bind_edge(&mut self.p, &target.name, &source.name, sc.graph);
                     domain = Domain::Edge(sc.graph);
-                    env.names
-                        .push((target.name.clone(), Binding::Node(At::Dst(e))));
-                    env.names
-                        .push((source.name.clone(), Binding::Node(At::Src(e))));
-                    env.edge = Some(EdgeCtx {
-                        var: e,
-                        target: target.name.clone(),
-                        source: source.name.clone(),
-                        graph: sc.graph,
-                    });
                     index_names.push(format!("{} <- {}", target.name, source.name));
                     vars.push(e);
                 }

@@ -311,17 +311,7 @@ impl Lowerer {
                     );
                     return None;
                 }
-                let e = self.p.add_edge_var(&target.name, &source.name, sc.graph);
-                env.names
-                    .push((target.name.clone(), Binding::Node(At::Dst(e))));
-                env.names
-                    .push((source.name.clone(), Binding::Node(At::Src(e))));
-                env.edge = Some(EdgeCtx {
-                    var: e,
-                    target: target.name.clone(),
-                    source: source.name.clone(),
-                    graph: sc.graph,
-                });
+                let e = env.bind_edge(&mut self.p, &target.name, &source.name, sc.graph);
                 let inner = self.expr(sc, env, body);
                 env.edge = None;
                 env.names.pop();

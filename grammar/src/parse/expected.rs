@@ -25,6 +25,8 @@ pub(super) enum Want {
     BlockKind,
     As,
     Classes,
+    Init,
+    InitName,
     Eq,
     Colon,
     LArrow,
@@ -63,6 +65,8 @@ impl Want {
             Want::BlockKind => "`layer` or `model`",
             Want::As => "`as`",
             Want::Classes => "`classes`",
+            Want::Init => "`init`",
+            Want::InitName => "an initialisation like `glorot` or `xavier_normal(gain = relu)`",
             Want::Eq => "`=`",
             Want::Colon => "`:`",
             Want::LArrow => "`<-`",
@@ -143,7 +147,9 @@ pub(super) fn want(rule: Rule) -> Option<Want> {
         Rule::dim_product => Want::DimProduct,
         Rule::one => Want::One,
         Rule::kw_node => Want::Node,
-        Rule::kw_as | Rule::external => Want::As,
+        Rule::kw_as | Rule::external | Rule::out_layout => Want::As,
+        Rule::kw_init | Rule::init => Want::Init,
+        Rule::init_name | Rule::init_arg => Want::InitName,
         Rule::kw_classes | Rule::classes => Want::Classes,
         Rule::block_kind | Rule::block | Rule::block_head | Rule::kw_use | Rule::use_item => {
             Want::BlockKind

@@ -110,7 +110,7 @@ impl Build<'_> {
                     .collect(),
             ),
             Rule::self_loops_stmt => Stmt::SelfLoops(span),
-            Rule::output_stmt => Stmt::Output(self.ident(&child(&inner, Rule::name)?)),
+            Rule::output_stmt => Stmt::Output(self.output(&inner)?),
             Rule::attention_stmt => Stmt::Attention(self.ident(&child(&inner, Rule::name)?)),
             Rule::decl_stmt => Stmt::Tensor(self.decl(&inner)?),
             Rule::loss_stmt => {
@@ -171,6 +171,7 @@ impl Build<'_> {
         }
         let mut external = None;
         let mut external_shape = None;
+        let mut external_node = None;
         if let Some(e) = child(p, Rule::external) {
             let s = child(&e, Rule::string)?;
             let text = s.as_str();
@@ -182,12 +183,10 @@ impl Build<'_> {
                 span: self.span(&s),
             });
             if let Some(shape) = child(&e, Rule::ext_shape) {
+                external_node = child(&shape, Rule::kw_node).map(|n| self.span(&n));
                 external_shape = Some(
                     children(&shape, Rule::dim_product)
-                        .map(|d| DimProduct {
-                            factors: self.idents(&d, Rule::dim_name),
-                            span: self.span(&d),
-                        })
+                        .map(|d| self.dim_product(&d))
                         .collect(),
                 );
             }
@@ -195,13 +194,76 @@ impl Build<'_> {
         let classes = child(p, Rule::classes)
             .and_then(|c| child(&c, Rule::dim_name))
             .map(|d| self.ident(&d));
+        let init = match child(p, Rule::init) {
+            Some(i) => Some(self.init(&i)?),
+            None => None,
+        };
         Some(TensorDecl {
             kind,
             name: self.ident(&child(p, Rule::name)?),
             axes,
             external,
             external_shape,
+            external_node,
+            init,
             classes,
+            span: self.span(p),
+        })
+    }
+
+    /// `output out;` or `output out as [node, H, C];`.
+    fn output(&mut self, p: &P<'_>) -> Option<OutputStmt> {
+        let name = self.ident(&child(p, Rule::name)?);
+        let (layout, layout_span) = match child(p, Rule::out_layout) {
+            Some(l) => {
+                let groups = children(&l, Rule::dim_product)
+                    .map(|d| self.dim_product(&d))
+                    .collect();
+                let open = child(&l, Rule::lbrack).map(|b| self.span(&b));
+                let close = child(&l, Rule::rbrack).map(|b| self.span(&b));
+                let span = match (open, close) {
+                    (Some(a), Some(b)) => a.join(b),
+                    _ => self.span(&l),
+                };
+                (Some(groups), span)
+            }
+            None => (None, name.span),
+        };
+        Some(OutputStmt {
+            name,
+            layout,
+            layout_span,
+        })
+    }
+
+    /// `H*C` or `1`.
+    fn dim_product(&self, d: &P<'_>) -> DimProduct {
+        DimProduct {
+            factors: self.idents(d, Rule::dim_name),
+            span: self.span(d),
+        }
+    }
+
+    /// `init xavier_normal(gain = relu)`.
+    fn init(&mut self, p: &P<'_>) -> Option<InitDecl> {
+        let scheme = self.ident(&child(p, Rule::init_name)?);
+        let mut args = Vec::new();
+        for a in children(p, Rule::init_arg) {
+            let mut names = self.idents(&a, Rule::name).into_iter();
+            let name = names.next()?;
+            let value = match child(&a, Rule::signed_number) {
+                Some(n) => InitValue::Number(self.signed(&n)),
+                None => InitValue::Name(names.next()?),
+            };
+            args.push(InitArg {
+                name,
+                value,
+                span: self.span(&a),
+            });
+        }
+        Some(InitDecl {
+            scheme,
+            args,
             span: self.span(p),
         })
     }

@@ -1,0 +1,806 @@
+"""gatgrad's generated graph-attention layers as PyTorch modules.
+
+``GATv2Conv`` and ``GATConv`` take PyTorch Geometric's constructor arguments, hold PyG's
+``state_dict`` keys and shapes, initialise as PyG does and return what PyG's ``forward`` returns;
+``Layer(path, **sizes_and_constants)`` runs a ``.gat`` file compiled into the extension. All of
+them call two custom operators, ``gatgrad::layer`` (the generated forward) and
+``gatgrad::layer_backward`` (the generated backward), registered with ``register_autograd`` and
+``register_fake``, so they work under autograd and ``torch.compile`` without graph breaks.
+
+Only CPU tensors in float32 or float64 are supported for now.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import weakref
+from collections import OrderedDict
+from pathlib import Path
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from . import _gatgrad as _ext
+
+__all__ = ["GATv2Conv", "GATConv", "Layer", "models", "planetoid"]
+
+
+def models() -> list:
+    """The programs compiled into the extension, as ``(name, file)`` pairs."""
+    return list(_ext.models())
+
+
+# ---------------------------------------------------------------------------------------------
+# Graphs prepared once per edge_index.
+
+
+class _Cache:
+    """A small least-recently-used cache whose entries are valid only while the tensors they were
+    made from are alive and unchanged: an entry keeps weak references to them and is found again
+    only for the same tensor objects at the same version counters."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(tag, tensors) -> Optional[tuple]:
+        """The key of real tensors; ``None`` for tensors without storage (while tracing)."""
+        try:
+            return (tag,) + tuple(
+                (t.data_ptr(), t._version, tuple(t.shape), t.stride(), t.dtype) for t in tensors
+            )
+        except RuntimeError:
+            return None
+
+    def get(self, tag, tensors, pop: bool = False):
+        k = self.key(tag, tensors)
+        if k is None:
+            return None
+        with self.lock:
+            hit = self.entries.get(k)
+            if hit is None:
+                return None
+            refs, value = hit
+            if any(r() is not t for r, t in zip(refs, tensors)):
+                del self.entries[k]
+                return None
+            if pop:
+                del self.entries[k]
+            else:
+                self.entries.move_to_end(k)
+            return value
+
+    def put(self, tag, tensors, value) -> None:
+        k = self.key(tag, tensors)
+        if k is None:
+            return
+        refs = [weakref.ref(t) for t in tensors]
+        with self.lock:
+            self.entries[k] = (refs, value)
+            self.entries.move_to_end(k)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+# Prepared graphs (CSR by target and by source, PyG's self loops) by edge_index: a training loop
+# that passes the same edge_index every step builds them once.
+_GRAPHS = _Cache(8)
+# Forward runs kept for their backward (the generated backward reads what the forward stored).
+# In eager mode a run moves from here to its autograd node right after the forward
+# (`_setup_context`), so it lives exactly as long as the graph that may need it; what stays here
+# (runs under torch.compile, whose autograd nodes are compiled) is bounded by the cache size. A
+# backward whose run is not found (evicted, or after a compiler copied the inputs) runs the
+# forward again first, which gives the same bits.
+_RUNS = _Cache(4)
+
+
+def _prepared(edge_index: Tensor, num_nodes: int):
+    g = _GRAPHS.get(num_nodes, [edge_index])
+    if g is None:
+        g = _ext.PreparedGraph(edge_index.detach().numpy(), num_nodes)
+        _GRAPHS.put(num_nodes, [edge_index], g)
+    return g
+
+
+def _numpy(t: Tensor):
+    return t.detach().numpy()
+
+
+def _run(model, config, inputs, edge_index, params, masks):
+    cfg = json.loads(config)
+    num_nodes = inputs[cfg["node_input"]].shape[0]
+    graph = _prepared(edge_index, num_nodes)
+    tensors = {name: _numpy(t) for name, t in zip(cfg["inputs"], inputs)}
+    tensors.update({"param." + name: _numpy(t) for name, t in zip(cfg["params"], params)})
+    dropout = {name: _numpy(m) for name, m in zip(cfg["dropout"], masks)}
+    f32 = inputs[cfg["node_input"]].dtype == torch.float32
+    return _ext.forward(
+        model, graph, tensors, dropout, cfg["consts"], cfg["dims"], f32, torch.get_num_threads()
+    )
+
+
+def _all(inputs, edge_index, params, masks) -> list:
+    return list(inputs) + [edge_index] + list(params) + list(masks)
+
+
+# ---------------------------------------------------------------------------------------------
+# The custom operators.
+
+
+@torch.library.custom_op("gatgrad::layer", mutates_args=())
+def _layer(
+    model: str,
+    config: str,
+    inputs: list[Tensor],
+    edge_index: Tensor,
+    params: list[Tensor],
+    masks: list[Tensor],
+    keep: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The generated forward of compiled-in program ``model``: ``(out, alpha, alpha_edge_index)``
+    (``alpha`` before dropout, in PyG's edge order; empty when the program has no attention).
+    ``keep`` keeps the run for its backward."""
+    run = _run(model, config, inputs, edge_index, params, masks)
+    res = run.outputs()
+    if keep:
+        _RUNS.put((model, config), _all(inputs, edge_index, params, masks), run)
+    out = torch.from_numpy(res["out"])
+    if "alpha" in res:
+        alpha = torch.from_numpy(res["alpha"])
+        alpha_ei = torch.from_numpy(res["alpha_edge_index"])
+    else:
+        alpha = out.new_empty((0,))
+        alpha_ei = torch.empty((2, 0), dtype=torch.long)
+    return out, alpha, alpha_ei
+
+
+@_layer.register_fake
+def _layer_fake(model, config, inputs, edge_index, params, masks, keep):
+    cfg = json.loads(config)
+    x = inputs[cfg["node_input"]]
+    out = x.new_empty((x.shape[0], cfg["out_width"]))
+    if cfg["alpha_width"] is None:
+        return out, x.new_empty((0,)), edge_index.new_empty((2, 0))
+    if cfg["self_loops"]:
+        e = torch.library.get_ctx().new_dynamic_size()
+    else:
+        e = edge_index.shape[1]
+    return out, x.new_empty((e, cfg["alpha_width"])), edge_index.new_empty((2, e))
+
+
+@torch.library.custom_op("gatgrad::layer_backward", mutates_args=())
+def _layer_backward(
+    model: str,
+    config: str,
+    inputs: list[Tensor],
+    edge_index: Tensor,
+    params: list[Tensor],
+    masks: list[Tensor],
+    grad_out: Tensor,
+) -> list[Tensor]:
+    """The generated backward of ``gatgrad::layer``: the gradients of ``inputs`` then ``params``
+    from the gradient of ``out``."""
+    run = _RUNS.get((model, config), _all(inputs, edge_index, params, masks), pop=True)
+    if run is None:
+        run = _run(model, config, inputs, edge_index, params, masks)
+    grads = run.backward(_numpy(grad_out.contiguous()))
+    cfg = json.loads(config)
+    names = cfg["inputs"] + cfg["params"]
+    return [torch.from_numpy(grads[n]).view(t.shape) for n, t in zip(names, inputs + params)]
+
+
+@_layer_backward.register_fake
+def _layer_backward_fake(model, config, inputs, edge_index, params, masks, grad_out):
+    return [torch.empty_like(t) for t in list(inputs) + list(params)]
+
+
+def _setup_context(ctx, inputs, output):
+    model, config, ins, edge_index, params, masks, keep = inputs
+    ctx.model, ctx.config = model, config
+    ctx.run = None
+    if keep:
+        ctx.run = _RUNS.get((model, config), _all(ins, edge_index, params, masks), pop=True)
+    ctx.counts = (len(ins), len(params), len(masks))
+    ctx.save_for_backward(*ins, edge_index, *params, *masks)
+    # The attention weights carry no gradient from here; `_attention_guard` refuses a loss
+    # through them.
+    ctx.mark_non_differentiable(output[1], output[2])
+
+
+def _backward(ctx, grad_out, grad_alpha, grad_alpha_ei):
+    ni, np_, nm = ctx.counts
+    saved = ctx.saved_tensors
+    ins, edge_index = list(saved[:ni]), saved[ni]
+    params, masks = list(saved[ni + 1 : ni + 1 + np_]), list(saved[ni + 1 + np_ :])
+    if ctx.run is not None:
+        # Handed to the backward operator through the cache (operators take tensors only).
+        _RUNS.put((ctx.model, ctx.config), _all(ins, edge_index, params, masks), ctx.run)
+        ctx.run = None
+    grads = _layer_backward(ctx.model, ctx.config, ins, edge_index, params, masks, grad_out)
+    return None, None, grads[:ni], None, grads[ni:], [None] * nm, None
+
+
+_layer.register_autograd(_backward, setup_context=_setup_context)
+
+
+@torch.library.custom_op("gatgrad::attention_guard", mutates_args=())
+def _attention_guard(alpha: Tensor, x: Tensor) -> Tensor:
+    """The attention weights, as returned to a caller whose inputs require gradients: the same
+    values, with a backward that refuses a loss depending on them (gatgrad's generated backward
+    starts from the gradient of the output only), instead of silently dropping that gradient."""
+    return alpha.clone()
+
+
+@_attention_guard.register_fake
+def _attention_guard_fake(alpha, x):
+    return torch.empty_like(alpha)
+
+
+@torch.library.custom_op("gatgrad::attention_refuse", mutates_args=())
+def _attention_refuse(grad_alpha: Tensor, x: Tensor) -> Tensor:
+    """Raises if a nonzero gradient reaches the attention weights; else the (zero) gradient of
+    ``x`` through them."""
+    if grad_alpha.numel() and bool((grad_alpha != 0).any()):
+        raise NotImplementedError(
+            "gatgrad: a loss that depends on the returned attention weights is not supported yet "
+            "(gradients flow through the layer's output only); use PyG's layer for that loss"
+        )
+    return torch.zeros_like(x)
+
+
+@_attention_refuse.register_fake
+def _attention_refuse_fake(grad_alpha, x):
+    return torch.empty_like(x)
+
+
+def _guard_setup(ctx, inputs, output):
+    ctx.save_for_backward(inputs[1])
+
+
+def _guard_backward(ctx, grad):
+    (x,) = ctx.saved_tensors
+    return None, _attention_refuse(grad, x)
+
+
+_attention_guard.register_autograd(_guard_backward, setup_context=_guard_setup)
+
+
+@torch.library.custom_op("gatgrad::loop_edge_index", mutates_args=())
+def _loop_edge_index(edge_index: Tensor, num_nodes: int) -> Tensor:
+    """PyG's ``add_self_loops(remove_self_loops(edge_index))`` on ``num_nodes`` nodes, from the
+    graph prepared for ``edge_index`` (cached)."""
+    g = _prepared(edge_index, num_nodes)
+    return torch.from_numpy(g.loop_edge_index()).view(2, -1)
+
+
+@_loop_edge_index.register_fake
+def _loop_edge_index_fake(edge_index, num_nodes):
+    return edge_index.new_empty((2, torch.library.get_ctx().new_dynamic_size()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks of what a caller passes, before any work: one message naming the argument.
+
+
+def _check_tensor(name: str, t, dtype=None, dim=None) -> None:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"gatgrad: `{name}` must be a torch.Tensor, not {type(t).__name__}")
+    if t.device.type != "cpu":
+        raise ValueError(
+            f"gatgrad: `{name}` is on {t.device}; gatgrad runs on the CPU only for now: "
+            f"pass `{name}.cpu()`"
+        )
+    if t.layout != torch.strided:
+        raise ValueError(f"gatgrad: `{name}` must be a dense (strided) tensor, not {t.layout}")
+    if dtype is not None and t.dtype not in dtype:
+        names = " or ".join(str(d).replace("torch.", "") for d in dtype)
+        raise ValueError(f"gatgrad: `{name}` has dtype {str(t.dtype).replace('torch.', '')}; "
+                         f"expected {names}")
+    if dim is not None and t.dim() != dim:
+        raise ValueError(
+            f"gatgrad: `{name}` has shape {list(t.shape)}; expected a {dim}-dimensional tensor"
+        )
+
+
+_FLOATS = (torch.float32, torch.float64)
+
+
+def _check_edge_index(edge_index) -> None:
+    if not isinstance(edge_index, Tensor):
+        raise NotImplementedError(
+            f"gatgrad: `edge_index` must be a [2, E] torch.Tensor; {type(edge_index).__name__} "
+            "(e.g. a SparseTensor) is not supported yet"
+        )
+    _check_tensor("edge_index", edge_index, (torch.int64,), 2)
+    if edge_index.shape[0] != 2:
+        raise ValueError(
+            f"gatgrad: `edge_index` has shape {list(edge_index.shape)}; expected [2, E] "
+            "(row 0 sources, row 1 targets)"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters under dotted PyG names, initialised as PyG does.
+
+
+class _Linear(torch.nn.Module):
+    """The parameters of PyG's ``Linear`` (``weight`` ``[out, in]``, optional ``bias``), with its
+    initialisation: Glorot for the weight, and for the bias PyG's default
+    (``uniform(±1/sqrt(in))``). gatgrad computes the product; this module only holds them."""
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.weight = torch.nn.Parameter(torch.empty(out_channels, in_channels))
+        if bias:
+            self.bias = torch.nn.Parameter(torch.empty(out_channels))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _glorot(self.weight)
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_channels)
+            self.bias.data.uniform_(-bound, bound)
+
+    def __repr__(self) -> str:
+        return f"Linear({self.in_channels}, {self.out_channels}, bias={self.bias is not None})"
+
+
+def _glorot(t: Tensor) -> None:
+    stdv = math.sqrt(6.0 / (t.size(-2) + t.size(-1)))
+    t.data.uniform_(-stdv, stdv)
+
+
+def _get(module: torch.nn.Module, dotted: str) -> Tensor:
+    for part in dotted.split("."):
+        module = getattr(module, part)
+    return module
+
+
+def _config(info: dict, consts: dict, dims: dict) -> dict:
+    """The static description of a call that the operators receive as a string (constant under
+    ``torch.compile``): names, constants, sizes and the shapes of the results."""
+    shapes = info["shapes"]
+    node_inputs = [k for k, (_, d) in enumerate(info["inputs"]) if d == "node"]
+    return {
+        "inputs": [n for n, _ in info["inputs"]],
+        "params": [n for n, _ in info["params"]],
+        "dropout": list(info["dropout"]),
+        "consts": {k: float(v) for k, v in consts.items()},
+        "dims": {k: int(v) for k, v in dims.items()},
+        "node_input": node_inputs[0] if node_inputs else 0,
+        "out_width": shapes["out"][1],
+        "alpha_width": shapes["alpha"][1] if "alpha" in shapes else None,
+        "self_loops": bool(info["self_loops"]),
+    }
+
+
+class _Attention(torch.nn.Module):
+    """What every gatgrad module shares: the compiled-in program it runs and the call of the
+    operators."""
+
+    model: str
+    _config_text: str
+    _cfg: dict
+
+    def _set_program(self, model: str, consts: dict, dims: dict) -> dict:
+        info = _ext.info(model, dims)
+        if "shapes" not in info:
+            raise TypeError(
+                f"gatgrad: the sizes {sorted(dims)} do not fix every shape of `{model}` "
+                f"(its dimensions: {', '.join(info['dims'])})"
+            )
+        self.model = model
+        self._cfg = _config(info, consts, dims)
+        self._config_text = json.dumps(self._cfg, sort_keys=True)
+        return info
+
+    def _call(self, inputs: list, edge_index: Tensor, dropout: float, heads: int):
+        cfg = self._cfg
+        x = inputs[cfg["node_input"]]
+        params = [_get(self, n) for n in cfg["params"]]
+        for n, p in zip(cfg["params"], params):
+            if p.dtype != x.dtype:
+                raise ValueError(
+                    f"gatgrad: parameter `{n}` has dtype {p.dtype} but the input {x.dtype}; "
+                    f"convert the module with `.to({x.dtype})`"
+                )
+            if p.device.type != "cpu":
+                raise ValueError(
+                    f"gatgrad: parameter `{n}` is on {p.device}; gatgrad runs on the CPU only "
+                    "for now: keep the module on the CPU"
+                )
+        masks = []
+        if self.training and dropout > 0.0 and cfg["dropout"]:
+            if cfg["self_loops"]:
+                edges = torch.ops.gatgrad.loop_edge_index(edge_index, x.shape[0]).shape[1]
+            else:
+                edges = edge_index.shape[1]
+            # The mask torch's dropout draws on PyG's [E, H] attention, from torch's generator.
+            masks = [F.dropout(x.new_ones((edges, heads)), p=dropout, training=True)]
+        keep = torch.is_grad_enabled() and any(t.requires_grad for t in inputs + params)
+        out, alpha, alpha_ei = torch.ops.gatgrad.layer(
+            self.model, self._config_text, inputs, edge_index, params, masks, keep
+        )
+        if masks:
+            # PyG reports the attention after dropout.
+            alpha = alpha * masks[0]
+        if keep:
+            alpha = torch.ops.gatgrad.attention_guard(alpha, x)
+        return out, alpha, alpha_ei
+
+
+def _check_x(x, in_channels: int) -> None:
+    if isinstance(x, (tuple, list)):
+        raise NotImplementedError(
+            "gatgrad: bipartite inputs `x = (x_src, x_dst)` are not supported yet; pass one "
+            "[N, F] tensor"
+        )
+    _check_tensor("x", x, _FLOATS, 2)
+    if x.shape[1] != in_channels:
+        raise ValueError(
+            f"gatgrad: `x` has shape {list(x.shape)}; expected [N, {in_channels}] "
+            f"(in_channels={in_channels})"
+        )
+
+
+def _unsupported(layer: str, options: dict) -> None:
+    if options:
+        desc = ", ".join(f"{k}={v!r}" for k, v in options.items())
+        raise NotImplementedError(
+            f"gatgrad.torch.{layer}: {desc} is not supported yet "
+            f"(compiled-in configurations: {', '.join(n for n, _ in _ext.models())})"
+        )
+
+
+def _check_arguments(layer: str, in_channels, fill_value, kwargs: dict) -> None:
+    """The argument checks `GATv2Conv` and `GATConv` share: PyG forms gatgrad does not take yet
+    raise `NotImplementedError` naming them."""
+    if not isinstance(in_channels, int):
+        raise NotImplementedError(
+            f"gatgrad.torch.{layer}: in_channels as a pair (bipartite graphs) is not "
+            "supported yet"
+        )
+    if in_channels <= 0:
+        raise NotImplementedError(
+            f"gatgrad.torch.{layer}: lazy in_channels=-1 is not supported yet"
+        )
+    if kwargs:
+        _unsupported(layer, kwargs)
+    if not isinstance(fill_value, str) or fill_value != "mean":
+        _unsupported(layer, {"fill_value": fill_value})
+
+
+class GATv2Conv(_Attention):
+    """PyG's ``GATv2Conv`` (Brody et al. 2022), with gatgrad's generated forward and backward.
+
+    Same constructor, ``state_dict`` keys and shapes, initialisation and ``forward`` as
+    ``torch_geometric.nn.GATv2Conv``. Supported: the defaults and each one of ``concat=False``,
+    ``add_self_loops=False``, ``edge_dim``, ``bias=False``, ``share_weights=True`` and
+    ``residual=True`` (one ``.gat`` file each); any ``heads``, ``negative_slope`` and
+    ``dropout``. Other options and combinations raise ``NotImplementedError`` naming them.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        heads: int = 1,
+        concat: bool = True,
+        negative_slope: float = 0.2,
+        dropout: float = 0.0,
+        add_self_loops: bool = True,
+        edge_dim: Optional[int] = None,
+        fill_value="mean",
+        bias: bool = True,
+        share_weights: bool = False,
+        residual: bool = False,
+        **kwargs,
+    ):
+        super().__init__()
+        _check_arguments("GATv2Conv", in_channels, fill_value, kwargs)
+        self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
+        self.concat, self.negative_slope, self.dropout = concat, negative_slope, dropout
+        self.add_self_loops, self.edge_dim, self.fill_value = add_self_loops, edge_dim, fill_value
+        self.residual, self.share_weights = residual, share_weights
+        changed = {
+            k: v
+            for k, v, default in [
+                ("concat", concat, True),
+                ("add_self_loops", add_self_loops, True),
+                ("edge_dim", edge_dim, None),
+                ("bias", bias, True),
+                ("share_weights", share_weights, False),
+                ("residual", residual, False),
+            ]
+            if v != default
+        }
+        models = {
+            (): "gatv2",
+            ("concat",): "gatv2_mean",
+            ("add_self_loops",): "gatv2_no_loops",
+            ("edge_dim",): "gatv2_edge_attr",
+            ("bias",): "gatv2_no_bias",
+            ("share_weights",): "gatv2_shared",
+            ("residual",): "gatv2_residual",
+        }
+        model = models.get(tuple(changed))
+        if model is None:
+            _unsupported("GATv2Conv", changed)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"gatgrad.torch.GATv2Conv: dropout={dropout} is not in [0, 1)")
+        hc = heads * out_channels
+        # Created and initialised in PyG's order, so one seed gives PyG's initial values.
+        self.lin_l = _Linear(in_channels, hc, bias)
+        self.lin_r = self.lin_l if share_weights else _Linear(in_channels, hc, bias)
+        self.att = torch.nn.Parameter(torch.empty(1, heads, out_channels))
+        self.lin_edge = _Linear(edge_dim, hc, False) if edge_dim is not None else None
+        total = out_channels * (heads if concat else 1)
+        if residual:
+            self.res = _Linear(in_channels, total, False)
+        else:
+            self.register_parameter("res", None)
+        if bias:
+            self.bias = torch.nn.Parameter(torch.empty(total))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+        dims = {"F": in_channels, "H": heads, "C": out_channels}
+        if edge_dim is not None:
+            dims["D"] = edge_dim
+        self._set_program(model, {"slope": negative_slope}, dims)
+
+    def reset_parameters(self) -> None:
+        """PyG's initialisation, in PyG's order."""
+        self.lin_l.reset_parameters()
+        self.lin_r.reset_parameters()
+        if self.lin_edge is not None:
+            self.lin_edge.reset_parameters()
+        if self.res is not None:
+            self.res.reset_parameters()
+        _glorot(self.att)
+        if self.bias is not None:
+            self.bias.data.zero_()
+
+    def forward(self, x, edge_index, edge_attr=None, return_attention_weights=None):
+        """PyG's ``GATv2Conv.forward``: ``out``, or with ``return_attention_weights`` set
+        ``(out, (edge_index, alpha))`` (the edge index with the self loops the layer added)."""
+        _check_x(x, self.in_channels)
+        _check_edge_index(edge_index)
+        inputs = [x]
+        if self.edge_dim is not None:
+            if edge_attr is None:
+                raise ValueError(
+                    f"gatgrad: the layer has edge_dim={self.edge_dim}, so forward needs "
+                    "`edge_attr` [E, edge_dim]"
+                )
+            _check_tensor("edge_attr", edge_attr, _FLOATS)
+            if edge_attr.dim() == 1:
+                edge_attr = edge_attr.view(-1, 1)
+            if list(edge_attr.shape) != [edge_index.shape[1], self.edge_dim]:
+                raise ValueError(
+                    f"gatgrad: `edge_attr` has shape {list(edge_attr.shape)}; expected "
+                    f"[{edge_index.shape[1]}, {self.edge_dim}] ([E, edge_dim])"
+                )
+            if edge_attr.dtype != x.dtype:
+                raise ValueError(
+                    f"gatgrad: `edge_attr` has dtype {edge_attr.dtype} but `x` {x.dtype}"
+                )
+            inputs.append(edge_attr)
+        elif edge_attr is not None:
+            raise ValueError(
+                "gatgrad: `edge_attr` given to a layer without edge_dim; construct it with "
+                "edge_dim=D to use edge features"
+            )
+        out, alpha, alpha_ei = self._call(inputs, edge_index, self.dropout, self.heads)
+        if return_attention_weights:
+            return out, (alpha_ei, alpha)
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.__class__.__name__}({self.in_channels}, {self.out_channels}, "
+            f"heads={self.heads})"
+        )
+
+
+class GATConv(_Attention):
+    """PyG's ``GATConv`` (Veličković et al. 2018), with gatgrad's generated forward and
+    backward: PyG's constructor, ``state_dict``, initialisation and ``forward``. Supported: the
+    defaults, ``concat=False`` and ``add_self_loops=False``; any ``heads``, ``negative_slope``
+    and ``dropout``. Other options raise ``NotImplementedError`` naming them."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        heads: int = 1,
+        concat: bool = True,
+        negative_slope: float = 0.2,
+        dropout: float = 0.0,
+        add_self_loops: bool = True,
+        edge_dim: Optional[int] = None,
+        fill_value="mean",
+        bias: bool = True,
+        residual: bool = False,
+        **kwargs,
+    ):
+        super().__init__()
+        _check_arguments("GATConv", in_channels, fill_value, kwargs)
+        self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
+        self.concat, self.negative_slope, self.dropout = concat, negative_slope, dropout
+        self.add_self_loops, self.edge_dim, self.fill_value = add_self_loops, edge_dim, fill_value
+        self.residual = residual
+        changed = {
+            k: v
+            for k, v, default in [
+                ("concat", concat, True),
+                ("add_self_loops", add_self_loops, True),
+                ("edge_dim", edge_dim, None),
+                ("bias", bias, True),
+                ("residual", residual, False),
+            ]
+            if v != default
+        }
+        models = {(): "gat", ("concat",): "gat_mean", ("add_self_loops",): "gat_no_loops"}
+        model = models.get(tuple(changed))
+        if model is None:
+            _unsupported("GATConv", changed)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"gatgrad.torch.GATConv: dropout={dropout} is not in [0, 1)")
+        self.lin = _Linear(in_channels, heads * out_channels, False)
+        self.lin_src = self.lin_dst = None
+        self.att_src = torch.nn.Parameter(torch.empty(1, heads, out_channels))
+        self.att_dst = torch.nn.Parameter(torch.empty(1, heads, out_channels))
+        self.lin_edge = None
+        self.register_parameter("att_edge", None)
+        self.register_parameter("res", None)
+        self.bias = torch.nn.Parameter(torch.empty(out_channels * (heads if concat else 1)))
+        self.reset_parameters()
+        self._set_program(
+            model, {"slope": negative_slope}, {"F": in_channels, "H": heads, "C": out_channels}
+        )
+
+    def reset_parameters(self) -> None:
+        """PyG's initialisation, in PyG's order."""
+        self.lin.reset_parameters()
+        _glorot(self.att_src)
+        _glorot(self.att_dst)
+        self.bias.data.zero_()
+
+    def forward(self, x, edge_index, edge_attr=None, size=None, return_attention_weights=None):
+        """PyG's ``GATConv.forward``: ``out``, or ``(out, (edge_index, alpha))``."""
+        if size is not None:
+            _unsupported("GATConv.forward", {"size": size})
+        if edge_attr is not None:
+            raise ValueError("gatgrad: `edge_attr` given to a GATConv without edge_dim")
+        _check_x(x, self.in_channels)
+        _check_edge_index(edge_index)
+        out, alpha, alpha_ei = self._call([x], edge_index, self.dropout, self.heads)
+        if return_attention_weights:
+            return out, (alpha_ei, alpha)
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.__class__.__name__}({self.in_channels}, {self.out_channels}, "
+            f"heads={self.heads})"
+        )
+
+
+class Layer(_Attention):
+    """Any layer ``.gat`` file whose program is compiled into the extension, as a module.
+
+    ``Layer("examples/variants/gatv2_residual_split.gat", F=64, H=4, C=16, slope=0.1)``: the
+    keyword arguments are the file's dimension sizes and constants. Parameters are registered
+    under the file's external names (``lin_l.weight``), so a PyG layer's ``state_dict`` loads as
+    is, and initialised as PyG initialises them: Glorot for weights, zeros for biases.
+    ``forward(x, edge_index, **inputs)`` takes the file's other inputs by their external names
+    (``edge_attr=...``) and returns ``out``, or ``(out, (edge_index, alpha))`` with
+    ``return_attention_weights=True``.
+
+    A file whose program is not compiled in raises ``NotImplementedError``: building a new file
+    from Python on first use is not available yet.
+    """
+
+    def __init__(self, path, **sizes_and_constants):
+        super().__init__()
+        path = Path(path)
+        model = _ext.model_for_file(str(path))
+        if model is None:
+            raise NotImplementedError(
+                f"gatgrad.torch.Layer: the program of {path} is not compiled into gatgrad's "
+                f"Python extension (compiled in: {', '.join(f for _, f in _ext.models())}), and "
+                "building a new file on first use from Python is not supported yet; add it to "
+                "python/src/models.rs and reinstall with `pip install ./python`"
+            )
+        info = _ext.info(model)
+        if info["loss"]:
+            raise NotImplementedError(
+                f"gatgrad.torch.Layer: {path} is a model with a loss; Layer runs single layers"
+            )
+        dims, consts = {}, {}
+        for k, v in sizes_and_constants.items():
+            if k in info["dims"]:
+                dims[k] = v
+            elif k in info["consts"]:
+                consts[k] = v
+            else:
+                raise TypeError(
+                    f"gatgrad.torch.Layer: {path} has no dimension or constant `{k}` "
+                    f"(dimensions: {', '.join(info['dims'])}; constants: "
+                    f"{', '.join(info['consts'])})"
+                )
+        self.path, self.sizes, self.consts = str(path), dims, consts
+        info = self._set_program(model, consts, dims)
+        self._dropout = float(consts.get("dropout", info["consts"].get("dropout", 0.0)))
+        self._heads = info["shapes"]["alpha"][1] if "alpha" in info["shapes"] else 1
+        for name, _ in info["params"]:
+            self._register(name, info["shapes"][name])
+        self.reset_parameters()
+
+    def _register(self, dotted: str, shape) -> None:
+        *path, leaf = dotted.split(".")
+        module: torch.nn.Module = self
+        for part in path:
+            if not hasattr(module, part):
+                module.add_module(part, torch.nn.Module())
+            module = getattr(module, part)
+        module.register_parameter(leaf, torch.nn.Parameter(torch.empty(*shape)))
+
+    def reset_parameters(self) -> None:
+        """Glorot for weights, zeros for biases (parameters whose name ends in ``bias``)."""
+        for name in self._cfg["params"]:
+            p = _get(self, name)
+            if name.split(".")[-1].startswith("bias"):
+                p.data.zero_()
+            elif p.dim() >= 2:
+                _glorot(p)
+            else:
+                _glorot(p.view(1, -1))
+
+    def forward(self, x, edge_index, return_attention_weights=None, **inputs):
+        cfg = self._cfg
+        _check_edge_index(edge_index)
+        given = dict(inputs)
+        ordered = []
+        for k, name in enumerate(cfg["inputs"]):
+            t = x if k == cfg["node_input"] else given.pop(name, None)
+            if t is None:
+                raise ValueError(f"gatgrad: {self.path} reads the input `{name}`; pass {name}=...")
+            _check_tensor(name, t, _FLOATS)
+            ordered.append(t)
+        if given:
+            raise TypeError(
+                f"gatgrad: {self.path} has no input {', '.join(map(repr, given))} "
+                f"(inputs: {', '.join(cfg['inputs'])})"
+            )
+        _check_tensor("x", x, _FLOATS, 2)
+        out, alpha, alpha_ei = self._call(ordered, edge_index, self._dropout, self._heads)
+        if return_attention_weights:
+            return out, (alpha_ei, alpha)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"{self.path!r}, " + ", ".join(f"{k}={v}" for k, v in {**self.sizes, **self.consts}.items())
+
+
+def planetoid(name: str = "cora"):
+    """An embedded Planetoid dataset (``"cora"`` or ``"citeseer"``, public split, raw
+    bag-of-words features) as a ``torch_geometric.data.Data`` with ``x``, ``edge_index``, ``y``
+    and the three masks, from the copy inside gatgrad: no download."""
+    from torch_geometric.data import Data
+
+    d = _ext.dataset(name)
+    t = {k: torch.from_numpy(v) for k, v in d.items() if k not in ("num_classes", "name")}
+    data = Data(**t)
+    data.num_classes = d["num_classes"]
+    return data

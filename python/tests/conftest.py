@@ -1,0 +1,38 @@
+"""Shared helpers of the Python tests: small random graphs and a comparison of a gatgrad layer
+with the PyG layer it replaces, on PyG's own state_dict."""
+
+import pytest
+import torch
+
+
+def graph(n=40, e=160, seed=0, loops=3):
+    """A random directed graph with duplicate edges, a few self loops and isolated targets."""
+    g = torch.Generator().manual_seed(seed)
+    ei = torch.randint(0, n, (2, e), generator=g)
+    ei[1, ei[1] == n - 1] = 0  # node n-1 has no in-edges
+    ei[1, :loops] = ei[0, :loops]  # some existing self loops, which PyG replaces
+    return ei
+
+
+def run(layer, x, ei, edge_attr=None, grad_seed=1):
+    """Output, attention (edge index and weights) and the gradients of x, edge_attr and every
+    parameter for a fixed random weighting of the output."""
+    x = x.clone().requires_grad_(True)
+    kwargs = {}
+    if edge_attr is not None:
+        edge_attr = edge_attr.clone().requires_grad_(True)
+        kwargs["edge_attr"] = edge_attr
+    out, (aei, alpha) = layer(x, ei, return_attention_weights=True, **kwargs)
+    w = torch.randn(out.shape, generator=torch.Generator().manual_seed(grad_seed), dtype=out.dtype)
+    (out * w).sum().backward()
+    grads = {"x": x.grad}
+    if edge_attr is not None:
+        grads["edge_attr"] = edge_attr.grad
+    for name, p in layer.named_parameters():
+        grads[name] = p.grad
+    return out.detach(), aei, alpha.detach(), grads
+
+
+@pytest.fixture(autouse=True)
+def _two_threads():
+    torch.set_num_threads(2)

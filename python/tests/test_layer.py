@@ -1,0 +1,68 @@
+"""`gatgrad.torch.Layer`: a `.gat` file as a module, its parameters under the file's external
+names, so a PyG layer's state_dict loads as is."""
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch_geometric.nn as pyg
+
+import gatgrad.torch as gt
+from conftest import graph, run
+
+ROOT = Path(__file__).resolve().parents[2]
+RESIDUAL = ROOT / "examples/variants/gatv2_residual_split.gat"
+
+
+def test_residual_file_equals_pyg_residual_gatv2():
+    ref = pyg.GATv2Conv(7, 5, heads=3, residual=True).double()
+    ours = gt.Layer(RESIDUAL, F=7, H=3, C=5).double()
+    assert set(ours.state_dict()) == set(ref.state_dict())
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(40, 7, dtype=torch.float64)
+    ei = graph(40)
+    a, b = run(ref, x, ei), run(ours, x, ei)
+    assert torch.equal(a[1], b[1])
+    assert (a[0] - b[0]).abs().max() <= 1e-10
+    assert (a[2] - b[2]).abs().max() <= 1e-10
+    for name, g in a[3].items():
+        assert (b[3][name] - g).abs().max() <= 1e-10 * max(1.0, g.abs().max().item()), name
+
+
+def test_constants_are_keyword_arguments():
+    ref = pyg.GATv2Conv(7, 5, heads=2, residual=True, negative_slope=0.07).double()
+    ours = gt.Layer(RESIDUAL, F=7, H=2, C=5, slope=0.07).double()
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(40, 7, dtype=torch.float64)
+    ei = graph(40)
+    assert (ref(x, ei) - ours(x, ei)).abs().max() <= 1e-10
+
+
+def test_initialisation_glorot_weights_zero_biases():
+    torch.manual_seed(0)
+    layer = gt.Layer(ROOT / "models/gatv2.gat", F=6, H=2, C=3)
+    assert torch.equal(layer.bias, torch.zeros(6))
+    assert torch.equal(layer.lin_l.bias, torch.zeros(6))
+    bound = (6.0 / (6 + 6)) ** 0.5
+    w = layer.lin_l.weight
+    assert w.shape == (6, 6) and w.abs().max() <= bound and w.std() > bound / 4
+
+
+def test_unknown_size_or_constant_is_refused():
+    with pytest.raises(TypeError, match="has no dimension or constant `K`"):
+        gt.Layer(RESIDUAL, F=7, H=2, C=5, K=3)
+
+
+def test_file_not_compiled_in_says_how_to_get_it(tmp_path):
+    text = RESIDUAL.read_text().replace("leaky_relu(z[i <- j, h, c], slope)", "tanh(z[i <- j, h, c])")
+    f = tmp_path / "tanh_variant.gat"
+    f.write_text(text)
+    with pytest.raises(NotImplementedError, match="is not compiled into gatgrad's Python extension"):
+        gt.Layer(f, F=7, H=2, C=5)
+
+
+def test_file_that_does_not_compile_gives_the_diagnostic(tmp_path):
+    f = tmp_path / "broken.gat"
+    f.write_text("layer broken { dims F; input x[n: node, f: F]; out[n] = y[n]; output out; }")
+    with pytest.raises(ValueError, match="broken.gat:1:"):
+        gt.Layer(f, F=3)

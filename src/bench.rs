@@ -21,6 +21,10 @@ pub struct BenchConfig {
     pub edge_dim: usize,
     /// Timed repetitions (the median is reported).
     pub reps: usize,
+    /// The timed backward also computes the gradients of the inputs (`∂x`); without it, only
+    /// parameter gradients, as PyG's `out.sum().backward()` computes for an `x` that does not
+    /// require a gradient.
+    pub input_grads: bool,
 }
 
 /// Reads the graph of a benchmark from a safetensors file with `edge_index` (i64 `[2, E]`, row 0
@@ -209,7 +213,11 @@ fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64
         let t0 = Instant::now();
         s.forward::<G>();
         let t1 = Instant::now();
-        s.backward::<G>(Some(&seed));
+        if cfg.input_grads {
+            s.backward::<G>(Some(&seed));
+        } else {
+            s.backward_params::<G>(Some(&seed));
+        }
         let t2 = Instant::now();
         if rep > 0 {
             fw.push((t1 - t0).as_secs_f64());
@@ -219,7 +227,11 @@ fn time<G: Generated, T: Float>(graph: &Graph, cfg: &BenchConfig) -> Result<(f64
     if std::env::var_os("GATGRAD_PROFILE").is_some() {
         crate::exec::set_profiling(true);
         s.forward::<G>();
-        s.backward::<G>(Some(&seed));
+        if cfg.input_grads {
+            s.backward::<G>(Some(&seed));
+        } else {
+            s.backward_params::<G>(Some(&seed));
+        }
         for (name, secs) in crate::exec::profile() {
             eprintln!("{name:>14} {:8.1} ms", secs * 1e3);
         }

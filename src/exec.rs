@@ -92,6 +92,15 @@ impl<T: Float> Session<T> {
         G::backward(&self.bound, &mut self.values);
     }
 
+    /// Like [`Session::backward`], restricted to parameter gradients (`G::backward_params`: the
+    /// kernels only input gradients need are skipped, and their tensors never allocated).
+    pub fn backward_params<G: Generated>(&mut self, seed: Option<&[T]>) {
+        if let (Some(t), Some(s)) = (self.program.seed, seed) {
+            self.values[t.index()] = s.to_vec();
+        }
+        G::backward_params(&self.bound, &mut self.values);
+    }
+
     /// A tensor's values as stored (compactly for a tensor with a zero pattern, see
     /// [`gatgrad_runtime::pattern`]).
     pub fn value(&self, t: TensorId) -> &[T] {

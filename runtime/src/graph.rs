@@ -25,6 +25,11 @@ pub struct Graph {
     in_edges: Vec<u32>,
     out_ptr: Vec<usize>,
     out_edges: Vec<u32>,
+    /// The target of each edge of `out_edges`, in the same order: a loop over a node's out-edges
+    /// reads the far end sequentially instead of through the edge id.
+    out_targets: Vec<u32>,
+    /// Edge `e` is the `e`-th entry of `in_edges` (see [`Graph::in_edges_in_order`]).
+    in_order: bool,
 }
 
 impl Graph {
@@ -93,6 +98,8 @@ impl Graph {
     pub(crate) fn from_valid(n: usize, src: Vec<u32>, dst: Vec<u32>) -> Graph {
         let (in_ptr, in_edges) = csr(n, &dst);
         let (out_ptr, out_edges) = csr(n, &src);
+        let out_targets = out_edges.iter().map(|&e| dst[e as usize]).collect();
+        let in_order = in_edges.iter().enumerate().all(|(k, &e)| e as usize == k);
         Graph {
             n,
             src,
@@ -101,14 +108,16 @@ impl Graph {
             in_edges,
             out_ptr,
             out_edges,
+            out_targets,
+            in_order,
         }
     }
 
     /// The memory a graph of `n` nodes and `e` edges takes, with the scratch space of building
-    /// its indexes: edge lists and two CSR indexes (16 bytes per edge), two row-pointer arrays
-    /// and a cursor array (24 bytes per node).
+    /// its indexes: edge lists, two CSR indexes and the targets in by-source order (20 bytes per
+    /// edge), two row-pointer arrays and a cursor array (24 bytes per node).
     pub fn bytes(n: usize, e: usize) -> u128 {
-        16 * e as u128 + 24 * (n as u128 + 1)
+        20 * e as u128 + 24 * (n as u128 + 1)
     }
 
     /// The number of nodes `N`.
@@ -122,7 +131,8 @@ impl Graph {
         let u32s = self.src.capacity()
             + self.dst.capacity()
             + self.in_edges.capacity()
-            + self.out_edges.capacity();
+            + self.out_edges.capacity()
+            + self.out_targets.capacity();
         let usizes = self.in_ptr.capacity() + self.out_ptr.capacity();
         u32s * std::mem::size_of::<u32>() + usizes * std::mem::size_of::<usize>()
     }
@@ -197,6 +207,21 @@ impl Graph {
         (&self.out_ptr, &self.out_edges)
     }
 
+    /// Whether the in-edges of every node are numbered consecutively in target order (edge `e`
+    /// is the `e`-th entry of the CSR index by target), as in a graph made by
+    /// [`sorted_by_target`](Self::sorted_by_target).
+    #[inline]
+    pub fn in_edges_in_order(&self) -> bool {
+        self.in_order
+    }
+
+    /// The target of each edge of the by-source CSR index, parallel to [`out_csr`](Self::out_csr)'s
+    /// edges: `out_targets()[k] == dst(out_csr().1[k])`.
+    #[inline]
+    pub fn out_targets(&self) -> &[u32] {
+        &self.out_targets
+    }
+
     /// The PyG `edge_index` of this graph: shape `[2, E]`, row 0 sources, row 1 targets.
     pub fn edge_index(&self) -> Tensor<i64> {
         let data = self
@@ -234,6 +259,8 @@ impl Graph {
             in_edges: (0..origin.len() as u32).collect(),
             out_ptr: self.out_ptr.clone(),
             out_edges: self.out_edges.iter().map(|&e| new_id[e as usize]).collect(),
+            out_targets: self.out_targets.clone(),
+            in_order: true,
         };
         (graph, origin)
     }

@@ -46,6 +46,11 @@ pub struct Args {
     /// Timed repetitions (after one warm-up); the median is reported.
     #[arg(long, default_value_t = 5, value_parser = args::count, allow_negative_numbers = true)]
     pub reps: usize,
+    /// Also compute the gradients of the inputs (∂x) in the timed backward. Without it only
+    /// parameter gradients are computed, as PyG's `out.sum().backward()` does for features that
+    /// do not require a gradient.
+    #[arg(long)]
+    pub input_grads: bool,
 }
 
 /// Times forward and backward and prints the result line.
@@ -65,6 +70,7 @@ pub fn run(a: Args, extras: &[ExtraModel]) -> Result<(), Failure> {
         channels: a.channels,
         edge_dim: a.edge_dim,
         reps: a.reps,
+        input_grads: a.input_grads,
     };
     let f32_ = matches!(a.dtype, Dtype::F32);
     let (fw, bw) = pool
@@ -82,6 +88,7 @@ pub fn run(a: Args, extras: &[ExtraModel]) -> Result<(), Failure> {
         "channels": a.channels,
         "threads": threads_used,
         "dtype": if f32_ { "f32" } else { "f64" },
+        "input_grads": a.input_grads,
         "forward_s": fw,
         "backward_s": bw,
         "total_s": fw + bw,

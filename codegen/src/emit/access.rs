@@ -11,6 +11,22 @@ impl Gen<'_> {
                 quote!(#v)
             }
             At::Src(e) | At::Dst(e) => {
+                let around = self
+                    .neighbourhoods
+                    .borrow()
+                    .iter()
+                    .rev()
+                    .find(|r| r.var() == e)
+                    .copied();
+                match (around, at) {
+                    (Some(Range::InEdges { of, .. }), At::Dst(_))
+                    | (Some(Range::OutEdges { of, .. }), At::Src(_)) => return self.node_pos(of),
+                    (Some(Range::OutEdges { .. }), At::Dst(_)) => {
+                        let far = loops::far_end(e);
+                        return quote!(#far);
+                    }
+                    _ => {}
+                }
                 let g = match self.p.var(e).kind {
                     VarKind::Edge(g) => g.0,
                     _ => 0,
@@ -87,6 +103,22 @@ impl Gen<'_> {
             self.row_binds.borrow_mut().insert((tensor, at), q);
         }
         binds
+    }
+
+    /// Enters the loop of a neighbourhood sum: reads at its edge's ends spell as [`node_pos`]
+    /// says until [`leave_neighbourhood`].
+    pub(super) fn enter_neighbourhood(&self, range: Range) {
+        if matches!(range, Range::InEdges { .. } | Range::OutEdges { .. }) {
+            self.neighbourhoods.borrow_mut().push(range);
+        }
+    }
+
+    /// Leaves the loop [`enter_neighbourhood`] entered.
+    pub(super) fn leave_neighbourhood(&self, range: Range) {
+        if matches!(range, Range::InEdges { .. } | Range::OutEdges { .. }) {
+            let left = self.neighbourhoods.borrow_mut().pop();
+            debug_assert_eq!(left, Some(range), "neighbourhood loops nest");
+        }
     }
 
     pub(super) fn unbind_rows(&self, v: VarId) {

@@ -66,7 +66,9 @@ impl Gen<'_> {
                 };
                 let rows = self.bind_rows(body, range.var());
                 self.bound.borrow_mut().push(range.var());
+                self.enter_neighbourhood(range);
                 let b = self.rust_expr(body);
+                self.leave_neighbourhood(range);
                 let b = if rows.is_empty() {
                     b
                 } else {

@@ -33,7 +33,12 @@ impl Gen<'_> {
         let docs = eqs.iter().map(|eq| format!(" - `{}`", self.text(eq)));
         let prelude = self.prelude(eqs);
         let outputs: Vec<TensorId> = eqs.iter().map(|eq| eq.lhs).collect();
-        let takes = outputs.iter().map(|&t| {
+        let stored: Vec<TensorId> = outputs
+            .iter()
+            .copied()
+            .filter(|t| !self.scratch.contains(t))
+            .collect();
+        let takes = stored.iter().map(|&t| {
             let (out, id, len) = (numbered("out", t.0), int(t.index()), self.len_expr(t));
             quote! {
                 let mut #out = ::std::mem::take(&mut v[#id]);
@@ -53,11 +58,14 @@ impl Gen<'_> {
         let views = self.dense_views_of(&reads);
         let gv = graph(g);
         let outs = outputs.iter().map(|&t| {
+            let (out, width) = (numbered("out", t.0), self.width_expr(t));
+            if self.scratch.contains(&t) {
+                return quote!(#target_out::scratch(#gv, #width),);
+            }
             let kind = local(match self.p.tensor(t).domain {
                 Domain::Edge(_) => "edges",
                 _ => "nodes",
             });
-            let (out, width) = (numbered("out", t.0), self.width_expr(t));
             quote!(#target_out::#kind(#gv, &mut #out, #width),)
         });
         let outs: TokenStream = outs.collect();
@@ -78,9 +86,14 @@ impl Gen<'_> {
             })
             .collect();
         self.fused.borrow_mut().clear();
+        // A scratch tensor's slot is emptied, so no stale values of another run are read.
         let puts = outputs.iter().map(|&t| {
             let (out, id) = (numbered("out", t.0), int(t.index()));
-            quote!(v[#id] = #out;)
+            if self.scratch.contains(&t) {
+                quote!(v[#id] = Vec::new();)
+            } else {
+                quote!(v[#id] = #out;)
+            }
         });
         quote! {
             #[doc = #summary]

@@ -25,10 +25,12 @@ impl Gen<'_> {
         self.bound.borrow_mut().push(n);
         let rows = self.bind_rows(body, edge);
         self.bound.borrow_mut().extend([edge, h]);
+        self.enter_neighbourhood(range);
         let loops = self.dense_loops(dense, body, "nbh", &|g: &Self| {
             let (out, value) = (g.out_ref("nbh", dense), g.rust_expr(body));
             quote!(#out += #value;)
         });
+        self.leave_neighbourhood(range);
         let inner = quote! {
             #rows
             for #hv in 0..#dh {

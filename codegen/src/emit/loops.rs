@@ -37,10 +37,12 @@ impl Gen<'_> {
                 let (range, body) = (gather.range, gather.body);
                 let rows = self.bind_rows(body, range.var());
                 self.bound.borrow_mut().push(range.var());
+                self.enter_neighbourhood(range);
                 let loops = self.dense_loops(dense, body, "row", &|g: &Self| {
                     let (out, value) = (g.out_ref("row", dense), g.rust_expr(body));
                     quote!(#out += #value;)
                 });
+                self.leave_neighbourhood(range);
                 self.bound.borrow_mut().retain(|v| *v != range.var());
                 self.unbind_rows(range.var());
                 code.extend(self.gather_loop(gather, quote!(#rows #loops)));
@@ -201,18 +203,30 @@ impl Gen<'_> {
                 let (v, d) = (var(v), dim(d));
                 quote!(for #v in 0..#d { #body })
             }
-            Range::InEdges { edge, of } | Range::OutEdges { edge, of } => {
+            Range::InEdges { edge, of } => {
                 let g = match self.p.var(edge).kind {
                     VarKind::Edge(g) => g,
                     _ => GraphId(0),
                 };
-                let list = local(if matches!(range, Range::InEdges { .. }) {
-                    "in_edges"
-                } else {
-                    "out_edges"
-                });
                 let (g, of, edge) = (graph(g), self.node_pos(of), var(edge));
-                quote!(for &ee in #g.#list(#of) { let #edge = ee as usize; #body })
+                quote!(for &ee in #g.in_edges(#of) { let #edge = ee as usize; #body })
+            }
+            Range::OutEdges { edge, of } => {
+                let g = match self.p.var(edge).kind {
+                    VarKind::Edge(g) => g,
+                    _ => GraphId(0),
+                };
+                let (g, of, far) = (graph(g), self.node_pos(of), far_end(edge));
+                let edge = var(edge);
+                quote! {
+                    let (ptr, list) = #g.out_csr();
+                    let far = #g.out_targets();
+                    for k in ptr[#of]..ptr[#of + 1] {
+                        let #edge = list[k] as usize;
+                        let #far = far[k] as usize;
+                        #body
+                    }
+                }
             }
             Range::AllNodes(v) => {
                 let v = var(v);
@@ -233,30 +247,57 @@ impl Gen<'_> {
     /// rows: the sources of a target's in-edges, the targets of a node's out-edges), the rows of
     /// the edge a few places ahead in the CSR index are prefetched, so several cache misses overlap.
     pub(super) fn gather_loop(&self, gather: &Gather, inner: TokenStream) -> TokenStream {
-        let (edge, end, csr, of) = match gather.range {
+        let (edge, of) = match gather.range {
             _ if gather.prefetch.is_empty() => return self.range_loop(gather.range, inner),
-            Range::InEdges { edge, of } => (edge, End::Src, "in_csr", of),
-            Range::OutEdges { edge, of } => (edge, End::Dst, "out_csr", of),
+            Range::InEdges { edge, of } | Range::OutEdges { edge, of } => (edge, of),
             _ => unreachable!("only neighbourhood sums prefetch"),
         };
         let VarKind::Edge(g) = self.p.var(edge).kind else {
             unreachable!("a neighbourhood runs over edges")
         };
-        let fetch = self.prefetch_at(&gather.prefetch, g, end, quote!(pe as usize));
-        let (csr, n, edge) = (local(csr), self.node_pos(of), var(edge));
         let prefetch_distance = self.helper(Helper::PrefetchDistance);
-        let g = graph(g);
+        let (n, g) = (self.node_pos(of), graph(g));
+        let edge_var = edge;
+        let edge = var(edge);
         // The edges of consecutive nodes are consecutive in the CSR index, so looking ahead in it
         // also covers the first edges of the next node.
-        quote! {
-            let (ptr, list) = #g.#csr();
-            for k in ptr[#n]..ptr[#n + 1] {
-                if let Some(&pe) = list.get(k + #prefetch_distance) { #fetch }
-                let #edge = list[k] as usize;
-                #inner
+        match gather.range {
+            Range::InEdges { .. } => {
+                let VarKind::Edge(gid) = self.p.var(edge_var).kind else {
+                    unreachable!("a neighbourhood runs over edges")
+                };
+                let fetch = self.prefetch_at(&gather.prefetch, gid, End::Src, quote!(pe as usize));
+                quote! {
+                    let (ptr, list) = #g.in_csr();
+                    for k in ptr[#n]..ptr[#n + 1] {
+                        if let Some(&pe) = list.get(k + #prefetch_distance) { #fetch }
+                        let #edge = list[k] as usize;
+                        #inner
+                    }
+                }
+            }
+            _ => {
+                // The far ends in by-source order: read sequentially, for the row and the prefetch.
+                let fetch = self.prefetch_rows(&gather.prefetch, quote!((pj as usize)));
+                let far_node = far_end(edge_var);
+                quote! {
+                    let (ptr, list) = #g.out_csr();
+                    let far = #g.out_targets();
+                    for k in ptr[#n]..ptr[#n + 1] {
+                        if let Some(&pj) = far.get(k + #prefetch_distance) { #fetch }
+                        let #edge = list[k] as usize;
+                        let #far_node = far[k] as usize;
+                        #inner
+                    }
+                }
             }
         }
     }
+}
+
+/// The local holding the far end (the target) of edge `edge` in a loop over a node's out-edges.
+pub(super) fn far_end(edge: VarId) -> Ident {
+    numbered("far", edge.0)
 }
 
 /// Reads in `e` whose last dense index is `v`, not looking inside loops that rebind `v`.

@@ -66,12 +66,14 @@ pub fn print(plan: &Plan, krate: &TokenStream) -> Result<Generated, String> {
         pr: Printer::new(&plan.program, Style::Text),
         krate,
         compactable: &plan.compact,
+        scratch: &plan.scratch,
         bound: Default::default(),
         slices: Default::default(),
         counter: Default::default(),
         out_slice: Default::default(),
         fused: Default::default(),
         row_binds: Default::default(),
+        neighbourhoods: Default::default(),
     };
     let num_tensors = int(plan.program.tensors.len());
     let (float, bound) = (Helper::Float.path(krate), Helper::Bound.path(krate));
@@ -158,11 +160,17 @@ struct Gen<'a> {
     out_slice: std::cell::Cell<Option<VarId>>,
     /// Tensors that may be stored in the compact layout of a zero pattern (the plan's decision).
     compactable: &'a std::collections::BTreeSet<TensorId>,
+    /// Edge tensors kept for the visited target only (the plan's decision, see [`fuse`]).
+    scratch: &'a std::collections::BTreeSet<TensorId>,
     /// Outputs of the fused loop being emitted: read through the rows the visited target owns
     /// (`o7.row(e)`), see [`fuse`].
     fused: std::cell::RefCell<std::collections::HashSet<TensorId>>,
     /// Rows of fused outputs bound once where their position is bound: (tensor, at) → `q12_i21`.
     row_binds: std::cell::RefCell<std::collections::HashMap<(TensorId, At), Ident>>,
+    /// The neighbourhood loops around the code being emitted, outermost first: inside one, the
+    /// near end of its edge is the node it runs over, and the far end of an out-edge is read in
+    /// by-source order (see [`Gen::node_pos`]).
+    neighbourhoods: std::cell::RefCell<Vec<Range>>,
 }
 
 /// A read served from a slice bound outside the loops that index it.

@@ -11,7 +11,6 @@ impl Gen<'_> {
         end: End,
         pe: TokenStream,
     ) -> TokenStream {
-        let prefetch_row = self.helper(Helper::PrefetchRow);
         let ends = numbered(
             match end {
                 End::Src => "src",
@@ -19,11 +18,17 @@ impl Gen<'_> {
             },
             g.0,
         );
+        self.prefetch_rows(tensors, quote!((#ends[#pe] as usize)))
+    }
+
+    /// Statements prefetching the rows of `tensors` at node `node`.
+    pub(super) fn prefetch_rows(&self, tensors: &[TensorId], node: TokenStream) -> TokenStream {
+        let prefetch_row = self.helper(Helper::PrefetchRow);
         tensors
             .iter()
             .map(|&t| {
                 let (t, w) = (values(t), self.width_expr(t));
-                quote!(#prefetch_row(#t, (#ends[#pe] as usize) * (#w), #w);)
+                quote!(#prefetch_row(#t, #node * (#w), #w);)
             })
             .collect()
     }

@@ -34,6 +34,11 @@ impl fmt::Display for Plan {
             "compact when a zero pattern is set: {}",
             names(&mut self.compact.iter().copied())
         )?;
+        writeln!(
+            f,
+            "kept for the visited target only (never stored): {}",
+            names(&mut self.scratch.iter().copied())
+        )?;
         let backward_reads = self.backward_reads();
         for phase in [Phase::Forward, Phase::Backward] {
             writeln!(f)?;
@@ -52,7 +57,12 @@ impl fmt::Display for Plan {
                     writeln!(f, "  [{}] {}", step.eq, pr.equation(eq).replace('\n', " "))?;
                     writeln!(f, "      {}", self.decision(&step.strategy))?;
                 }
-                let stored: Vec<TensorId> = k.eqs.clone().map(|e| eqs[e].lhs).collect();
+                let stored: Vec<TensorId> = k
+                    .eqs
+                    .clone()
+                    .map(|e| eqs[e].lhs)
+                    .filter(|t| !self.scratch.contains(t))
+                    .collect();
                 write!(f, "  stores {}", names(&mut stored.iter().copied()))?;
                 if phase == Phase::Forward {
                     let kept: Vec<TensorId> = stored

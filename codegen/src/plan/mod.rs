@@ -46,6 +46,9 @@ pub struct Plan {
     /// Tensors that may be stored in the compact layout of a zero pattern set at run time:
     /// inputs, dropout masks and entry-wise results of shape `[N, F]`.
     pub compact: BTreeSet<TensorId>,
+    /// Edge tensors kept for one target at a time inside the fused kernel that defines them, its
+    /// only reader: never stored (see the `scratch` pass).
+    pub scratch: BTreeSet<TensorId>,
     /// The forward kernels, in order.
     pub forward: Vec<Kernel>,
     /// The backward kernels, in order.

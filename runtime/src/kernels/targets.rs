@@ -10,6 +10,9 @@ pub struct TargetOut<'a, T> {
     data: SharedSlice<'a, T>,
     width: usize,
     by_edge: bool,
+    /// An edge tensor kept for the visited target only: each task holds the rows of one target's
+    /// in-edges in a buffer of its own, and nothing is stored (see [`TargetOut::scratch`]).
+    scratch: bool,
 }
 
 impl<'a, T> TargetOut<'a, T> {
@@ -24,6 +27,24 @@ impl<'a, T> TargetOut<'a, T> {
             data: SharedSlice::new(out),
             width,
             by_edge: true,
+            scratch: false,
+        }
+    }
+
+    /// An edge tensor of graph `g` of rows of `width` that the loop writes and reads only for the
+    /// target being visited: no memory for `E` rows, only one target's in-edges per task. `g`'s
+    /// in-edges must be numbered in target order (as [`crate::Graph::sorted_by_target`] numbers
+    /// them), so that the in-edges of a target are a contiguous range of edge ids.
+    pub fn scratch(g: &crate::Graph, width: usize) -> Self {
+        assert!(
+            g.in_edges_in_order(),
+            "a scratch edge tensor needs edges numbered in target order"
+        );
+        TargetOut {
+            data: SharedSlice::new(&mut []),
+            width,
+            by_edge: true,
+            scratch: true,
         }
     }
 
@@ -38,6 +59,7 @@ impl<'a, T> TargetOut<'a, T> {
             data: SharedSlice::new(out),
             width,
             by_edge: false,
+            scratch: false,
         }
     }
 }
@@ -51,6 +73,9 @@ impl<'a, T> TargetOut<'a, T> {
 pub struct TargetRows<'s, T> {
     ptr: *mut T,
     len: usize,
+    /// The edge id of row 0 of the buffer: the first in-edge of the target for a scratch tensor,
+    /// 0 for a stored one.
+    first: usize,
     pub(super) width: usize,
     by_edge: bool,
     pub(super) graph: &'s crate::Graph,
@@ -62,8 +87,10 @@ impl<T> TargetRows<'_, T> {
     /// The start of row `k`, checking only that the row is in bounds.
     #[inline]
     fn start(&self, k: usize) -> usize {
-        assert!((k + 1) * self.width <= self.len, "row {k} out of bounds");
-        k * self.width
+        match k.checked_sub(self.first) {
+            Some(r) if (r + 1) * self.width <= self.len => r * self.width,
+            _ => panic!("row {k} out of bounds"),
+        }
     }
 
     /// Row `k`, to read: `k` must be an in-edge of the current target (edge tensors) or the
@@ -134,6 +161,7 @@ pub fn par_by_target<T: Float>(
     f: impl Fn(usize, &mut [TargetRows<'_, T>], &mut Vec<T>) + Sync,
 ) {
     let n = g.num_nodes();
+    let (in_ptr, _) = g.in_csr();
     (0..n.div_ceil(TASK)).into_par_iter().for_each(|c| {
         // One `TargetRows` per output and task, made only here: the rows it hands out are those of
         // the target being visited, and targets are split between tasks, so no two tasks (and no
@@ -143,6 +171,7 @@ pub fn par_by_target<T: Float>(
             .map(|o| TargetRows {
                 ptr: o.data.ptr,
                 len: o.data.len,
+                first: 0,
                 width: o.width,
                 by_edge: o.by_edge,
                 graph: g,
@@ -150,10 +179,21 @@ pub fn par_by_target<T: Float>(
                 _life: std::marker::PhantomData,
             })
             .collect();
+        // The task's own rows of each scratch output, for one target at a time.
+        let mut buffers: Vec<Vec<T>> = outs.iter().map(|_| Vec::new()).collect();
         let mut scratch = Vec::new();
         for i in c * TASK..((c + 1) * TASK).min(n) {
-            for r in rows.iter_mut() {
+            for ((r, o), buf) in rows.iter_mut().zip(outs).zip(&mut buffers) {
                 r.target = i;
+                if o.scratch {
+                    let len = (in_ptr[i + 1] - in_ptr[i]) * o.width;
+                    if buf.len() < len {
+                        buf.resize(len, T::ZERO);
+                    }
+                    r.ptr = buf.as_mut_ptr();
+                    r.len = len;
+                    r.first = in_ptr[i];
+                }
             }
             f(i, &mut rows, &mut scratch);
         }

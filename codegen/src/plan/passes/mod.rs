@@ -11,6 +11,7 @@ mod lift;
 mod loops;
 mod params;
 mod prefetch;
+mod scratch;
 #[cfg(test)]
 mod tests;
 
@@ -89,6 +90,11 @@ pub const PASSES: &[Pass] = &[
         about: "rows gathered at the far end of edges are prefetched: the next target's neighbourhood, or a few edges ahead",
         run: prefetch::run,
     },
+    Pass {
+        name: "scratch",
+        about: "edge tensors that only their own fused kernel reads are kept for the visited target only (never stored)",
+        run: scratch::run,
+    },
 ];
 
 /// The plan before any pass: the program's equations as written, one undecided kernel each.
@@ -101,6 +107,7 @@ pub(super) fn initial(p: &Program) -> Plan {
         program: p.clone(),
         inlined: Default::default(),
         compact: Default::default(),
+        scratch: Default::default(),
     }
 }
 

@@ -54,9 +54,9 @@ pub mod __private {
     /// (`__private::f::elu`).
     pub use gatgrad_runtime::kernels::elementwise as f;
     pub use gatgrad_runtime::kernels::{
-        par_by_target, par_copy, par_edges_by_target, par_rows, par_sum_edges_by_target,
-        par_sum_rows, recompute_where, softmax_by_target, softmax_target, sum_blocks, Float, Rows,
-        TargetOut,
+        par_by_target, par_by_target_with_sums, par_copy, par_edges_by_target, par_rows,
+        par_sum_edges_by_target, par_sum_rows, recompute_where, softmax_by_target, softmax_target,
+        sum_blocks, Float, Rows, TargetOut,
     };
     pub use gatgrad_runtime::pattern::{compact, par_entries};
     pub use gatgrad_runtime::prefetch::{prefetch_row, DISTANCE as PREFETCH_DISTANCE};

@@ -32,7 +32,18 @@ impl Gen<'_> {
         );
         let docs = eqs.iter().map(|eq| format!(" - `{}`", self.text(eq)));
         let prelude = self.prelude(eqs);
-        let outputs: Vec<TensorId> = eqs.iter().map(|eq| eq.lhs).collect();
+        // Sums into dense tensors come out of the driver; every other equation writes rows.
+        let sums: Vec<TensorId> = kernel
+            .steps
+            .iter()
+            .filter(|s| matches!(s.strategy, Strategy::TargetSum { .. }))
+            .map(|s| all[s.eq].lhs)
+            .collect();
+        let outputs: Vec<TensorId> = eqs
+            .iter()
+            .map(|eq| eq.lhs)
+            .filter(|t| !sums.contains(t))
+            .collect();
         let stored: Vec<TensorId> = outputs
             .iter()
             .copied()
@@ -49,7 +60,7 @@ impl Gen<'_> {
         let mut reads: Vec<TensorId> = eqs.iter().flat_map(|eq| self.reads(eq)).collect();
         reads.sort();
         reads.dedup();
-        reads.retain(|t| !outputs.contains(t));
+        reads.retain(|t| !outputs.contains(t) && !sums.contains(t));
         let read_binds = reads.iter().map(|&t| {
             let (name, id) = (values(t), int(t.index()));
             quote!(let #name = &v[#id][..];)
@@ -78,7 +89,13 @@ impl Gen<'_> {
             .map(|step| {
                 let eq = &all[step.eq];
                 let doc = format!(" `{}`", self.text(eq));
-                let part = self.part(eq, &step.strategy);
+                let part = match step.strategy {
+                    Strategy::TargetSum { over, body } => {
+                        let k = sums.iter().position(|t| *t == eq.lhs).unwrap_or(0);
+                        self.target_sum(eq, over, body, k, g)
+                    }
+                    _ => self.part(eq, &step.strategy),
+                };
                 quote! {
                     #[doc = #doc]
                     #part
@@ -95,6 +112,31 @@ impl Gen<'_> {
                 quote!(v[#id] = #out;)
             }
         });
+        let run = if sums.is_empty() {
+            quote! {
+                #par_by_target(#gv, &outs, |target, rows, scratch| {
+                    let [#(#names),*] = rows else { unreachable!() };
+                    #prefetch
+                    #parts
+                });
+            }
+        } else {
+            let with_sums = self.helper(Helper::ParByTargetWithSums);
+            let widths = sums.iter().map(|&t| self.len_expr(t));
+            let results = sums.iter().map(|&t| {
+                let id = int(t.index());
+                quote!(v[#id] = sums.next().expect("one sum per step");)
+            });
+            quote! {
+                let sums = #with_sums(#gv, &outs, &[#(#widths),*], |target, rows, scratch, accs| {
+                    let [#(#names),*] = rows else { unreachable!() };
+                    #prefetch
+                    #parts
+                });
+                let mut sums = sums.into_iter();
+                #(#results)*
+            }
+        };
         quote! {
             #[doc = #summary]
             #(#[doc = #docs])*
@@ -109,13 +151,40 @@ impl Gen<'_> {
                         let outs = [
                             #outs
                         ];
-                        #par_by_target(#gv, &outs, |target, rows, scratch| {
-                            let [#(#names),*] = rows else { unreachable!() };
-                            #prefetch
-                            #parts
-                        });
+                        #run
                     }
                     #(#puts)*
+                }
+            }
+        }
+    }
+
+    /// The part of a sum over all edges for the visited target: its in-edges' terms added to the
+    /// chunk's accumulator `accs[k]`, with the loops of a separate sum.
+    fn target_sum(
+        &self,
+        eq: &Equation,
+        over: VarId,
+        body: ExprId,
+        k: usize,
+        g: GraphId,
+    ) -> TokenStream {
+        self.bound.borrow_mut().push(over);
+        let rows = self.bind_rows(body, over);
+        let loops = self.dense_loops(&eq.vars, body, "acc", &|g: &Self| {
+            let (acc, value) = (g.out_ref("acc", &eq.vars), g.rust_expr(body));
+            quote!(#acc += #value;)
+        });
+        self.unbind_rows(over);
+        self.bound.borrow_mut().clear();
+        let (r, k, g) = (var(over), int(k), graph(g));
+        quote! {
+            {
+                let acc = &mut accs[#k][..];
+                for &ee in #g.in_edges(target) {
+                    let #r = ee as usize;
+                    #rows
+                    #loops
                 }
             }
         }

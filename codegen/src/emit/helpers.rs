@@ -49,6 +49,8 @@ pub enum Helper {
     ParSumEdgesByTarget,
     /// The fused loop over the targets of a graph.
     ParByTarget,
+    /// The fused loop over the targets of a graph that also sums into dense tensors.
+    ParByTargetWithSums,
     /// An output of the fused loop (edge or node rows a target owns).
     TargetOut,
     /// A read-only edge tensor by rows.
@@ -92,6 +94,7 @@ impl Helper {
             Helper::ParSumRows => "par_sum_rows",
             Helper::ParSumEdgesByTarget => "par_sum_edges_by_target",
             Helper::ParByTarget => "par_by_target",
+            Helper::ParByTargetWithSums => "par_by_target_with_sums",
             Helper::TargetOut => "TargetOut",
             Helper::Rows => "Rows",
             Helper::SoftmaxByTarget => "softmax_by_target",

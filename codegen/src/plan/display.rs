@@ -270,6 +270,9 @@ impl Plan {
                 }
                 s
             }
+            Strategy::TargetSum { .. } => {
+                "sum over the visited target's in-edges, added to this pass's chunk sum (chunks of targets, partial sums added in order)".into()
+            }
             Strategy::DenseLoops => "dense loops".into(),
         }
     }

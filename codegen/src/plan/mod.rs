@@ -155,6 +155,15 @@ pub enum Strategy {
         /// Node tensors read at the source of an edge a few places ahead, prefetched.
         prefetch_ahead: Vec<TensorId>,
     },
+    /// A sum over every edge of a graph into a dense tensor, as a step of the fused pass over
+    /// that graph's targets: each visited target adds its in-edges' terms, in the chunks of
+    /// targets and the order of [`Strategy::ChunkedSum`] (the same bits).
+    TargetSum {
+        /// The edge variable summed over.
+        over: VarId,
+        /// The summand.
+        body: ExprId,
+    },
     /// A small dense equation: plain loops.
     DenseLoops,
 }
@@ -365,6 +374,7 @@ impl Strategy {
             Strategy::ChunkedSum { prefetch_ahead, .. } => {
                 format!("sum{}", prefetch(prefetch_ahead))
             }
+            Strategy::TargetSum { .. } => "sum@target".into(),
             Strategy::DenseLoops => "dense".into(),
         }
     }

@@ -163,42 +163,95 @@ pub fn par_by_target<T: Float>(
     let n = g.num_nodes();
     let (in_ptr, _) = g.in_csr();
     (0..n.div_ceil(TASK)).into_par_iter().for_each(|c| {
-        // One `TargetRows` per output and task, made only here: the rows it hands out are those of
-        // the target being visited, and targets are split between tasks, so no two tasks (and no
-        // two live values in one task) reach the same row.
-        let mut rows: Vec<TargetRows<'_, T>> = outs
-            .iter()
-            .map(|o| TargetRows {
-                ptr: o.data.ptr,
-                len: o.data.len,
-                first: 0,
-                width: o.width,
-                by_edge: o.by_edge,
-                graph: g,
-                target: 0,
-                _life: std::marker::PhantomData,
-            })
-            .collect();
-        // The task's own rows of each scratch output, for one target at a time.
+        // No two tasks (and no two live values in one task) reach the same row: see `task_rows`.
+        let mut rows = task_rows(g, outs);
         let mut buffers: Vec<Vec<T>> = outs.iter().map(|_| Vec::new()).collect();
         let mut scratch = Vec::new();
         for i in c * TASK..((c + 1) * TASK).min(n) {
-            for ((r, o), buf) in rows.iter_mut().zip(outs).zip(&mut buffers) {
-                r.target = i;
-                if o.scratch {
-                    let len = (in_ptr[i + 1] - in_ptr[i]) * o.width;
-                    if buf.len() < len {
-                        buf.resize(len, T::ZERO);
-                    }
-                    r.ptr = buf.as_mut_ptr();
-                    r.len = len;
-                    r.first = in_ptr[i];
-                }
-            }
+            visit(&mut rows, outs, &mut buffers, in_ptr, i);
             f(i, &mut rows, &mut scratch);
         }
     });
 }
+
+/// [`par_by_target`] that also sums into dense accumulators: `f(i, rows, scratch, accs)` adds
+/// target `i`'s terms to `accs[k]` (of `widths[k]` entries). Targets are visited in fixed chunks of
+/// [`CHUNK`], in increasing order within a chunk, each chunk's accumulators starting from zero, and
+/// the chunks' sums are added in chunk order: exactly the order of [`par_sum_edges_by_target`], so
+/// a sum moved into a fused pass keeps its bits, for any thread count.
+pub fn par_by_target_with_sums<T: Float>(
+    g: &crate::Graph,
+    outs: &[TargetOut<'_, T>],
+    widths: &[usize],
+    f: impl Fn(usize, &mut [TargetRows<'_, T>], &mut Vec<T>, &mut [Vec<T>]) + Sync,
+) -> Vec<Vec<T>> {
+    let n = g.num_nodes();
+    let (in_ptr, _) = g.in_csr();
+    let partial: Vec<Vec<Vec<T>>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut rows = task_rows(g, outs);
+            let mut buffers: Vec<Vec<T>> = outs.iter().map(|_| Vec::new()).collect();
+            let mut scratch = Vec::new();
+            let mut accs: Vec<Vec<T>> = widths.iter().map(|&w| vec![T::ZERO; w]).collect();
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                visit(&mut rows, outs, &mut buffers, in_ptr, i);
+                f(i, &mut rows, &mut scratch, &mut accs);
+            }
+            accs
+        })
+        .collect();
+    let mut out: Vec<Vec<T>> = widths.iter().map(|&w| vec![T::ZERO; w]).collect();
+    for p in partial {
+        for (o, acc) in out.iter_mut().zip(p) {
+            for (o, v) in o.iter_mut().zip(acc) {
+                *o += v;
+            }
+        }
+    }
+    out
+}
+
+/// One task's [`TargetRows`] of every output: made only by the drivers above, one per task, so
+/// the rows they hand out are those of the target the task visits.
+fn task_rows<'s, T>(g: &'s crate::Graph, outs: &[TargetOut<'_, T>]) -> Vec<TargetRows<'s, T>> {
+    outs.iter()
+        .map(|o| TargetRows {
+            ptr: o.data.ptr,
+            len: o.data.len,
+            first: 0,
+            width: o.width,
+            by_edge: o.by_edge,
+            graph: g,
+            target: 0,
+            _life: std::marker::PhantomData,
+        })
+        .collect()
+}
+
+/// Points every row access at target `i`: a scratch output's rows at the task's buffer, grown to
+/// `i`'s in-edges.
+fn visit<T: Float>(
+    rows: &mut [TargetRows<'_, T>],
+    outs: &[TargetOut<'_, T>],
+    buffers: &mut [Vec<T>],
+    in_ptr: &[usize],
+    i: usize,
+) {
+    for ((r, o), buf) in rows.iter_mut().zip(outs).zip(buffers.iter_mut()) {
+        r.target = i;
+        if o.scratch {
+            let len = (in_ptr[i + 1] - in_ptr[i]) * o.width;
+            if buf.len() < len {
+                buf.resize(len, T::ZERO);
+            }
+            r.ptr = buf.as_mut_ptr();
+            r.len = len;
+            r.first = in_ptr[i];
+        }
+    }
+}
+
 /// Fills the rows (of `width`) of an edge tensor target by target: `f(edge, row)` for every
 /// in-edge of every target, targets in parallel. Reads of the target's own rows stay in cache
 /// across its in-edges. Every edge has exactly one target, so rows are written once.

@@ -155,7 +155,13 @@ fn reads_owned(p: &Program, eq: &Equation, run: &[TensorId]) -> bool {
 
 /// `reads_owned` for an expression: `edges` are edge variables whose value is an in-edge of the
 /// target, `nodes` node variables whose value is the target.
-fn owned(p: &Program, e: ExprId, run: &[TensorId], edges: &[VarId], nodes: &[VarId]) -> bool {
+pub(super) fn owned(
+    p: &Program,
+    e: ExprId,
+    run: &[TensorId],
+    edges: &[VarId],
+    nodes: &[VarId],
+) -> bool {
     // (expression, edge variables bound to in-edges of the target so far)
     let mut stack: Vec<(ExprId, Vec<VarId>)> = vec![(e, edges.to_vec())];
     while let Some((x, edges)) = stack.pop() {

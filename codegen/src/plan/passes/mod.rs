@@ -4,6 +4,7 @@
 mod copies;
 mod deferred;
 mod entrywise;
+mod fold;
 mod fuse;
 mod gemm;
 mod heads;
@@ -74,6 +75,11 @@ pub const PASSES: &[Pass] = &[
         name: "fuse",
         about: "consecutive equations local to the targets of one graph become one pass over targets",
         run: fuse::run,
+    },
+    Pass {
+        name: "fold_sums",
+        about: "a sum over every edge into a parameter gradient joins the fused pass over targets that computes what it reads (same chunks, same bits)",
+        run: fold::run,
     },
     Pass {
         name: "block_sums",

@@ -266,7 +266,7 @@ fn head_walk_for_a_mean_over_heads() {
 fn prefetch_far_rows_of_fused_kernels_out_edge_sums_and_edge_sums() {
     let (before, after) = before_after(GATV2, "prefetch");
     assert!(!before.contains('^'));
-    assert_eq!(after, "forward: gemm | gemm | fused@g0[edges+blocks softmax edges rows+gather]^\nbackward: fused@g0[edges+blocks edges rows+gather edges rows+gather]^ | rows+gather^ | gemm! | gemmT | gemmT | sum^\n");
+    assert_eq!(after, "forward: gemm | gemm | fused@g0[edges+blocks softmax edges rows+gather]^\nbackward: fused@g0[edges+blocks edges rows+gather edges rows+gather sum@target]^ | rows+gather^ | gemm! | gemmT | gemmT\n");
     let p = plan(GATV2, "prefetch");
     let names = |ts: &[crate::ir::TensorId]| {
         ts.iter()
@@ -302,4 +302,52 @@ fn every_zoo_plan_leaves_nothing_undecided() {
             assert!(!outline.contains('?'), "{}: {outline}", path.display());
         }
     }
+}
+
+#[test]
+fn fold_sums_moves_an_edge_sum_into_the_fused_pass_that_computes_what_it_reads() {
+    let (before, after) = before_after(GATV2, "fold_sums");
+    assert_eq!(before.lines().nth(1).unwrap(), "backward: fused@g0[edges edges rows+gather edges rows+gather] | rows+gather | gemm! | gemmT | gemmT | sum");
+    assert_eq!(after.lines().nth(1).unwrap(), "backward: fused@g0[edges edges rows+gather edges rows+gather sum@target] | rows+gather | gemm! | gemmT | gemmT");
+    // `∂att` moved to just after the fused kernel's equations; the kernels after it kept theirs.
+    let p = plan(GATV2, "fold_sums");
+    let names: Vec<&str> = p
+        .backward_eqs
+        .iter()
+        .map(|eq| p.program.tensor(eq.lhs).name.as_str())
+        .collect();
+    assert_eq!(names[5], "∂att");
+    assert_eq!(p.backward[0].eqs, 0..6);
+    assert_eq!(p.backward[1].eqs, 6..7);
+    for k in &p.backward {
+        for (step, e) in k.steps.iter().zip(k.eqs.clone()) {
+            assert_eq!(step.eq, e);
+        }
+    }
+}
+
+#[test]
+fn fold_sums_leaves_a_sum_over_nodes() {
+    // `∂b[h, c] = Σ_n ∂xl[n, h, c]` sums node rows, not edges: it keeps its own kernel.
+    let src = GATV2
+        .replace("param att[h: H, c: C];", "param att[h: H, c: C]; param b[h: H, c: C];")
+        .replace("* x[n, f];\n    xr", "* x[n, f] + b[h, c];\n    xr");
+    let after = outline(&src, "fold_sums");
+    let backward = after.lines().nth(1).unwrap();
+    assert!(backward.split(" | ").any(|k| k == "sum"), "{after}");
+    assert!(after.contains("sum@target"), "{after}");
+}
+
+#[test]
+fn scratch_keeps_edge_tensors_that_only_their_fused_kernel_reads() {
+    let p = plan(GATV2, "scratch");
+    let names: Vec<&str> = p
+        .scratch
+        .iter()
+        .map(|t| p.program.tensor(*t).name.as_str())
+        .collect();
+    // `a` and `∂a` (attention and its adjoint) are read by diagnostics, `alpha` and `∂s` by later
+    // kernels: they stay stored.
+    assert_eq!(names, ["s", "∂alpha"]);
+    assert!(plan(GATV2, "prefetch").scratch.is_empty());
 }

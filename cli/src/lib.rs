@@ -54,6 +54,7 @@ struct Cli {
 /// Runs `gatgrad` on this process's arguments and returns its exit status; `train`, `diagnose`
 /// and `bench` also run the `extras`, for every file whose program is one of theirs.
 pub fn main_with(extras: impl IntoIterator<Item = ExtraModel>) -> ExitCode {
+    exit_quietly_on_closed_pipe();
     let extras: Vec<ExtraModel> = extras.into_iter().collect();
     let cli = match Cli::command()
         .try_get_matches()
@@ -68,6 +69,18 @@ pub fn main_with(extras: impl IntoIterator<Item = ExtraModel>) -> ExitCode {
             eprintln!("{}", f.message);
             f.status.into()
         }
+    }
+}
+
+/// Output piped into a program that stops reading (`gatgrad plan m.gat | head`) ends the process
+/// quietly, as it does for other Unix tools, instead of a panic in `println!`: Rust ignores
+/// `SIGPIPE` by default, so the write fails with `EPIPE`; the default action is restored here.
+fn exit_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called at the start of `main`, before any thread exists; `SIG_DFL` is a valid
+    // disposition for `SIGPIPE`.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

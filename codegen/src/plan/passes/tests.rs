@@ -330,7 +330,10 @@ fn fold_sums_moves_an_edge_sum_into_the_fused_pass_that_computes_what_it_reads()
 fn fold_sums_leaves_a_sum_over_nodes() {
     // `∂b[h, c] = Σ_n ∂xl[n, h, c]` sums node rows, not edges: it keeps its own kernel.
     let src = GATV2
-        .replace("param att[h: H, c: C];", "param att[h: H, c: C]; param b[h: H, c: C];")
+        .replace(
+            "param att[h: H, c: C];",
+            "param att[h: H, c: C]; param b[h: H, c: C];",
+        )
         .replace("* x[n, f];\n    xr", "* x[n, f] + b[h, c];\n    xr");
     let after = outline(&src, "fold_sums");
     let backward = after.lines().nth(1).unwrap();

@@ -161,7 +161,7 @@ fn several_axes_error(name: &str, lname: &str, p: &Program) -> Option<String> {
     let out_roots = roots(out);
     let why = if roots(x).iter().all(|d| out_roots.contains(d)) {
         format!(
-            ", so its input width must be {} as its output's (an identity residual)",
+            ", so its input width is tied to its output's {} (an identity residual)",
             axes.join("·")
         )
     } else {

@@ -361,6 +361,62 @@ pub fn comparison_curves(d: &Diagnosis) -> Result<String, String> {
     )
 }
 
+/// Charts (b) and (d), variants overlaid: per model and attention layer, the share of the
+/// layer's gradient that reaches its attention parameters (left, log scale: how much of the
+/// gradient flows into attention) and the normalised attention entropy, mean over heads
+/// (right, with the uniform-attention threshold dashed); means over seeds. One colour per
+/// model and layer, named `model layer`.
+pub fn comparison_attention(d: &Diagnosis) -> Result<String, String> {
+    let mut share = Vec::new();
+    let mut entropy = Vec::new();
+    for m in &d.models {
+        for (l, layer) in m.layers.iter().enumerate() {
+            let c = color(share.len());
+            let label = format!("{} {layer}", m.model);
+            share.push(Series {
+                label: label.clone(),
+                color: c,
+                points: mean_curve(&m.runs, |e| e.layers.get(l).map(|r| r.attention_share)),
+            });
+            entropy.push(Series {
+                label,
+                color: c,
+                points: mean_curve(&m.runs, |e| {
+                    e.layers
+                        .get(l)
+                        .map(|r| mean_finite(r.entropy.iter().copied()))
+                }),
+            });
+        }
+    }
+    if share.is_empty() {
+        return svg((WIDTH, 120), |root| no_data(root, "no attention layers"));
+    }
+    let height = 320.max(60 + LEGEND_LINE as u32 * share.len() as u32);
+    let mut keys = entries(&share);
+    keys.push((format!("uniform ({UNIFORM_ATTENTION})"), THRESHOLD));
+    panels_with_legend(
+        height,
+        &[
+            Panel {
+                title: "attention share of the layer's gradient".into(),
+                y_desc: "share of ‖∂L/∂θ‖²",
+                y_axis: YAxis::Log,
+                series: &share,
+                threshold: None,
+            },
+            Panel {
+                title: "normalised attention entropy (mean over heads)".into(),
+                y_desc: "entropy / ln(deg)",
+                y_axis: YAxis::Unit,
+                series: &entropy,
+                threshold: Some(UNIFORM_ATTENTION),
+            },
+        ],
+        &keys,
+    )
+}
+
 /// Chart (b) for one model: the gradient L2 norm of every parameter over epochs, on a log
 /// scale, from the **first seed's run** (exact values rather than an average across runs
 /// that may diverge). Zero and non-finite norms are gaps.
@@ -642,6 +698,12 @@ mod tests {
         let hist = entropy_histograms(&d).unwrap();
         assert!(hist.contains("m · conv1") && hist.contains("no data"));
         assert!(comparison_curves(&d).unwrap().contains("<svg"));
+        // One curve per model and layer (the silent model's has no points), named `model layer`.
+        let attention = comparison_attention(&d).unwrap();
+        assert!(attention.contains("m conv1") && attention.contains("uniform (0.98)"));
+        assert!(comparison_attention(&Diagnosis::default())
+            .unwrap()
+            .contains("no attention"));
         assert!(entropy_histograms(&Diagnosis::default())
             .unwrap()
             .contains("no attention"));

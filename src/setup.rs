@@ -38,7 +38,9 @@ pub fn two_layer_setup(name: &str, text: &str) -> Result<String, String> {
     let f = facts(p);
     let lname = &layer.name.name;
     let Some(x) = f.input else {
-        return Err(several_axes_error(name, lname, p).unwrap_or_else(|| input_error(name, lname, p)));
+        return Err(
+            several_axes_error(name, lname, p).unwrap_or_else(|| input_error(name, lname, p))
+        );
     };
     // The layer's inputs in the order its calls pass them: the node input, and edge features
     // that the model declares as its own inputs and passes to both layers.

@@ -268,12 +268,7 @@ pub fn compare(a: &Program, b: &Program) -> Comparison {
 
 /// Fills the differences, pairs and derivative differences of two sides; `walks` are the leaves
 /// of each whole program in the order its canonical walk meets them.
-fn align(
-    sa: &Side<'_>,
-    sb: &Side<'_>,
-    walks: (&[TensorId], &[TensorId]),
-    c: &mut Comparison,
-) {
+fn align(sa: &Side<'_>, sb: &Side<'_>, walks: (&[TensorId], &[TensorId]), c: &mut Comparison) {
     let (ra, rb) = (&sa.roles, &sb.roles);
     let mut diff = |role: &str, a: String, b: String| {
         c.differences.push(Difference {
@@ -427,10 +422,7 @@ fn align(
             .filter(|t| p.tensor(*t).role == Role::Input)
             .collect()
     };
-    for (x, y) in inputs(sa.p, walks.0)
-        .into_iter()
-        .zip(inputs(sb.p, walks.1))
-    {
+    for (x, y) in inputs(sa.p, walks.0).into_iter().zip(inputs(sb.p, walks.1)) {
         c.pairs.push(Pairing {
             role: "input".into(),
             a: x,

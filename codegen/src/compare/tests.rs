@@ -191,7 +191,10 @@ const XR: &str = "xr[n, h, c] = sum_f W_r[h, c, f] * x[n, f] + b_r[h, c];";
 fn swapped_summands_are_the_same_function() {
     let (a, b, c) = against_gatv2(&[
         (Z, "z[i <- j, h, c] = xr[i, h, c] + xl[j, h, c];"),
-        (XL, "xl[n, h, c] = b_l[h, c] + sum_f W_l[h, c, f] * x[n, f];"),
+        (
+            XL,
+            "xl[n, h, c] = b_l[h, c] + sum_f W_l[h, c, f] * x[n, f];",
+        ),
         (
             "out[i, h, c] = sum_{j -> i} alpha[i <- j, h] * xl[j, h, c] + bias[h, c];",
             "out[i, h, c] = bias[h, c] + sum_{j -> i} alpha[i <- j, h] * xl[j, h, c];",

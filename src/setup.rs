@@ -38,7 +38,9 @@ pub fn two_layer_setup(name: &str, text: &str) -> Result<String, String> {
     let f = facts(p);
     let lname = &layer.name.name;
     let Some(x) = f.input else {
-        return Err(input_error(name, lname, p));
+        return Err(
+            several_axes_error(name, lname, p).unwrap_or_else(|| input_error(name, lname, p))
+        );
     };
     // The layer's inputs in the order its calls pass them: the node input, and edge features
     // that the model declares as its own inputs and passes to both layers.
@@ -143,6 +145,38 @@ fn edge_dim(k: usize) -> String {
         0 => "D".to_string(),
         k => format!("D{}", k + 1),
     }
+}
+
+/// Why a layer whose node input has several feature axes (DGL's identity residual reads its
+/// input as `[node, H, C]`) does not fit the two-layer setup, or `None` when it has no such input.
+fn several_axes_error(name: &str, lname: &str, p: &Program) -> Option<String> {
+    let x = p
+        .tensors
+        .iter()
+        .find(|t| t.role == Role::Input && t.domain == Domain::Node && t.dims.len() > 1)?;
+    let dim = |d: &gatgrad_codegen::ir::DimId| p.dims[p.dim_root(*d).index()].name.clone();
+    let axes: Vec<String> = x.dims.iter().map(dim).collect();
+    let out = p.tensor(p.output);
+    let roots = |t: &gatgrad_codegen::ir::Tensor| -> Vec<_> {
+        t.dims.iter().map(|d| p.dim_root(*d)).collect()
+    };
+    let out_roots = roots(out);
+    let why = if roots(x).iter().all(|d| out_roots.contains(d)) {
+        format!(
+            ", so its input width is tied to its output's {} (an identity residual)",
+            axes.join("·")
+        )
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "{name}: layer `{lname}` cannot run in the two-layer setup: its node input `{}` has the \
+         feature axes [{}]{why}, but the setup feeds one layer the dataset's features and the \
+         other the hidden features, two different widths; it needs one feature axis \
+         (`input x[n: node, f: F];`), or write a `model` block",
+        x.name,
+        axes.join(", ")
+    ))
 }
 
 /// Why the inputs of layer `lname` in file `name` do not fit the two-layer setup.

@@ -59,9 +59,9 @@ fn every_single_layer_of_the_zoo_makes_a_two_layer_model() {
         if out_roots.iter().all(|d| in_roots.contains(d)) {
             let e = two_layer_setup(file, &text).unwrap_err();
             // An input viewed as several axes (DGL's identity residual reads `[N, H*C]` as
-            // `[N, H, C]`) is refused for its form before its width is looked at.
+            // `[N, H, C]`) is refused for its form, with the width it is tied to.
             let why = if input.dims.len() > 1 {
-                "one node input with one feature axis"
+                "its input width is tied to its output's H·C"
             } else {
                 "keeps the width of its input"
             };

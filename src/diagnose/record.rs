@@ -42,6 +42,9 @@ pub struct ModelDiagnosis {
     pub runs: Vec<SeedRun>,
     /// Means over seeds of the last epoch's accuracies and loss.
     pub final_mean: Final,
+    /// Sample standard deviations over seeds of the same (0 with a single seed), so variants
+    /// can be compared with their spread.
+    pub final_std: Final,
     /// Every seed's flags, each distinct (kind, subject) once, noting in how many seeds it was
     /// raised.
     pub flags: Vec<(Flag, usize)>,

@@ -184,11 +184,30 @@ fn summarise(model: &mut ModelDiagnosis) {
     let mean = |f: &dyn Fn(&EpochRecord) -> f64| {
         lasts.iter().map(|e| f(e)).sum::<f64>() / lasts.len().max(1) as f64
     };
+    // The sample standard deviation (n - 1 in the denominator); 0 with fewer than two runs.
+    let std = |f: &dyn Fn(&EpochRecord) -> f64| {
+        if lasts.len() < 2 {
+            return 0.0;
+        }
+        let m = mean(f);
+        let squares: f64 = lasts.iter().map(|e| (f(e) - m).powi(2)).sum();
+        (squares / (lasts.len() - 1) as f64).sqrt()
+    };
+    let train_acc = |e: &EpochRecord| e.train_acc;
+    let val_acc = |e: &EpochRecord| e.val_acc;
+    let test_acc = |e: &EpochRecord| e.test_acc;
+    let loss = |e: &EpochRecord| e.loss;
     model.final_mean = Final {
-        train_acc: mean(&|e| e.train_acc),
-        val_acc: mean(&|e| e.val_acc),
-        test_acc: mean(&|e| e.test_acc),
-        loss: mean(&|e| e.loss),
+        train_acc: mean(&train_acc),
+        val_acc: mean(&val_acc),
+        test_acc: mean(&test_acc),
+        loss: mean(&loss),
+    };
+    model.final_std = Final {
+        train_acc: std(&train_acc),
+        val_acc: std(&val_acc),
+        test_acc: std(&test_acc),
+        loss: std(&loss),
     };
     model.flags.clear();
     for run in &model.runs {
@@ -544,5 +563,33 @@ mod names_tests {
         assert_eq!(model_names(&paths), ["models/gatv2", "dgl/gatv2", "gat"]);
         let same: Vec<String> = vec!["a/m.gat".into(), "a/m.gat".into()];
         assert_eq!(model_names(&same), ["a/m.gat", "a/m.gat"]);
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::summarise;
+    use crate::diagnose::record::{EpochRecord, ModelDiagnosis, SeedRun};
+
+    #[test]
+    fn the_final_spread_is_the_sample_standard_deviation_over_seeds() {
+        let run = |test_acc: f64| SeedRun {
+            epochs: vec![EpochRecord {
+                test_acc,
+                ..EpochRecord::default()
+            }],
+            ..SeedRun::default()
+        };
+        let mut m = ModelDiagnosis {
+            runs: vec![run(0.8), run(0.9), run(0.7)],
+            ..ModelDiagnosis::default()
+        };
+        summarise(&mut m);
+        assert!((m.final_mean.test_acc - 0.8).abs() < 1e-12);
+        // Deviations ±0.1 and 0 over n - 1 = 2: √(0.02 / 2) = 0.1.
+        assert!((m.final_std.test_acc - 0.1).abs() < 1e-12);
+        m.runs.truncate(1);
+        summarise(&mut m);
+        assert_eq!(m.final_std.test_acc, 0.0);
     }
 }

@@ -70,6 +70,9 @@ enum YAxis {
     Auto,
     /// Linear over `[0, 1]` (accuracies, normalised entropy).
     Unit,
+    /// Linear over the drawn values and the threshold, with a margin: curves that all lie
+    /// near one level (normalised entropies of 0.99) are told apart.
+    Fit,
     /// Logarithmic over the positive values.
     Log,
 }
@@ -185,6 +188,16 @@ fn draw_panel(area: &Area, panel: &Panel) -> DrawResult {
         });
     match panel.y_axis {
         YAxis::Unit => draw_curves(area, panel, x, 0.0..1.02, &|v| format!("{v:.1}")),
+        YAxis::Fit => {
+            let (lo, hi) = match panel.threshold {
+                Some(t) if t.is_finite() => (lo.min(t), hi.max(t)),
+                _ => (lo, hi),
+            };
+            let margin = if hi > lo { 0.08 * (hi - lo) } else { 0.01 };
+            let (lo, hi) = (lo - margin, hi + margin);
+            let decimals = (1.0 - (hi - lo).log10().floor()).clamp(0.0, 12.0) as usize;
+            draw_curves(area, panel, x, lo..hi, &|v| format!("{v:.decimals$}"))
+        }
         YAxis::Auto => {
             let lo = lo.min(0.0);
             let hi = if hi > lo {
@@ -358,6 +371,64 @@ pub fn comparison_curves(d: &Diagnosis) -> Result<String, String> {
             },
         ],
         &entries(&loss),
+    )
+}
+
+/// Charts (b) and (d), variants overlaid: per model and attention layer, the share of the
+/// layer's gradient that reaches its attention parameters (left, log scale: how much of the
+/// gradient flows into attention) and the normalised attention entropy, mean over heads
+/// (right, its axis fitted to the curves, with the uniform-attention threshold dashed); means
+/// over seeds. One colour per model and layer, named `model layer`.
+pub fn comparison_attention(d: &Diagnosis) -> Result<String, String> {
+    let mut share = Vec::new();
+    let mut entropy = Vec::new();
+    for m in &d.models {
+        for (l, layer) in m.layers.iter().enumerate() {
+            // The palette without its red, which is the threshold's colour.
+            let k = share.len();
+            let c = color(if k >= 3 { k + 1 } else { k });
+            let label = format!("{} {layer}", m.model);
+            share.push(Series {
+                label: label.clone(),
+                color: c,
+                points: mean_curve(&m.runs, |e| e.layers.get(l).map(|r| r.attention_share)),
+            });
+            entropy.push(Series {
+                label,
+                color: c,
+                points: mean_curve(&m.runs, |e| {
+                    e.layers
+                        .get(l)
+                        .map(|r| mean_finite(r.entropy.iter().copied()))
+                }),
+            });
+        }
+    }
+    if share.is_empty() {
+        return svg((WIDTH, 120), |root| no_data(root, "no attention layers"));
+    }
+    let height = 320.max(60 + LEGEND_LINE as u32 * share.len() as u32);
+    let mut keys = entries(&share);
+    keys.push((format!("uniform ({UNIFORM_ATTENTION})"), THRESHOLD));
+    panels_with_legend(
+        height,
+        &[
+            Panel {
+                title: "attention share of the layer's gradient".into(),
+                y_desc: "share of ‖∂L/∂θ‖²",
+                y_axis: YAxis::Log,
+                series: &share,
+                threshold: None,
+            },
+            Panel {
+                title: "normalised attention entropy (mean over heads)".into(),
+                y_desc: "entropy / ln(deg)",
+                y_axis: YAxis::Fit,
+                series: &entropy,
+                threshold: Some(UNIFORM_ATTENTION),
+            },
+        ],
+        &keys,
     )
 }
 
@@ -642,6 +713,12 @@ mod tests {
         let hist = entropy_histograms(&d).unwrap();
         assert!(hist.contains("m · conv1") && hist.contains("no data"));
         assert!(comparison_curves(&d).unwrap().contains("<svg"));
+        // One curve per model and layer (the silent model's has no points), named `model layer`.
+        let attention = comparison_attention(&d).unwrap();
+        assert!(attention.contains("m conv1") && attention.contains("uniform (0.98)"));
+        assert!(comparison_attention(&Diagnosis::default())
+            .unwrap()
+            .contains("no attention"));
         assert!(entropy_histograms(&Diagnosis::default())
             .unwrap()
             .contains("no attention"));

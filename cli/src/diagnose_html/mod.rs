@@ -195,29 +195,44 @@ fn header(h: &mut String, d: &Diagnosis) {
 fn summary(h: &mut String, d: &Diagnosis) {
     h.push_str(
         "<h2 id=\"summary\">Summary</h2>\n<p class=\"note\">Accuracies and training loss at the \
-         end of training, means over seeds. Flags: distinct flags raised in at least one seed.</p>\n\
+         end of training, means over seeds (± the sample standard deviation over seeds, in \
+         points). Flags: distinct flags raised in at least one seed.</p>\n\
          <table>\n<tr><th>model</th><th>file</th><th>runs</th><th>train acc</th><th>val acc</th>\
          <th>test acc</th><th>loss</th><th>flags</th></tr>\n",
     );
     for (i, m) in d.models.iter().enumerate() {
-        let f = &m.final_mean;
+        let (f, s) = (&m.final_mean, &m.final_std);
+        // With several seeds an accuracy is shown with its spread: `81.9 % ± 0.8`.
+        let spread = |mean: f64, std: f64| {
+            if m.runs.len() > 1 && std.is_finite() {
+                format!("{} ± {:.1}", pct(mean), 100.0 * std)
+            } else {
+                pct(mean)
+            }
+        };
         let _ = writeln!(
             h,
             "<tr><td><a href=\"#model-{i}\">{}</a></td><td><code>{}</code></td>{}{}{}{}{}{}</tr>",
             esc(&m.model),
             esc(&m.path),
             num(m.runs.len().to_string()),
-            num(pct(f.train_acc)),
-            num(pct(f.val_acc)),
-            num(pct(f.test_acc)),
+            num(spread(f.train_acc, s.train_acc)),
+            num(spread(f.val_acc, s.val_acc)),
+            num(spread(f.test_acc, s.test_acc)),
             num(fixed(f.loss, 4)),
             num(m.flags.len().to_string()),
         );
     }
     h.push_str("</table>\n");
     if !d.models.is_empty() {
-        h.push_str("<h3>Variants compared</h3>\n");
+        h.push_str(
+            "<h3>Variants compared</h3>\n<p class=\"note\">Means over seeds. Left to right, top \
+             to bottom: the training loss, the validation accuracy, the share of each attention \
+             layer's squared gradient norm that reaches its attention parameters (gradient flow \
+             into attention) and its normalised attention entropy (1 = uniform).</p>\n",
+        );
         h.push_str(&chart(charts::comparison_curves(d)));
+        h.push_str(&chart(charts::comparison_attention(d)));
     }
 }
 
@@ -592,6 +607,10 @@ mod tests {
                 test_acc: 0.8,
                 loss: 0.25,
             },
+            final_std: Final {
+                test_acc: 0.012,
+                ..Final::default()
+            },
             flags: vec![(
                 Flag {
                     kind: FlagKind::UniformAttention,
@@ -640,6 +659,9 @@ mod tests {
             "2 of 2",
             "0.98",
             "1e-10",
+            // Two seeds: the test accuracy with its spread; the attention comparison chart.
+            "80.0 % ± 1.2",
+            "attention share of the layer",
         ] {
             assert!(html.contains(section), "missing {section}");
         }

@@ -7,7 +7,11 @@
 //! (`lin_l.weight ↔ fc_src.weight`), and the gradient equations of paired parameters are compared
 //! the same way. Two programs whose whole structure (parameters' initialisation included),
 //! self-loop policy and output layout agree are the same function up to renaming: equivalent.
+//! What is compared is math, not order: the operands of sums and products are put in a
+//! canonical order ([`order`]), so swapped summands or factors, parameters declared in another
+//! order and independent equations written in another order make no difference.
 
+mod order;
 mod roles;
 mod structure;
 
@@ -147,13 +151,15 @@ impl<'a> Side<'a> {
         (text, self.params(order))
     }
 
-    /// The structure of output terms, with the aggregation's inputs fixed.
+    /// The structure of output terms (in canonical order), with the aggregation's inputs fixed.
     fn terms_text(&self, terms: &[(bool, ExprId)]) -> (String, Vec<TensorId>) {
         let eq = &self.p.equations[self.roles.output_eq];
         let mut out = String::new();
         let mut leaves = Vec::new();
         let mut s = Structure::new(self.p, HashMap::new(), false);
-        for (neg, t) in terms {
+        let mut terms = terms.to_vec();
+        terms.sort_by_cached_key(|(neg, t)| (s.term_key(&eq.vars, *t), *neg));
+        for (neg, t) in &terms {
             let _ = write!(
                 out,
                 "{} {}; ",
@@ -256,12 +262,13 @@ pub fn compare(a: &Program, b: &Program) -> Comparison {
             return c;
         }
     };
-    align(&sa, &sb, &mut c);
+    align(&sa, &sb, (&la, &lb), &mut c);
     c
 }
 
-/// Fills the differences, pairs and derivative differences of two sides.
-fn align(sa: &Side<'_>, sb: &Side<'_>, c: &mut Comparison) {
+/// Fills the differences, pairs and derivative differences of two sides; `walks` are the leaves
+/// of each whole program in the order its canonical walk meets them.
+fn align(sa: &Side<'_>, sb: &Side<'_>, walks: (&[TensorId], &[TensorId]), c: &mut Comparison) {
     let (ra, rb) = (&sa.roles, &sb.roles);
     let mut diff = |role: &str, a: String, b: String| {
         c.differences.push(Difference {
@@ -408,13 +415,14 @@ fn align(sa: &Side<'_>, sb: &Side<'_>, c: &mut Comparison) {
         used_a.extend(pa);
         used_b.extend(pb);
     }
-    // The node inputs pair by position.
-    let inputs = |p: &Program| -> Vec<TensorId> {
-        p.leaves()
+    // The inputs pair by the order the canonical walks meet them (not by declaration).
+    let inputs = |p: &Program, walk: &[TensorId]| -> Vec<TensorId> {
+        walk.iter()
+            .copied()
             .filter(|t| p.tensor(*t).role == Role::Input)
             .collect()
     };
-    for (x, y) in inputs(sa.p).into_iter().zip(inputs(sb.p)) {
+    for (x, y) in inputs(sa.p, walks.0).into_iter().zip(inputs(sb.p, walks.1)) {
         c.pairs.push(Pairing {
             role: "input".into(),
             a: x,

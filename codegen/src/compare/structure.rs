@@ -5,9 +5,12 @@
 //! parameters, dimensions and indices — and the labels pair their leaves.
 //!
 //! Graph variants are not written (an edge is an edge): whether a layer adds self loops is a
-//! difference of its own (see [`super::roles`]). Terms keep their order: `a + b` and `b + a` are
-//! different texts.
+//! difference of its own (see [`super::roles`]). The operands of sums and products are written in
+//! a canonical order ([`super::order`]), so `a + b` and `b + a` are one text, and so is a program
+//! that declares its tensors or writes its independent equations in another order: the walk meets
+//! tensors in an order fixed by what they compute, not by where the file puts them.
 
+use super::order::Keys;
 use crate::ir::*;
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -34,6 +37,8 @@ pub(super) struct Structure<'a> {
     depth: usize,
     /// Set when the walk went deeper than [`MAX_DEPTH`].
     pub too_deep: bool,
+    /// The canonical order of operands.
+    keys: Keys<'a>,
 }
 
 impl<'a> Structure<'a> {
@@ -45,6 +50,7 @@ impl<'a> Structure<'a> {
             .chain(&p.backward)
             .map(|e| (e.lhs, e))
             .collect();
+        let keys = Keys::new(p, &fixed, with_init);
         Structure {
             p,
             defs,
@@ -57,6 +63,7 @@ impl<'a> Structure<'a> {
             order: Vec::new(),
             depth: 0,
             too_deep: false,
+            keys,
         }
     }
 
@@ -76,6 +83,16 @@ impl<'a> Structure<'a> {
             w.bind(*v);
         }
         self.expr(&mut w, e)
+    }
+
+    /// The key of expression `e` over the variables `vars`: equal for two terms that compute the
+    /// same up to names, so terms can be put in a canonical order ([`super::order`]).
+    pub(super) fn term_key(&self, vars: &[VarId], e: ExprId) -> String {
+        let mut w = Vars::default();
+        for v in vars {
+            w.bind(*v);
+        }
+        self.keys.expr(&mut w, e)
     }
 
     /// The definitions met so far (by [`Structure::term`]) and the tensors in label order.
@@ -200,17 +217,15 @@ impl<'a> Structure<'a> {
     }
 
     fn expr(&mut self, w: &mut Vars, e: ExprId) -> String {
-        let (first, rest) = self.p.arena.sum_terms(e);
-        if rest.is_empty() {
-            return self.node(w, e);
+        let terms = self.keys.terms(w, e);
+        if let [(false, t)] = terms.as_slice() {
+            return self.node(w, *t);
         }
-        let mut out = format!("({}", self.node(w, first));
-        for t in rest {
-            out.push_str(if t.negated { " - " } else { " + " });
-            out.push_str(&self.node(w, t.expr));
-        }
-        out.push(')');
-        out
+        let parts: Vec<String> = terms
+            .into_iter()
+            .map(|(neg, t)| format!("{}{}", if neg { "-" } else { "+" }, self.node(w, t)))
+            .collect();
+        format!("({})", parts.join(" "))
     }
 
     fn node(&mut self, w: &mut Vars, e: ExprId) -> String {
@@ -222,17 +237,13 @@ impl<'a> Structure<'a> {
                 idx.extend(dense.iter().map(|v| w.var(p, *v)));
                 format!("{}[{}]", self.visit(tensor), idx.join(", "))
             }
-            Node::Add(a, b) | Node::Sub(a, b) => {
-                let op = if matches!(p.arena.get(e), Node::Add(..)) {
-                    "+"
-                } else {
-                    "-"
-                };
-                format!("({} {op} {})", self.expr(w, a), self.expr(w, b))
+            Node::Add(..) | Node::Sub(..) | Node::Neg(..) => self.expr(w, e),
+            Node::Mul(..) => {
+                let factors = self.keys.factors(w, e);
+                let parts: Vec<String> = factors.into_iter().map(|f| self.expr(w, f)).collect();
+                format!("({})", parts.join(" * "))
             }
-            Node::Mul(a, b) => format!("({} * {})", self.expr(w, a), self.expr(w, b)),
             Node::Div(a, b) => format!("({} / {})", self.expr(w, a), self.expr(w, b)),
-            Node::Neg(a) => format!("-({})", self.expr(w, a)),
             Node::Pow(a, s) => format!("({}) ^ {}", self.expr(w, a), self.scalar(s)),
             Node::Call(f, a, s) => {
                 let arg = self.expr(w, a);
@@ -252,7 +263,7 @@ impl<'a> Structure<'a> {
                 w.bind(range.var());
                 let v = w.var(p, range.var());
                 let body = self.expr(w, body);
-                w.names.pop();
+                w.unbind();
                 format!("{op:?}_{{{v}{of}}}({body})")
             }
             Node::OneHot { labels, at, class } => {
@@ -271,16 +282,23 @@ impl<'a> Structure<'a> {
 
 /// Index variables named by the order they are bound in.
 #[derive(Default)]
-struct Vars {
+pub(super) struct Vars {
     names: Vec<VarId>,
 }
 
 impl Vars {
-    fn bind(&mut self, v: VarId) {
+    /// Binds `v` (a reduction's variable, or an equation's).
+    pub(super) fn bind(&mut self, v: VarId) {
         self.names.push(v);
     }
 
-    fn var(&self, p: &Program, v: VarId) -> String {
+    /// Unbinds the variable bound last.
+    pub(super) fn unbind(&mut self) {
+        self.names.pop();
+    }
+
+    /// `v` named by its binding's position.
+    pub(super) fn var(&self, p: &Program, v: VarId) -> String {
         let kind = match p.var(v).kind {
             VarKind::Dense(_) => "d",
             VarKind::Node => "n",
@@ -292,7 +310,8 @@ impl Vars {
         }
     }
 
-    fn at(&self, p: &Program, a: At) -> String {
+    /// A graph index named by its variable's binding.
+    pub(super) fn at(&self, p: &Program, a: At) -> String {
         match a {
             At::Node(v) => self.var(p, v),
             At::Src(v) => format!("src({})", self.var(p, v)),

@@ -111,7 +111,7 @@ fn a_build_is_published_and_then_found() {
     let seconds = start.elapsed().as_secs_f64();
     assert!(!hit.built);
     assert_eq!(hit.key, entry.key);
-    assert_eq!(hit.executable, entry.executable);
+    assert_eq!(hit.artifact, entry.artifact);
     assert!(seconds < 1.0, "a hit took {seconds} s");
 
     // Another main.rs is another entry; the first stays.
@@ -146,7 +146,7 @@ fn two_concurrent_first_uses_both_succeed_and_leave_one_entry() {
         "exactly one of them published its build"
     );
     assert_eq!(a.key, b.key);
-    assert_eq!(a.executable, b.executable);
+    assert_eq!(a.artifact, b.artifact);
     assert_eq!(names(&cache.root().join("entries")), [a.key.to_string()]);
     assert!(names(&cache.root().join("tmp")).is_empty());
     assert!(run(&a).starts_with("raced main"));

@@ -41,6 +41,6 @@ mod toolchain;
 pub use cache::{Cache, Entry, Request, CACHE_DIR_ENV};
 pub use error::Error;
 pub use event::Event;
-pub use key::{Key, KeyInputs, GATGRAD_BUILD};
+pub use key::{text_id, Key, KeyInputs, GATGRAD_BUILD};
 pub use template::{source_tree, CrateKind, CrateTemplate};
 pub use toolchain::{Toolchain, ToolchainEnv};

@@ -2,7 +2,9 @@
 
 ``GATv2Conv`` and ``GATConv`` take PyTorch Geometric's constructor arguments, hold PyG's
 ``state_dict`` keys and shapes, initialise as PyG does and return what PyG's ``forward`` returns;
-``Layer(path, **sizes_and_constants)`` runs a ``.gat`` file compiled into the extension. All of
+``Layer(path, **sizes_and_constants)`` runs any layer ``.gat`` file: one compiled into the
+extension, or else one whose generated code is built on first use into an extension module of
+its own (cached in ``GATGRAD_CACHE_DIR``, default ``~/.cache/gatgrad``; needs ``cargo``). All of
 them call two custom operators, ``gatgrad::layer`` (the generated forward) and
 ``gatgrad::layer_backward`` (the generated backward), registered with ``register_autograd`` and
 ``register_fake``, so they work under autograd and ``torch.compile`` without graph breaks.
@@ -12,8 +14,12 @@ Only CPU tensors in float32 or float64 are supported for now.
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
 import math
+import sys
+import sysconfig
 import threading
 import weakref
 from collections import OrderedDict
@@ -32,6 +38,49 @@ __all__ = ["GATv2Conv", "GATConv", "Layer", "models", "planetoid"]
 def models() -> list:
     """The programs compiled into the extension, as ``(name, file)`` pairs."""
     return list(_ext.models())
+
+
+# ---------------------------------------------------------------------------------------------
+# Where a program's generated code is: the extension, or a module built on first use.
+
+# The name the operators receive (`model`) → (extension module, program name inside it). Programs
+# compiled into the extension are found by their own names; a module built on first use is added
+# as `built:<module name>` when a `Layer` loads it.
+_BACKENDS: dict = {}
+_BACKENDS_LOCK = threading.Lock()
+
+
+def _backend(model: str):
+    hit = _BACKENDS.get(model)
+    if hit is not None:
+        return hit
+    if model.startswith("built:"):
+        raise RuntimeError(
+            f"gatgrad: the program `{model}` was built on first use by a Layer in another "
+            "process; construct the Layer in this process first"
+        )
+    return _ext, model
+
+
+def _load_built(path: Path) -> str:
+    """Builds (or finds in the cache) the extension module of the ``.gat`` file at ``path``,
+    imports it and returns the operators' name for its program."""
+    abi = f"{sys.version} {sysconfig.get_config_var('EXT_SUFFIX')} {sys.implementation.cache_tag}"
+    built = _ext.build_program(
+        str(path), sys.executable, abi, lambda line: print(line, file=sys.stderr, flush=True)
+    )
+    model = "built:" + built["module"]
+    with _BACKENDS_LOCK:
+        if model not in _BACKENDS:
+            lib = str(built["path"])
+            loader = importlib.machinery.ExtensionFileLoader(built["module"], lib)
+            spec = importlib.util.spec_from_file_location(
+                built["module"], lib, loader=loader
+            )
+            module = importlib.util.module_from_spec(spec)
+            loader.exec_module(module)
+            _BACKENDS[model] = (module, built["program"])
+    return model
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,11 +149,14 @@ _GRAPHS = _Cache(8)
 _RUNS = _Cache(4)
 
 
-def _prepared(edge_index: Tensor, num_nodes: int):
-    g = _GRAPHS.get(num_nodes, [edge_index])
+def _prepared(edge_index: Tensor, num_nodes: int, ext=_ext):
+    """The graph of ``edge_index`` prepared by extension module ``ext`` (each module has its own
+    class of prepared graphs: no Rust type crosses between two modules)."""
+    tag = (ext.__name__, num_nodes)
+    g = _GRAPHS.get(tag, [edge_index])
     if g is None:
-        g = _ext.PreparedGraph(edge_index.detach().numpy(), num_nodes)
-        _GRAPHS.put(num_nodes, [edge_index], g)
+        g = ext.PreparedGraph(edge_index.detach().numpy(), num_nodes)
+        _GRAPHS.put(tag, [edge_index], g)
     return g
 
 
@@ -114,14 +166,15 @@ def _numpy(t: Tensor):
 
 def _run(model, config, inputs, edge_index, params, masks):
     cfg = json.loads(config)
+    ext, name = _backend(model)
     num_nodes = inputs[cfg["node_input"]].shape[0]
-    graph = _prepared(edge_index, num_nodes)
+    graph = _prepared(edge_index, num_nodes, ext)
     tensors = {name: _numpy(t) for name, t in zip(cfg["inputs"], inputs)}
     tensors.update({"param." + name: _numpy(t) for name, t in zip(cfg["params"], params)})
     dropout = {name: _numpy(m) for name, m in zip(cfg["dropout"], masks)}
     f32 = inputs[cfg["node_input"]].dtype == torch.float32
-    return _ext.forward(
-        model, graph, tensors, dropout, cfg["consts"], cfg["dims"], f32, torch.get_num_threads()
+    return ext.forward(
+        name, graph, tensors, dropout, cfg["consts"], cfg["dims"], f32, torch.get_num_threads()
     )
 
 
@@ -143,7 +196,8 @@ def _layer(
     masks: list[Tensor],
     keep: bool,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """The generated forward of compiled-in program ``model``: ``(out, alpha, alpha_edge_index)``
+    """The generated forward of program ``model`` (compiled in, or ``built:<module>``, built on
+    first use): ``(out, alpha, alpha_edge_index)``
     (``alpha`` before dropout, in PyG's edge order; empty when the program has no attention).
     ``keep`` keeps the run for its backward."""
     run = _run(model, config, inputs, edge_index, params, masks)
@@ -392,7 +446,8 @@ class _Attention(torch.nn.Module):
     _cfg: dict
 
     def _set_program(self, model: str, consts: dict, dims: dict) -> dict:
-        info = _ext.info(model, dims)
+        ext, name = _backend(model)
+        info = ext.info(name, dims)
         if "shapes" not in info:
             raise TypeError(
                 f"gatgrad: the sizes {sorted(dims)} do not fix every shape of `{model}` "
@@ -697,7 +752,7 @@ class GATConv(_Attention):
 
 
 class Layer(_Attention):
-    """Any layer ``.gat`` file whose program is compiled into the extension, as a module.
+    """Any layer ``.gat`` file as a module.
 
     ``Layer("examples/variants/gatv2_residual_split.gat", F=64, H=4, C=16, slope=0.1)``: the
     keyword arguments are the file's dimension sizes and constants. Parameters are registered
@@ -707,8 +762,12 @@ class Layer(_Attention):
     (``edge_attr=...``) and returns ``out``, or ``(out, (edge_index, alpha))`` with
     ``return_attention_weights=True``.
 
-    A file whose program is not compiled in raises ``NotImplementedError``: building a new file
-    from Python on first use is not available yet.
+    A file whose program is not compiled into the extension is compiled on first use: its
+    generated code is built with cargo into an extension module of its own, cached in
+    ``GATGRAD_CACHE_DIR`` (default ``~/.cache/gatgrad``) under a key of its program (comments and
+    spacing do not matter), and imported; the first use prints one line when the build starts
+    and one when it is done, later uses (in any process) load it at once. Without ``cargo`` on
+    ``PATH`` this raises ``RuntimeError`` saying what to install.
     """
 
     def __init__(self, path, **sizes_and_constants):
@@ -716,13 +775,9 @@ class Layer(_Attention):
         path = Path(path)
         model = _ext.model_for_file(str(path))
         if model is None:
-            raise NotImplementedError(
-                f"gatgrad.torch.Layer: the program of {path} is not compiled into gatgrad's "
-                f"Python extension (compiled in: {', '.join(f for _, f in _ext.models())}), and "
-                "building a new file on first use from Python is not supported yet; add it to "
-                "python/src/models.rs and reinstall with `pip install ./python`"
-            )
-        info = _ext.info(model)
+            model = _load_built(path)
+        ext, name = _backend(model)
+        info = ext.info(name)
         if info["loss"]:
             raise NotImplementedError(
                 f"gatgrad.torch.Layer: {path} is a model with a loss; Layer runs single layers"

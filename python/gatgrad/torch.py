@@ -14,15 +14,8 @@ Only CPU tensors in float32 or float64 are supported for now.
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 import math
-import sys
-import sysconfig
-import threading
-import weakref
-from collections import OrderedDict
 from pathlib import Path
 from typing import Optional
 
@@ -31,6 +24,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import _gatgrad as _ext
+from ._backends import _PROGRAM_FILES, _backend, _model_of_file
+from ._cache import _Cache
 
 __all__ = ["GATv2Conv", "GATConv", "Layer", "models", "planetoid"]
 
@@ -41,100 +36,7 @@ def models() -> list:
 
 
 # ---------------------------------------------------------------------------------------------
-# Where a program's generated code is: the extension, or a module built on first use.
-
-# The name the operators receive (`model`) → (extension module, program name inside it). Programs
-# compiled into the extension are found by their own names; a module built on first use is added
-# as `built:<module name>` when a `Layer` loads it.
-_BACKENDS: dict = {}
-_BACKENDS_LOCK = threading.Lock()
-
-
-def _backend(model: str):
-    hit = _BACKENDS.get(model)
-    if hit is not None:
-        return hit
-    if model.startswith("built:"):
-        raise RuntimeError(
-            f"gatgrad: the program `{model}` was built on first use by a Layer in another "
-            "process; construct the Layer in this process first"
-        )
-    return _ext, model
-
-
-def _load_built(path: Path) -> str:
-    """Builds (or finds in the cache) the extension module of the ``.gat`` file at ``path``,
-    imports it and returns the operators' name for its program."""
-    abi = f"{sys.version} {sysconfig.get_config_var('EXT_SUFFIX')} {sys.implementation.cache_tag}"
-    built = _ext.build_program(
-        str(path), sys.executable, abi, lambda line: print(line, file=sys.stderr, flush=True)
-    )
-    model = "built:" + built["module"]
-    with _BACKENDS_LOCK:
-        if model not in _BACKENDS:
-            lib = str(built["path"])
-            loader = importlib.machinery.ExtensionFileLoader(built["module"], lib)
-            spec = importlib.util.spec_from_file_location(
-                built["module"], lib, loader=loader
-            )
-            module = importlib.util.module_from_spec(spec)
-            loader.exec_module(module)
-            _BACKENDS[model] = (module, built["program"])
-    return model
-
-
-# ---------------------------------------------------------------------------------------------
 # Graphs prepared once per edge_index.
-
-
-class _Cache:
-    """A small least-recently-used cache whose entries are valid only while the tensors they were
-    made from are alive and unchanged: an entry keeps weak references to them and is found again
-    only for the same tensor objects at the same version counters."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.entries: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-
-    @staticmethod
-    def key(tag, tensors) -> Optional[tuple]:
-        """The key of real tensors; ``None`` for tensors without storage (while tracing)."""
-        try:
-            return (tag,) + tuple(
-                (t.data_ptr(), t._version, tuple(t.shape), t.stride(), t.dtype) for t in tensors
-            )
-        except RuntimeError:
-            return None
-
-    def get(self, tag, tensors, pop: bool = False):
-        k = self.key(tag, tensors)
-        if k is None:
-            return None
-        with self.lock:
-            hit = self.entries.get(k)
-            if hit is None:
-                return None
-            refs, value = hit
-            if any(r() is not t for r, t in zip(refs, tensors)):
-                del self.entries[k]
-                return None
-            if pop:
-                del self.entries[k]
-            else:
-                self.entries.move_to_end(k)
-            return value
-
-    def put(self, tag, tensors, value) -> None:
-        k = self.key(tag, tensors)
-        if k is None:
-            return
-        refs = [weakref.ref(t) for t in tensors]
-        with self.lock:
-            self.entries[k] = (refs, value)
-            self.entries.move_to_end(k)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
 
 
 # Prepared graphs (CSR by target and by source, PyG's self loops) by edge_index: a training loop
@@ -507,6 +409,33 @@ def _check_x(x, in_channels: int) -> None:
         )
 
 
+def _edge_inputs(edge_dim, x: Tensor, edge_index: Tensor, edge_attr) -> list:
+    """The edge features a layer with ``edge_dim`` reads (``[E, edge_dim]``, checked), or none."""
+    if edge_dim is None:
+        if edge_attr is not None:
+            raise ValueError(
+                "gatgrad: `edge_attr` given to a layer without edge_dim; construct it with "
+                "edge_dim=D to use edge features"
+            )
+        return []
+    if edge_attr is None:
+        raise ValueError(
+            f"gatgrad: the layer has edge_dim={edge_dim}, so forward needs "
+            "`edge_attr` [E, edge_dim]"
+        )
+    _check_tensor("edge_attr", edge_attr, _FLOATS)
+    if edge_attr.dim() == 1:
+        edge_attr = edge_attr.view(-1, 1)
+    if list(edge_attr.shape) != [edge_index.shape[1], edge_dim]:
+        raise ValueError(
+            f"gatgrad: `edge_attr` has shape {list(edge_attr.shape)}; expected "
+            f"[{edge_index.shape[1]}, {edge_dim}] ([E, edge_dim])"
+        )
+    if edge_attr.dtype != x.dtype:
+        raise ValueError(f"gatgrad: `edge_attr` has dtype {edge_attr.dtype} but `x` {x.dtype}")
+    return [edge_attr]
+
+
 def _unsupported(layer: str, options: dict) -> None:
     if options:
         desc = ", ".join(f"{k}={v!r}" for k, v in options.items())
@@ -630,31 +559,7 @@ class GATv2Conv(_Attention):
         ``(out, (edge_index, alpha))`` (the edge index with the self loops the layer added)."""
         _check_x(x, self.in_channels)
         _check_edge_index(edge_index)
-        inputs = [x]
-        if self.edge_dim is not None:
-            if edge_attr is None:
-                raise ValueError(
-                    f"gatgrad: the layer has edge_dim={self.edge_dim}, so forward needs "
-                    "`edge_attr` [E, edge_dim]"
-                )
-            _check_tensor("edge_attr", edge_attr, _FLOATS)
-            if edge_attr.dim() == 1:
-                edge_attr = edge_attr.view(-1, 1)
-            if list(edge_attr.shape) != [edge_index.shape[1], self.edge_dim]:
-                raise ValueError(
-                    f"gatgrad: `edge_attr` has shape {list(edge_attr.shape)}; expected "
-                    f"[{edge_index.shape[1]}, {self.edge_dim}] ([E, edge_dim])"
-                )
-            if edge_attr.dtype != x.dtype:
-                raise ValueError(
-                    f"gatgrad: `edge_attr` has dtype {edge_attr.dtype} but `x` {x.dtype}"
-                )
-            inputs.append(edge_attr)
-        elif edge_attr is not None:
-            raise ValueError(
-                "gatgrad: `edge_attr` given to a layer without edge_dim; construct it with "
-                "edge_dim=D to use edge features"
-            )
+        inputs = [x] + _edge_inputs(self.edge_dim, x, edge_index, edge_attr)
         out, alpha, alpha_ei = self._call(inputs, edge_index, self.dropout, self.heads)
         if return_attention_weights:
             return out, (alpha_ei, alpha)
@@ -670,8 +575,10 @@ class GATv2Conv(_Attention):
 class GATConv(_Attention):
     """PyG's ``GATConv`` (Veličković et al. 2018), with gatgrad's generated forward and
     backward: PyG's constructor, ``state_dict``, initialisation and ``forward``. Supported: the
-    defaults, ``concat=False`` and ``add_self_loops=False``; any ``heads``, ``negative_slope``
-    and ``dropout``. Other options raise ``NotImplementedError`` naming them."""
+    defaults and each one of ``concat=False``, ``add_self_loops=False`` (compiled in),
+    ``edge_dim``, ``bias=False`` and ``residual=True`` (program files of the package, built on
+    first use as ``Layer`` builds a file); any ``heads``, ``negative_slope`` and ``dropout``.
+    Other options and combinations raise ``NotImplementedError`` naming them."""
 
     def __init__(
         self,
@@ -705,41 +612,68 @@ class GATConv(_Attention):
             ]
             if v != default
         }
-        models = {(): "gat", ("concat",): "gat_mean", ("add_self_loops",): "gat_no_loops"}
-        model = models.get(tuple(changed))
-        if model is None:
+        compiled_in = {(): "gat", ("concat",): "gat_mean", ("add_self_loops",): "gat_no_loops"}
+        # Built on first use from the package's program files (see `Layer`).
+        files = {
+            ("edge_dim",): "gat_edge_attr.gat",
+            ("bias",): "gat_no_bias.gat",
+            ("residual",): "gat_residual.gat",
+        }
+        key = tuple(changed)
+        if key not in compiled_in and key not in files:
             _unsupported("GATConv", changed)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"gatgrad.torch.GATConv: dropout={dropout} is not in [0, 1)")
-        self.lin = _Linear(in_channels, heads * out_channels, False)
+        hc = heads * out_channels
+        total = out_channels * (heads if concat else 1)
+        # Created and initialised in PyG's order, so one seed gives PyG's initial values.
+        self.lin = _Linear(in_channels, hc, False)
         self.lin_src = self.lin_dst = None
         self.att_src = torch.nn.Parameter(torch.empty(1, heads, out_channels))
         self.att_dst = torch.nn.Parameter(torch.empty(1, heads, out_channels))
-        self.lin_edge = None
-        self.register_parameter("att_edge", None)
-        self.register_parameter("res", None)
-        self.bias = torch.nn.Parameter(torch.empty(out_channels * (heads if concat else 1)))
+        if edge_dim is not None:
+            self.lin_edge = _Linear(edge_dim, hc, False)
+            self.att_edge = torch.nn.Parameter(torch.empty(1, heads, out_channels))
+        else:
+            self.lin_edge = None
+            self.register_parameter("att_edge", None)
+        if residual:
+            self.res = _Linear(in_channels, total, False)
+        else:
+            self.register_parameter("res", None)
+        if bias:
+            self.bias = torch.nn.Parameter(torch.empty(total))
+        else:
+            self.register_parameter("bias", None)
         self.reset_parameters()
-        self._set_program(
-            model, {"slope": negative_slope}, {"F": in_channels, "H": heads, "C": out_channels}
-        )
+        dims = {"F": in_channels, "H": heads, "C": out_channels}
+        if edge_dim is not None:
+            dims["D"] = edge_dim
+        model = compiled_in.get(key) or _model_of_file(_PROGRAM_FILES / files[key])
+        self._set_program(model, {"slope": negative_slope}, dims)
 
     def reset_parameters(self) -> None:
         """PyG's initialisation, in PyG's order."""
         self.lin.reset_parameters()
+        if self.lin_edge is not None:
+            self.lin_edge.reset_parameters()
+        if self.res is not None:
+            self.res.reset_parameters()
         _glorot(self.att_src)
         _glorot(self.att_dst)
-        self.bias.data.zero_()
+        if self.att_edge is not None:
+            _glorot(self.att_edge)
+        if self.bias is not None:
+            self.bias.data.zero_()
 
     def forward(self, x, edge_index, edge_attr=None, size=None, return_attention_weights=None):
         """PyG's ``GATConv.forward``: ``out``, or ``(out, (edge_index, alpha))``."""
         if size is not None:
             _unsupported("GATConv.forward", {"size": size})
-        if edge_attr is not None:
-            raise ValueError("gatgrad: `edge_attr` given to a GATConv without edge_dim")
         _check_x(x, self.in_channels)
         _check_edge_index(edge_index)
-        out, alpha, alpha_ei = self._call([x], edge_index, self.dropout, self.heads)
+        inputs = [x] + _edge_inputs(self.edge_dim, x, edge_index, edge_attr)
+        out, alpha, alpha_ei = self._call(inputs, edge_index, self.dropout, self.heads)
         if return_attention_weights:
             return out, (alpha_ei, alpha)
         return out
@@ -773,9 +707,7 @@ class Layer(_Attention):
     def __init__(self, path, **sizes_and_constants):
         super().__init__()
         path = Path(path)
-        model = _ext.model_for_file(str(path))
-        if model is None:
-            model = _load_built(path)
+        model = _model_of_file(path)
         ext, name = _backend(model)
         info = ext.info(name)
         if info["loss"]:

@@ -16,7 +16,7 @@ from . import _gatgrad as _ext
 
 # The name the operators receive (`model`) → (extension module, program name inside it). Programs
 # compiled into the extension are found by their own names; a module built on first use is added
-# as `built:<module name>` when a `Layer` loads it.
+# as `built:<module name>/<program name>` when a `Layer` loads it.
 _BACKENDS: dict = {}
 _BACKENDS_LOCK = threading.Lock()
 
@@ -33,34 +33,55 @@ def _backend(model: str):
     return _ext, model
 
 
-def _load_built(path: Path) -> str:
-    """Builds (or finds in the cache) the extension module of the ``.gat`` file at ``path``,
-    imports it and returns the operators' name for its program."""
+def _load_built(paths: list) -> list:
+    """Builds (or finds in the cache) one extension module holding the programs of the ``.gat``
+    files at ``paths``, imports it and returns the operators' name of each program."""
     abi = f"{sys.version} {sysconfig.get_config_var('EXT_SUFFIX')} {sys.implementation.cache_tag}"
     built = _ext.build_program(
-        str(path), sys.executable, abi, lambda line: print(line, file=sys.stderr, flush=True)
+        [str(p) for p in paths],
+        sys.executable,
+        abi,
+        lambda line: print(line, file=sys.stderr, flush=True),
     )
-    model = "built:" + built["module"]
+    models = [f"built:{built['module']}/{program}" for program in built["programs"]]
     with _BACKENDS_LOCK:
-        if model not in _BACKENDS:
+        if models[0] not in _BACKENDS:
             lib = str(built["path"])
             loader = importlib.machinery.ExtensionFileLoader(built["module"], lib)
-            spec = importlib.util.spec_from_file_location(
-                built["module"], lib, loader=loader
-            )
+            spec = importlib.util.spec_from_file_location(built["module"], lib, loader=loader)
             module = importlib.util.module_from_spec(spec)
             loader.exec_module(module)
-            _BACKENDS[model] = (module, built["program"])
-    return model
+            for model, program in zip(models, built["programs"]):
+                _BACKENDS[model] = (module, program)
+    return models
 
 
 # Programs of PyG configurations that are not compiled into the extension: files shipped with
-# the package, built on first use (`Layer`'s mechanism).
+# the package, built on first use (`Layer`'s mechanism), all of them in one module.
 _PROGRAM_FILES = Path(__file__).resolve().parent / "programs"
+_PACKAGE_MODELS: dict = {}
 
 
 def _model_of_file(path: Path) -> str:
     """The operators' name for the program of the ``.gat`` file at ``path``: a compiled-in
     program's name, else the module built for it on first use."""
     model = _ext.model_for_file(str(path))
-    return model if model is not None else _load_built(path)
+    return model if model is not None else _load_built([path])[0]
+
+
+def _package_model(name: str) -> str:
+    """The operators' name for the package's program file ``name`` (in ``programs/``): compiled
+    in, or built on first use together with the package's other program files not compiled in,
+    so a session builds them once for all."""
+    if name not in _PACKAGE_MODELS:
+        files = sorted(_PROGRAM_FILES.glob("*.gat"))
+        missing = []
+        for f in files:
+            model = _ext.model_for_file(str(f))
+            if model is None:
+                missing.append(f)
+            else:
+                _PACKAGE_MODELS[f.name] = model
+        if missing:
+            _PACKAGE_MODELS.update(zip((f.name for f in missing), _load_built(missing)))
+    return _PACKAGE_MODELS[name]

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import _gatgrad as _ext
-from ._backends import _PROGRAM_FILES, _backend, _model_of_file
+from ._backends import _backend, _model_of_file, _package_model
 from ._cache import _Cache
 
 __all__ = ["GATv2Conv", "GATConv", "Layer", "models", "planetoid"]
@@ -649,7 +649,7 @@ class GATConv(_Attention):
         dims = {"F": in_channels, "H": heads, "C": out_channels}
         if edge_dim is not None:
             dims["D"] = edge_dim
-        model = compiled_in.get(key) or _model_of_file(_PROGRAM_FILES / files[key])
+        model = compiled_in.get(key) or _package_model(files[key])
         self._set_program(model, {"slope": negative_slope}, dims)
 
     def reset_parameters(self) -> None:

@@ -25,6 +25,7 @@ RESIDUAL = ROOT / "examples/variants/gatv2_residual_split.gat"
 OUT = "out[i, h, c] = sum_{j -> i} alpha[i <- j, h] * xl[j, h, c] + res[i, h, c] + bias[h, c];"
 # The same function with the residual term first: another program (terms keep their order), so
 # not one compiled in, and PyG's residual GATv2 up to rounding.
+FILE_NAME = "residual_first.gat"
 REORDERED = "out[i, h, c] = res[i, h, c] + sum_{j -> i} alpha[i <- j, h] * xl[j, h, c] + bias[h, c];"
 
 
@@ -38,13 +39,14 @@ def variant_text() -> str:
 def variant(tmp_path_factory):
     """The variant's file and its one build: what the build printed and how long it took."""
     cache = Path(os.environ["GATGRAD_CACHE_DIR"])
-    # Entries go, the shared cargo target folder stays: each session builds this program once
-    # (its own crate only, once gatgrad's pieces are in the cache), so the first-use path is
-    # always the one tested.
-    for entry in (cache / "entries").glob("*"):
-        if (entry / "crate" / "model.gat").is_file():
-            shutil.rmtree(entry)
-    f = tmp_path_factory.mktemp("variant") / "residual_first.gat"
+    # The variant's entry from an earlier run goes, the shared cargo target folder stays: each
+    # session builds this program once (its own crate only, once gatgrad's pieces are in the
+    # cache), so the first-use path is always the one tested.
+    for manifest in (cache / "entries").glob("*/manifest.txt"):
+        lines = manifest.read_text().splitlines()
+        if any(l.startswith("what = ") and l.endswith("/" + FILE_NAME) for l in lines):
+            shutil.rmtree(manifest.parent)
+    f = tmp_path_factory.mktemp("variant") / FILE_NAME
     f.write_text(variant_text())
     assert _gatgrad.model_for_file(str(f)) is None, "the variant must not be compiled in"
     log = io.StringIO()

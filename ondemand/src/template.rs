@@ -66,8 +66,10 @@ impl CrateTemplate {
     pub fn gatgrad_python(python: &Path, python_abi: &str) -> Result<CrateTemplate, Error> {
         let mut template = CrateTemplate::gatgrad()?;
         template.kind = CrateKind::Library;
+        // The package's library is called `_gatgrad` (the extension's module name); the
+        // dependency's key names it `gatgrad_python` in the generated code.
         template.dependencies.push_str(&format!(
-            "gatgrad-python = {{ path = {} }}\n",
+            "gatgrad_python = {{ package = \"gatgrad-python\", path = {} }}\n",
             toml_string(&source_tree().join("python"))
         ));
         template.env.push((

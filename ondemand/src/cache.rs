@@ -173,11 +173,18 @@ impl Cache {
         let target_dir = self.target_dir();
         let run = |offline: bool, events: &mut dyn FnMut(Event)| {
             let env = &request.template.env;
-            cargo::build(toolchain, &crate_dir, &target_dir, env, &log, offline, events).map_err(|e| {
-                Error::Toolchain {
-                    command: format!("{} build --release", toolchain.cargo.display()),
-                    reason: format!("cannot be run ({e})"),
-                }
+            cargo::build(
+                toolchain,
+                &crate_dir,
+                &target_dir,
+                env,
+                &log,
+                offline,
+                events,
+            )
+            .map_err(|e| Error::Toolchain {
+                command: format!("{} build --release", toolchain.cargo.display()),
+                reason: format!("cannot be run ({e})"),
             })
         };
         let mut outcome = run(true, events)?;
@@ -253,9 +260,16 @@ impl Cache {
     fn collect_artifact(&self, package: &str, kind: CrateKind, build: &Path) -> Result<(), Error> {
         let release = self.target_dir().join("release");
         let crate_name = package.replace('-', "_");
+        // The file cargo writes and the stem of its `.d` file next to it.
         let (built, stem) = match kind {
-            CrateKind::Executable => (format!("{package}{}", std::env::consts::EXE_SUFFIX), package),
-            CrateKind::Library => (library_file(&crate_name), crate_name.as_str()),
+            CrateKind::Executable => (
+                format!("{package}{}", std::env::consts::EXE_SUFFIX),
+                package.to_string(),
+            ),
+            CrateKind::Library => (
+                library_file(&crate_name),
+                format!("{}{crate_name}", std::env::consts::DLL_PREFIX),
+            ),
         };
         let built = release.join(built);
         let to = artifact_path(build, kind);

@@ -111,10 +111,7 @@ impl CrateTemplate {
     /// changed one changes the key all the same).
     pub(crate) fn fingerprint_text(&self, main_rs: &str) -> String {
         let pairs = |pairs: &[(String, String)]| -> String {
-            pairs
-                .iter()
-                .map(|(k, v)| format!("{k}={v:?}\n"))
-                .collect()
+            pairs.iter().map(|(k, v)| format!("{k}={v:?}\n")).collect()
         };
         let mut text = format!(
             "[dependencies]\n{}\n[profiles]\n{}\n[lock]\n{}\n[main.rs]\n{}",

@@ -232,7 +232,12 @@ fn a_library_template_builds_a_loadable_library_with_its_environment() {
         .get_or_build(&request(&template, lib_rs), &toolchain, &mut |_| {})
         .unwrap();
     assert!(entry.built);
-    let file = entry.artifact.file_name().unwrap().to_string_lossy().into_owned();
+    let file = entry
+        .artifact
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     assert_eq!(
         file,
         format!(

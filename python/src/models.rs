@@ -108,7 +108,10 @@ pub static BUILT_IN: &[Compiled] = &[
     Compiled::of::<GatV2NoLoops>("gatv2_no_loops", "models/gatv2_no_loops.gat"),
     Compiled::of::<GatV2EdgeAttr>("gatv2_edge_attr", "examples/pyg/gatv2_edge_attr.gat"),
     Compiled::of::<GatV2NoBias>("gatv2_no_bias", "examples/pyg/gatv2_no_bias.gat"),
-    Compiled::of::<GatV2Residual>("gatv2_residual", "examples/variants/gatv2_residual_split.gat"),
+    Compiled::of::<GatV2Residual>(
+        "gatv2_residual",
+        "examples/variants/gatv2_residual_split.gat",
+    ),
     Compiled::of::<Gat>("gat", "models/gat.gat"),
     Compiled::of::<GatMean>("gat_mean", "models/gat_mean.gat"),
     Compiled::of::<GatNoLoops>("gat_no_loops", "examples/pyg/gat_no_loops.gat"),

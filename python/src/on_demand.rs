@@ -101,8 +101,10 @@ pub fn build_program<'py>(
         let template = CrateTemplate::gatgrad_python(&python, python_abi).map_err(about)?;
         let cache = Cache::from_env().map_err(about)?;
         let first_ever = !cache.target_dir().join("release").is_dir();
-        let gat_files: Vec<(&str, &str)> =
-            texts.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let gat_files: Vec<(&str, &str)> = texts
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
         let request = Request {
             what: &what,
             canonical_text: &canonical,
@@ -135,9 +137,9 @@ pub fn build_program<'py>(
                 Event::Raced => {
                     say("gatgrad: another process built the same program first: using it".into())
                 }
-                Event::Done { seconds } => {
-                    say(format!("gatgrad: built in {seconds:.1} s; later uses start at once"))
-                }
+                Event::Done { seconds } => say(format!(
+                    "gatgrad: built in {seconds:.1} s; later uses start at once"
+                )),
                 Event::Cargo { .. } => {}
             })
             .map_err(about)

@@ -24,6 +24,11 @@ const INPUTS: &[&str] = &[
     "runtime",
     "cli",
     "ondemand",
+    // The Python extension's crate, which library templates depend on, and the example files
+    // its compiled-in programs are generated from.
+    "python/Cargo.toml",
+    "python/src",
+    "examples",
 ];
 
 fn main() {

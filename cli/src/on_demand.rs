@@ -85,7 +85,7 @@ pub fn run_compiled(needed: Vec<Needed>) -> Result<(), Failure> {
     command
         .args(std::env::args_os().skip(1))
         .env(HELPER_ENV, "1");
-    Err(exec(command, &entry.executable))
+    Err(exec(command, &entry.artifact))
 }
 
 /// Runs `command` in this process's place (on Unix), or as a child whose exit status becomes

@@ -3,7 +3,9 @@
 //! ```text
 //! <cache>/CACHEDIR.TAG
 //! <cache>/entries/<key>/manifest.txt   what the key was made of; written last
-//! <cache>/entries/<key>/bin/model      the helper executable
+//! <cache>/entries/<key>/bin/model      the helper executable (an executable's entry)
+//! <cache>/entries/<key>/lib/libmodel.so the loadable library (a library's entry; the platform's
+//!                                      prefix and suffix)
 //! <cache>/entries/<key>/crate/         the generated crate (Cargo.toml, src/main.rs, model.gat)
 //! <cache>/entries/<key>/build.log      cargo's output
 //! <cache>/target/                      one cargo target folder for every entry, so gatgrad and its
@@ -21,7 +23,7 @@
 //! other is about to move.
 
 use crate::cargo::{self, Outcome};
-use crate::{CrateTemplate, Error, Event, Key, KeyInputs, Toolchain, GATGRAD_BUILD};
+use crate::{CrateKind, CrateTemplate, Error, Event, Key, KeyInputs, Toolchain, GATGRAD_BUILD};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,13 +32,13 @@ use std::time::{Duration, Instant, SystemTime};
 /// The variable naming the cache folder.
 pub const CACHE_DIR_ENV: &str = "GATGRAD_CACHE_DIR";
 
-/// The executable's name inside an entry.
-const EXECUTABLE: &str = "model";
+/// The artifact's name inside an entry (`bin/model`, `lib/libmodel.so`).
+const ARTIFACT: &str = "model";
 
 /// A build folder under `tmp/` older than this is left over from a crash.
 const STALE_BUILD: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// One program to get an executable for.
+/// One program to get an executable or a library for (the template says which).
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
     /// What to call it in messages, e.g. `my_variant.gat`.
@@ -47,7 +49,8 @@ pub struct Request<'a> {
     /// caller's `main.rs` reads them with `#[derive_gradients(file = "model.gat")]`. Their
     /// programs must be the ones `canonical_text` describes (their comments may differ).
     pub gat_files: &'a [(&'a str, &'a str)],
-    /// The crate's whole `src/main.rs`. It is part of the key: it must not mention anything
+    /// The crate's whole root file: `src/main.rs`, or `src/lib.rs` when the template builds a
+    /// library. It is part of the key: it must not mention anything
     /// that differs between files of the same program (their names, their comments), or those
     /// files will not share an entry.
     pub main_rs: &'a str,
@@ -62,16 +65,16 @@ pub struct Entry {
     pub key: Key,
     /// Its folder, `entries/<key>`.
     pub dir: PathBuf,
-    /// The helper executable.
-    pub executable: PathBuf,
+    /// The helper executable, or the loadable library.
+    pub artifact: PathBuf,
     /// Whether this call built it (false: it was in the cache).
     pub built: bool,
 }
 
 impl Entry {
-    /// A command that runs the helper executable.
+    /// A command that runs the helper executable (of an executable's entry).
     pub fn command(&self) -> Command {
-        Command::new(&self.executable)
+        Command::new(&self.artifact)
     }
 }
 
@@ -125,14 +128,14 @@ impl Cache {
         })
     }
 
-    /// The entry of `key`, if one is published and has its executable.
+    /// The entry of `key`, if one is published and has its executable or library.
     pub fn lookup(&self, key: &Key) -> Option<Entry> {
         let dir = self.entry_dir(key);
-        let executable = executable_in(&dir);
-        (dir.join("manifest.txt").is_file() && executable.is_file()).then(|| Entry {
+        let artifact = artifact_in(&dir)?;
+        dir.join("manifest.txt").is_file().then(|| Entry {
             key: key.clone(),
             dir,
-            executable,
+            artifact,
             built: false,
         })
     }
@@ -169,11 +172,19 @@ impl Cache {
         let log = build.path().join("build.log");
         let target_dir = self.target_dir();
         let run = |offline: bool, events: &mut dyn FnMut(Event)| {
-            cargo::build(toolchain, &crate_dir, &target_dir, &log, offline, events).map_err(|e| {
-                Error::Toolchain {
-                    command: format!("{} build --release", toolchain.cargo.display()),
-                    reason: format!("cannot be run ({e})"),
-                }
+            let env = &request.template.env;
+            cargo::build(
+                toolchain,
+                &crate_dir,
+                &target_dir,
+                env,
+                &log,
+                offline,
+                events,
+            )
+            .map_err(|e| Error::Toolchain {
+                command: format!("{} build --release", toolchain.cargo.display()),
+                reason: format!("cannot be run ({e})"),
             })
         };
         let mut outcome = run(true, events)?;
@@ -188,12 +199,15 @@ impl Cache {
                 Outcome::FetchFailed | Outcome::NeedsNetwork => Error::Fetch { log },
                 _ => Error::BuildFailed {
                     what: request.what.to_string(),
-                    source: kept.join("crate").join("src").join("main.rs"),
+                    source: kept
+                        .join("crate")
+                        .join("src")
+                        .join(request.template.root_file()),
                     log,
                 },
             });
         }
-        self.collect_executable(&package, build.path())?;
+        self.collect_artifact(&package, request.template.kind, build.path())?;
         let manifest = manifest(&key, request, toolchain, &package);
         let manifest_path = build.path().join("manifest.txt");
         std::fs::write(&manifest_path, manifest).map_err(|e| Error::cache_dir(manifest_path, e))?;
@@ -240,18 +254,33 @@ impl Cache {
         Ok(())
     }
 
-    /// Moves the executable cargo built for `package` into `build/bin/`, and removes what the
-    /// package left in the shared target folder (only the shared pieces are worth keeping).
-    fn collect_executable(&self, package: &str, build: &Path) -> Result<(), Error> {
+    /// Moves the executable or library cargo built for `package` into `build/bin/` or
+    /// `build/lib/`, and removes what the package left in the shared target folder (only the
+    /// shared pieces are worth keeping).
+    fn collect_artifact(&self, package: &str, kind: CrateKind, build: &Path) -> Result<(), Error> {
         let release = self.target_dir().join("release");
-        let built = release.join(format!("{package}{}", std::env::consts::EXE_SUFFIX));
-        let bin = build.join("bin");
-        std::fs::create_dir_all(&bin).map_err(|e| Error::cache_dir(&bin, e))?;
-        std::fs::rename(&built, executable_in(build)).map_err(|e| Error::cache_dir(&built, e))?;
-        let _ = std::fs::remove_file(release.join(format!("{package}.d")));
         let crate_name = package.replace('-', "_");
+        // The file cargo writes and the stem of its `.d` file next to it.
+        let (built, stem) = match kind {
+            CrateKind::Executable => (
+                format!("{package}{}", std::env::consts::EXE_SUFFIX),
+                package.to_string(),
+            ),
+            CrateKind::Library => (
+                library_file(&crate_name),
+                format!("{}{crate_name}", std::env::consts::DLL_PREFIX),
+            ),
+        };
+        let built = release.join(built);
+        let to = artifact_path(build, kind);
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::cache_dir(dir, e))?;
+        }
+        std::fs::rename(&built, &to).map_err(|e| Error::cache_dir(&built, e))?;
+        let _ = std::fs::remove_file(release.join(format!("{stem}.d")));
         for (dir, prefix) in [
             (release.join("deps"), format!("{crate_name}-")),
+            (release.join("deps"), library_file(&crate_name)),
             (release.join(".fingerprint"), format!("{package}-")),
         ] {
             let Ok(items) = std::fs::read_dir(&dir) else {
@@ -280,9 +309,15 @@ impl Cache {
         let mut replaced = false;
         loop {
             let Err(e) = std::fs::rename(&build, &dir) else {
+                let Some(artifact) = artifact_in(&dir) else {
+                    return Err(Error::cache_dir(
+                        &dir,
+                        std::io::Error::other("the published entry has no executable or library"),
+                    ));
+                };
                 return Ok(Entry {
                     key: key.clone(),
-                    executable: executable_in(&dir),
+                    artifact,
                     dir,
                     built: true,
                 });
@@ -313,10 +348,31 @@ impl Cache {
     }
 }
 
-/// The executable's path in an entry (or build) folder.
-fn executable_in(dir: &Path) -> PathBuf {
-    dir.join("bin")
-        .join(format!("{EXECUTABLE}{}", std::env::consts::EXE_SUFFIX))
+/// The artifact's path in an entry (or build) folder of the given kind.
+fn artifact_path(dir: &Path, kind: CrateKind) -> PathBuf {
+    match kind {
+        CrateKind::Executable => dir
+            .join("bin")
+            .join(format!("{ARTIFACT}{}", std::env::consts::EXE_SUFFIX)),
+        CrateKind::Library => dir.join("lib").join(library_file(ARTIFACT)),
+    }
+}
+
+/// The artifact an entry folder holds, of either kind.
+fn artifact_in(dir: &Path) -> Option<PathBuf> {
+    [CrateKind::Executable, CrateKind::Library]
+        .into_iter()
+        .map(|kind| artifact_path(dir, kind))
+        .find(|path| path.is_file())
+}
+
+/// The file name cargo gives the dynamic library of crate `name` (`libname.so` on Linux).
+fn library_file(name: &str) -> String {
+    format!(
+        "{}{name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
 }
 
 /// A package name no other build running now has: the key's start, the process and a counter.

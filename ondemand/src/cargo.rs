@@ -24,11 +24,12 @@ pub(crate) enum Outcome {
 /// `log`. The environment is made to say exactly what the key says: the toolchain's `RUSTC` and
 /// flags (as `CARGO_ENCODED_RUSTFLAGS`, which wins over every configured flag), no profile or
 /// build overrides from the caller's environment (except `CARGO_BUILD_JOBS`, which changes how
-/// long a build takes, not what it builds).
+/// long a build takes, not what it builds), and the template's `env` (part of the key).
 pub(crate) fn build(
     toolchain: &Toolchain,
     crate_dir: &Path,
     target_dir: &Path,
+    env: &[(String, String)],
     log: &Path,
     offline: bool,
     events: &mut dyn FnMut(Event),
@@ -46,7 +47,8 @@ pub(crate) fn build(
         .env("RUSTC", &toolchain.rustc)
         .env("CARGO_TERM_COLOR", "never")
         .env("CARGO_TERM_PROGRESS_WHEN", "never")
-        .env_remove("RUSTFLAGS");
+        .env_remove("RUSTFLAGS")
+        .envs(env.iter().map(|(k, v)| (k, v)));
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         let overrides = name.starts_with("CARGO_PROFILE_") || name.starts_with("CARGO_BUILD_");

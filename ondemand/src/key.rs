@@ -69,3 +69,10 @@ impl fmt::Display for Key {
         f.write_str(&self.0)
     }
 }
+
+/// A short name for `text`: 16 hexadecimal digits of its BLAKE3 hash. For what a generated crate
+/// must name differently for every program while the crate's text stays a function of the
+/// program alone (a Python extension module's name, which is its `PyInit_` symbol).
+pub fn text_id(text: &str) -> String {
+    blake3::hash(text.as_bytes()).to_hex()[..16].to_string()
+}

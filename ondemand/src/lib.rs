@@ -3,7 +3,8 @@
 //!
 //! A program gatgrad was not built with is trained by a helper executable: a small crate whose
 //! `main.rs` (written by the caller) applies `#[derive_gradients]` to the program and calls into
-//! gatgrad. [`Cache::get_or_build`] finds that executable under a [`Key`] — a hash of the
+//! gatgrad. The Python package gets a loadable library instead ([`CrateKind::Library`]: an
+//! extension module per program, whose `lib.rs` does the same). [`Cache::get_or_build`] finds that executable under a [`Key`] — a hash of the
 //! canonical program text, the gatgrad build, the compiler, the target and its flags — or builds
 //! it with cargo and publishes it atomically. The shared pieces (gatgrad and its dependencies)
 //! live in one cargo target folder for all programs, so only the generated crate itself is
@@ -40,6 +41,6 @@ mod toolchain;
 pub use cache::{Cache, Entry, Request, CACHE_DIR_ENV};
 pub use error::Error;
 pub use event::Event;
-pub use key::{Key, KeyInputs, GATGRAD_BUILD};
-pub use template::{source_tree, CrateTemplate};
+pub use key::{text_id, Key, KeyInputs, GATGRAD_BUILD};
+pub use template::{source_tree, CrateKind, CrateTemplate};
 pub use toolchain::{Toolchain, ToolchainEnv};

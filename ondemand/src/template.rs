@@ -1,13 +1,27 @@
-//! The generated crate: a manifest, a lock file, a `main.rs` the caller writes and the model's
-//! `.gat` text, laid out in a folder for cargo.
+//! The generated crate: a manifest, a lock file, the crate root the caller writes (`main.rs` of
+//! an executable, `lib.rs` of a loadable library) and the model's `.gat` text, laid out in a
+//! folder for cargo.
 
 use crate::Error;
 use std::path::{Path, PathBuf};
 
-/// Everything about a generated crate except its `main.rs` and program: what it depends on,
-/// which lock file pins their versions, and its profiles.
+/// What a generated crate builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrateKind {
+    /// A helper executable (`src/main.rs`), run as a child process.
+    Executable,
+    /// A dynamic library with a C ABI (`crate-type = ["cdylib"]`, `src/lib.rs`), loaded into a
+    /// running process — a Python extension module, for the Python package.
+    Library,
+}
+
+/// Everything about a generated crate except its crate root and program: what it builds, what
+/// it depends on, which lock file pins their versions, its profiles and the environment of its
+/// build.
 #[derive(Clone, Debug)]
 pub struct CrateTemplate {
+    /// An executable or a loadable library.
+    pub kind: CrateKind,
     /// The body of the `[dependencies]` table, TOML.
     pub dependencies: String,
     /// A `Cargo.lock` to start from, so the shared pieces resolve to the versions already built
@@ -15,6 +29,12 @@ pub struct CrateTemplate {
     pub lockfile: Option<String>,
     /// `[profile.*]` tables, TOML, so generated code is optimised as the workspace is.
     pub profiles: String,
+    /// Variables set in cargo's environment (e.g. `PYO3_PYTHON`, the interpreter a Python
+    /// extension is built for). Part of the key.
+    pub env: Vec<(String, String)>,
+    /// Facts about the build's environment that change what is built without being passed to
+    /// it (e.g. the Python version and ABI behind `PYO3_PYTHON`). Part of the key only.
+    pub facts: Vec<(String, String)>,
 }
 
 impl CrateTemplate {
@@ -28,10 +48,38 @@ impl CrateTemplate {
         let lockfile = std::fs::read_to_string(root.join("Cargo.lock"))
             .map_err(|_| Error::SourceTreeGone { path: root.clone() })?;
         Ok(CrateTemplate {
+            kind: CrateKind::Executable,
             dependencies: format!("gatgrad = {{ path = {} }}\n", toml_string(&root)),
             lockfile: Some(lockfile),
             profiles: profile_tables(&manifest),
+            env: Vec::new(),
+            facts: Vec::new(),
         })
+    }
+
+    /// [`CrateTemplate::gatgrad`] as a loadable library that also depends on the Python
+    /// extension's crate, `gatgrad-python`: the template of the extension modules the Python
+    /// package builds on first use of a program. `python` is the interpreter it is built for
+    /// (`sys.executable`, given to pyo3 as `PYO3_PYTHON`) and `python_abi` what decides binary
+    /// compatibility with it (its version and ABI flags), so another interpreter gets another
+    /// entry.
+    pub fn gatgrad_python(python: &Path, python_abi: &str) -> Result<CrateTemplate, Error> {
+        let mut template = CrateTemplate::gatgrad()?;
+        template.kind = CrateKind::Library;
+        // The package's library is called `_gatgrad` (the extension's module name); the
+        // dependency's key names it `gatgrad_python` in the generated code.
+        template.dependencies.push_str(&format!(
+            "gatgrad_python = {{ package = \"gatgrad-python\", path = {} }}\n",
+            toml_string(&source_tree().join("python"))
+        ));
+        template.env.push((
+            "PYO3_PYTHON".to_string(),
+            python.to_string_lossy().into_owned(),
+        ));
+        template
+            .facts
+            .push(("python".to_string(), python_abi.to_string()));
+        Ok(template)
     }
 
     /// [`CrateTemplate::gatgrad`] that also depends on the command line, `gatgrad-cli`: the
@@ -49,9 +97,12 @@ impl CrateTemplate {
     /// template for tests that must not wait for gatgrad to build.
     pub fn standalone(dependencies: &str) -> CrateTemplate {
         CrateTemplate {
+            kind: CrateKind::Executable,
             dependencies: dependencies.to_string(),
             lockfile: None,
             profiles: String::new(),
+            env: Vec::new(),
+            facts: Vec::new(),
         }
     }
 
@@ -59,17 +110,39 @@ impl CrateTemplate {
     /// is covered by the source fingerprint; it only pins versions cargo resolves anyway, but a
     /// changed one changes the key all the same).
     pub(crate) fn fingerprint_text(&self, main_rs: &str) -> String {
-        format!(
+        let pairs = |pairs: &[(String, String)]| -> String {
+            pairs.iter().map(|(k, v)| format!("{k}={v:?}\n")).collect()
+        };
+        let mut text = format!(
             "[dependencies]\n{}\n[profiles]\n{}\n[lock]\n{}\n[main.rs]\n{}",
             self.dependencies,
             self.profiles,
             self.lockfile.as_deref().unwrap_or(""),
             main_rs
-        )
+        );
+        // Executables keep the text (and so the keys) they had before libraries existed.
+        if self.kind == CrateKind::Library || !self.env.is_empty() || !self.facts.is_empty() {
+            text.push_str(&format!(
+                "\n[kind]\n{:?}\n[env]\n{}[facts]\n{}",
+                self.kind,
+                pairs(&self.env),
+                pairs(&self.facts)
+            ));
+        }
+        text
+    }
+
+    /// The crate root's path inside the crate folder.
+    pub(crate) fn root_file(&self) -> &'static str {
+        match self.kind {
+            CrateKind::Executable => "main.rs",
+            CrateKind::Library => "lib.rs",
+        }
     }
 
     /// Writes the crate into `dir`: `Cargo.toml` (package `package`), `Cargo.lock` if the
-    /// template has one, `src/main.rs` and the `.gat` files. Returns the path of `src/main.rs`.
+    /// template has one, the crate root `main_rs` (`src/main.rs`, or `src/lib.rs` for a
+    /// library) and the `.gat` files. Returns the path of the crate root.
     pub(crate) fn write(
         &self,
         dir: &Path,
@@ -77,6 +150,10 @@ impl CrateTemplate {
         main_rs: &str,
         gat_files: &[(&str, &str)],
     ) -> std::io::Result<PathBuf> {
+        let lib = match self.kind {
+            CrateKind::Executable => "",
+            CrateKind::Library => "\n[lib]\ncrate-type = [\"cdylib\"]\n",
+        };
         let manifest = format!(
             "# Generated by gatgrad: built on first use of a program and cached.\n\
              [package]\n\
@@ -84,6 +161,7 @@ impl CrateTemplate {
              version = \"0.0.0\"\n\
              edition = \"2021\"\n\
              publish = false\n\
+             {lib}\
              \n\
              # Its own workspace, whatever folder the cache is in.\n\
              [workspace]\n\
@@ -101,7 +179,7 @@ impl CrateTemplate {
         for (name, text) in gat_files {
             std::fs::write(dir.join(name), text)?;
         }
-        let main = dir.join("src").join("main.rs");
+        let main = dir.join("src").join(self.root_file());
         std::fs::write(&main, main_rs)?;
         Ok(main)
     }

@@ -2,7 +2,7 @@
 //! build, publish, hit; two concurrent first uses; a failing build; an unusable cache folder.
 //! Every cache lives in a temporary folder of its own, never in the user's cache.
 
-use gatgrad_ondemand::{Cache, CrateTemplate, Entry, Error, Event, Request, Toolchain};
+use gatgrad_ondemand::{Cache, CrateKind, CrateTemplate, Entry, Error, Event, Request, Toolchain};
 use std::path::Path;
 use std::time::Instant;
 
@@ -111,7 +111,7 @@ fn a_build_is_published_and_then_found() {
     let seconds = start.elapsed().as_secs_f64();
     assert!(!hit.built);
     assert_eq!(hit.key, entry.key);
-    assert_eq!(hit.executable, entry.executable);
+    assert_eq!(hit.artifact, entry.artifact);
     assert!(seconds < 1.0, "a hit took {seconds} s");
 
     // Another main.rs is another entry; the first stays.
@@ -146,7 +146,7 @@ fn two_concurrent_first_uses_both_succeed_and_leave_one_entry() {
         "exactly one of them published its build"
     );
     assert_eq!(a.key, b.key);
-    assert_eq!(a.executable, b.executable);
+    assert_eq!(a.artifact, b.artifact);
     assert_eq!(names(&cache.root().join("entries")), [a.key.to_string()]);
     assert!(names(&cache.root().join("tmp")).is_empty());
     assert!(run(&a).starts_with("raced main"));
@@ -213,5 +213,72 @@ fn a_cache_folder_that_cannot_be_created_is_named() {
              GATGRAD_CACHE_DIR to a writable folder",
             file.join("cache").join("entries").display()
         )
+    );
+}
+
+#[test]
+fn a_library_template_builds_a_loadable_library_with_its_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = Cache::at(tmp.path().join("cache"));
+    let toolchain = toolchain();
+    // The crate reads the template's environment at compile time, so the library proves both
+    // that it was built as a cdylib and that the variable reached cargo.
+    let lib_rs = "#[no_mangle]\npub extern \"C\" fn gatgrad_answer() -> u32 {\n    \
+                  env!(\"GATGRAD_TEST_VALUE\").len() as u32\n}\n";
+    let mut template = CrateTemplate::standalone("");
+    template.kind = CrateKind::Library;
+    template.env = vec![("GATGRAD_TEST_VALUE".into(), "seven77".into())];
+    let entry = cache
+        .get_or_build(&request(&template, lib_rs), &toolchain, &mut |_| {})
+        .unwrap();
+    assert!(entry.built);
+    let file = entry
+        .artifact
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        file,
+        format!(
+            "{}model{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        )
+    );
+    assert!(entry.artifact.is_file());
+    assert!(entry.dir.join("crate/src/lib.rs").is_file());
+    let bytes = std::fs::read(&entry.artifact).unwrap();
+    assert!(
+        bytes.windows(14).any(|w| w == b"gatgrad_answer"),
+        "the library exports its symbol"
+    );
+    let release = names(&cache.target_dir().join("release"));
+    assert!(
+        !release.iter().any(|n| n.contains("gatgrad_generated_")),
+        "{release:?}"
+    );
+    // Found again; another environment, or the same crate as an executable, is another entry.
+    let hit = cache
+        .get_or_build(&request(&template, lib_rs), &toolchain, &mut |_| {})
+        .unwrap();
+    assert!(!hit.built && hit.artifact == entry.artifact);
+    let mut other_env = template.clone();
+    other_env.env[0].1 = "eight888".into();
+    assert_ne!(
+        cache.key(&request(&other_env, lib_rs), &toolchain),
+        entry.key
+    );
+    let mut other_fact = template.clone();
+    other_fact.facts = vec![("python".into(), "3.13".into())];
+    assert_ne!(
+        cache.key(&request(&other_fact, lib_rs), &toolchain),
+        entry.key
+    );
+    let mut executable = template.clone();
+    executable.kind = CrateKind::Executable;
+    assert_ne!(
+        cache.key(&request(&executable, lib_rs), &toolchain),
+        entry.key
     );
 }

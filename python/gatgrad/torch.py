@@ -2,7 +2,9 @@
 
 ``GATv2Conv`` and ``GATConv`` take PyTorch Geometric's constructor arguments, hold PyG's
 ``state_dict`` keys and shapes, initialise as PyG does and return what PyG's ``forward`` returns;
-``Layer(path, **sizes_and_constants)`` runs a ``.gat`` file compiled into the extension. All of
+``Layer(path, **sizes_and_constants)`` runs any layer ``.gat`` file: one compiled into the
+extension, or else one whose generated code is built on first use into an extension module of
+its own (cached in ``GATGRAD_CACHE_DIR``, default ``~/.cache/gatgrad``; needs ``cargo``). All of
 them call two custom operators, ``gatgrad::layer`` (the generated forward) and
 ``gatgrad::layer_backward`` (the generated backward), registered with ``register_autograd`` and
 ``register_fake``, so they work under autograd and ``torch.compile`` without graph breaks.
@@ -14,9 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-import weakref
-from collections import OrderedDict
 from pathlib import Path
 from typing import Optional
 
@@ -25,6 +24,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import _gatgrad as _ext
+from ._backends import _backend, _model_of_file, _package_model
+from ._cache import _Cache
 
 __all__ = ["GATv2Conv", "GATConv", "Layer", "models", "planetoid"]
 
@@ -36,56 +37,6 @@ def models() -> list:
 
 # ---------------------------------------------------------------------------------------------
 # Graphs prepared once per edge_index.
-
-
-class _Cache:
-    """A small least-recently-used cache whose entries are valid only while the tensors they were
-    made from are alive and unchanged: an entry keeps weak references to them and is found again
-    only for the same tensor objects at the same version counters."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.entries: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-
-    @staticmethod
-    def key(tag, tensors) -> Optional[tuple]:
-        """The key of real tensors; ``None`` for tensors without storage (while tracing)."""
-        try:
-            return (tag,) + tuple(
-                (t.data_ptr(), t._version, tuple(t.shape), t.stride(), t.dtype) for t in tensors
-            )
-        except RuntimeError:
-            return None
-
-    def get(self, tag, tensors, pop: bool = False):
-        k = self.key(tag, tensors)
-        if k is None:
-            return None
-        with self.lock:
-            hit = self.entries.get(k)
-            if hit is None:
-                return None
-            refs, value = hit
-            if any(r() is not t for r, t in zip(refs, tensors)):
-                del self.entries[k]
-                return None
-            if pop:
-                del self.entries[k]
-            else:
-                self.entries.move_to_end(k)
-            return value
-
-    def put(self, tag, tensors, value) -> None:
-        k = self.key(tag, tensors)
-        if k is None:
-            return
-        refs = [weakref.ref(t) for t in tensors]
-        with self.lock:
-            self.entries[k] = (refs, value)
-            self.entries.move_to_end(k)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
 
 
 # Prepared graphs (CSR by target and by source, PyG's self loops) by edge_index: a training loop
@@ -100,11 +51,14 @@ _GRAPHS = _Cache(8)
 _RUNS = _Cache(4)
 
 
-def _prepared(edge_index: Tensor, num_nodes: int):
-    g = _GRAPHS.get(num_nodes, [edge_index])
+def _prepared(edge_index: Tensor, num_nodes: int, ext=_ext):
+    """The graph of ``edge_index`` prepared by extension module ``ext`` (each module has its own
+    class of prepared graphs: no Rust type crosses between two modules)."""
+    tag = (ext.__name__, num_nodes)
+    g = _GRAPHS.get(tag, [edge_index])
     if g is None:
-        g = _ext.PreparedGraph(edge_index.detach().numpy(), num_nodes)
-        _GRAPHS.put(num_nodes, [edge_index], g)
+        g = ext.PreparedGraph(edge_index.detach().numpy(), num_nodes)
+        _GRAPHS.put(tag, [edge_index], g)
     return g
 
 
@@ -114,14 +68,15 @@ def _numpy(t: Tensor):
 
 def _run(model, config, inputs, edge_index, params, masks):
     cfg = json.loads(config)
+    ext, name = _backend(model)
     num_nodes = inputs[cfg["node_input"]].shape[0]
-    graph = _prepared(edge_index, num_nodes)
+    graph = _prepared(edge_index, num_nodes, ext)
     tensors = {name: _numpy(t) for name, t in zip(cfg["inputs"], inputs)}
     tensors.update({"param." + name: _numpy(t) for name, t in zip(cfg["params"], params)})
     dropout = {name: _numpy(m) for name, m in zip(cfg["dropout"], masks)}
     f32 = inputs[cfg["node_input"]].dtype == torch.float32
-    return _ext.forward(
-        model, graph, tensors, dropout, cfg["consts"], cfg["dims"], f32, torch.get_num_threads()
+    return ext.forward(
+        name, graph, tensors, dropout, cfg["consts"], cfg["dims"], f32, torch.get_num_threads()
     )
 
 
@@ -143,7 +98,8 @@ def _layer(
     masks: list[Tensor],
     keep: bool,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """The generated forward of compiled-in program ``model``: ``(out, alpha, alpha_edge_index)``
+    """The generated forward of program ``model`` (compiled in, or ``built:<module>``, built on
+    first use): ``(out, alpha, alpha_edge_index)``
     (``alpha`` before dropout, in PyG's edge order; empty when the program has no attention).
     ``keep`` keeps the run for its backward."""
     run = _run(model, config, inputs, edge_index, params, masks)
@@ -392,7 +348,8 @@ class _Attention(torch.nn.Module):
     _cfg: dict
 
     def _set_program(self, model: str, consts: dict, dims: dict) -> dict:
-        info = _ext.info(model, dims)
+        ext, name = _backend(model)
+        info = ext.info(name, dims)
         if "shapes" not in info:
             raise TypeError(
                 f"gatgrad: the sizes {sorted(dims)} do not fix every shape of `{model}` "
@@ -450,6 +407,33 @@ def _check_x(x, in_channels: int) -> None:
             f"gatgrad: `x` has shape {list(x.shape)}; expected [N, {in_channels}] "
             f"(in_channels={in_channels})"
         )
+
+
+def _edge_inputs(edge_dim, x: Tensor, edge_index: Tensor, edge_attr) -> list:
+    """The edge features a layer with ``edge_dim`` reads (``[E, edge_dim]``, checked), or none."""
+    if edge_dim is None:
+        if edge_attr is not None:
+            raise ValueError(
+                "gatgrad: `edge_attr` given to a layer without edge_dim; construct it with "
+                "edge_dim=D to use edge features"
+            )
+        return []
+    if edge_attr is None:
+        raise ValueError(
+            f"gatgrad: the layer has edge_dim={edge_dim}, so forward needs "
+            "`edge_attr` [E, edge_dim]"
+        )
+    _check_tensor("edge_attr", edge_attr, _FLOATS)
+    if edge_attr.dim() == 1:
+        edge_attr = edge_attr.view(-1, 1)
+    if list(edge_attr.shape) != [edge_index.shape[1], edge_dim]:
+        raise ValueError(
+            f"gatgrad: `edge_attr` has shape {list(edge_attr.shape)}; expected "
+            f"[{edge_index.shape[1]}, {edge_dim}] ([E, edge_dim])"
+        )
+    if edge_attr.dtype != x.dtype:
+        raise ValueError(f"gatgrad: `edge_attr` has dtype {edge_attr.dtype} but `x` {x.dtype}")
+    return [edge_attr]
 
 
 def _unsupported(layer: str, options: dict) -> None:
@@ -575,31 +559,7 @@ class GATv2Conv(_Attention):
         ``(out, (edge_index, alpha))`` (the edge index with the self loops the layer added)."""
         _check_x(x, self.in_channels)
         _check_edge_index(edge_index)
-        inputs = [x]
-        if self.edge_dim is not None:
-            if edge_attr is None:
-                raise ValueError(
-                    f"gatgrad: the layer has edge_dim={self.edge_dim}, so forward needs "
-                    "`edge_attr` [E, edge_dim]"
-                )
-            _check_tensor("edge_attr", edge_attr, _FLOATS)
-            if edge_attr.dim() == 1:
-                edge_attr = edge_attr.view(-1, 1)
-            if list(edge_attr.shape) != [edge_index.shape[1], self.edge_dim]:
-                raise ValueError(
-                    f"gatgrad: `edge_attr` has shape {list(edge_attr.shape)}; expected "
-                    f"[{edge_index.shape[1]}, {self.edge_dim}] ([E, edge_dim])"
-                )
-            if edge_attr.dtype != x.dtype:
-                raise ValueError(
-                    f"gatgrad: `edge_attr` has dtype {edge_attr.dtype} but `x` {x.dtype}"
-                )
-            inputs.append(edge_attr)
-        elif edge_attr is not None:
-            raise ValueError(
-                "gatgrad: `edge_attr` given to a layer without edge_dim; construct it with "
-                "edge_dim=D to use edge features"
-            )
+        inputs = [x] + _edge_inputs(self.edge_dim, x, edge_index, edge_attr)
         out, alpha, alpha_ei = self._call(inputs, edge_index, self.dropout, self.heads)
         if return_attention_weights:
             return out, (alpha_ei, alpha)
@@ -615,8 +575,10 @@ class GATv2Conv(_Attention):
 class GATConv(_Attention):
     """PyG's ``GATConv`` (Veličković et al. 2018), with gatgrad's generated forward and
     backward: PyG's constructor, ``state_dict``, initialisation and ``forward``. Supported: the
-    defaults, ``concat=False`` and ``add_self_loops=False``; any ``heads``, ``negative_slope``
-    and ``dropout``. Other options raise ``NotImplementedError`` naming them."""
+    defaults and each one of ``concat=False``, ``add_self_loops=False`` (compiled in),
+    ``edge_dim``, ``bias=False`` and ``residual=True`` (program files of the package, built on
+    first use as ``Layer`` builds a file); any ``heads``, ``negative_slope`` and ``dropout``.
+    Other options and combinations raise ``NotImplementedError`` naming them."""
 
     def __init__(
         self,
@@ -650,41 +612,68 @@ class GATConv(_Attention):
             ]
             if v != default
         }
-        models = {(): "gat", ("concat",): "gat_mean", ("add_self_loops",): "gat_no_loops"}
-        model = models.get(tuple(changed))
-        if model is None:
+        compiled_in = {(): "gat", ("concat",): "gat_mean", ("add_self_loops",): "gat_no_loops"}
+        # Built on first use from the package's program files (see `Layer`).
+        files = {
+            ("edge_dim",): "gat_edge_attr.gat",
+            ("bias",): "gat_no_bias.gat",
+            ("residual",): "gat_residual.gat",
+        }
+        key = tuple(changed)
+        if key not in compiled_in and key not in files:
             _unsupported("GATConv", changed)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"gatgrad.torch.GATConv: dropout={dropout} is not in [0, 1)")
-        self.lin = _Linear(in_channels, heads * out_channels, False)
+        hc = heads * out_channels
+        total = out_channels * (heads if concat else 1)
+        # Created and initialised in PyG's order, so one seed gives PyG's initial values.
+        self.lin = _Linear(in_channels, hc, False)
         self.lin_src = self.lin_dst = None
         self.att_src = torch.nn.Parameter(torch.empty(1, heads, out_channels))
         self.att_dst = torch.nn.Parameter(torch.empty(1, heads, out_channels))
-        self.lin_edge = None
-        self.register_parameter("att_edge", None)
-        self.register_parameter("res", None)
-        self.bias = torch.nn.Parameter(torch.empty(out_channels * (heads if concat else 1)))
+        if edge_dim is not None:
+            self.lin_edge = _Linear(edge_dim, hc, False)
+            self.att_edge = torch.nn.Parameter(torch.empty(1, heads, out_channels))
+        else:
+            self.lin_edge = None
+            self.register_parameter("att_edge", None)
+        if residual:
+            self.res = _Linear(in_channels, total, False)
+        else:
+            self.register_parameter("res", None)
+        if bias:
+            self.bias = torch.nn.Parameter(torch.empty(total))
+        else:
+            self.register_parameter("bias", None)
         self.reset_parameters()
-        self._set_program(
-            model, {"slope": negative_slope}, {"F": in_channels, "H": heads, "C": out_channels}
-        )
+        dims = {"F": in_channels, "H": heads, "C": out_channels}
+        if edge_dim is not None:
+            dims["D"] = edge_dim
+        model = compiled_in.get(key) or _package_model(files[key])
+        self._set_program(model, {"slope": negative_slope}, dims)
 
     def reset_parameters(self) -> None:
         """PyG's initialisation, in PyG's order."""
         self.lin.reset_parameters()
+        if self.lin_edge is not None:
+            self.lin_edge.reset_parameters()
+        if self.res is not None:
+            self.res.reset_parameters()
         _glorot(self.att_src)
         _glorot(self.att_dst)
-        self.bias.data.zero_()
+        if self.att_edge is not None:
+            _glorot(self.att_edge)
+        if self.bias is not None:
+            self.bias.data.zero_()
 
     def forward(self, x, edge_index, edge_attr=None, size=None, return_attention_weights=None):
         """PyG's ``GATConv.forward``: ``out``, or ``(out, (edge_index, alpha))``."""
         if size is not None:
             _unsupported("GATConv.forward", {"size": size})
-        if edge_attr is not None:
-            raise ValueError("gatgrad: `edge_attr` given to a GATConv without edge_dim")
         _check_x(x, self.in_channels)
         _check_edge_index(edge_index)
-        out, alpha, alpha_ei = self._call([x], edge_index, self.dropout, self.heads)
+        inputs = [x] + _edge_inputs(self.edge_dim, x, edge_index, edge_attr)
+        out, alpha, alpha_ei = self._call(inputs, edge_index, self.dropout, self.heads)
         if return_attention_weights:
             return out, (alpha_ei, alpha)
         return out
@@ -697,7 +686,7 @@ class GATConv(_Attention):
 
 
 class Layer(_Attention):
-    """Any layer ``.gat`` file whose program is compiled into the extension, as a module.
+    """Any layer ``.gat`` file as a module.
 
     ``Layer("examples/variants/gatv2_residual_split.gat", F=64, H=4, C=16, slope=0.1)``: the
     keyword arguments are the file's dimension sizes and constants. Parameters are registered
@@ -707,22 +696,20 @@ class Layer(_Attention):
     (``edge_attr=...``) and returns ``out``, or ``(out, (edge_index, alpha))`` with
     ``return_attention_weights=True``.
 
-    A file whose program is not compiled in raises ``NotImplementedError``: building a new file
-    from Python on first use is not available yet.
+    A file whose program is not compiled into the extension is compiled on first use: its
+    generated code is built with cargo into an extension module of its own, cached in
+    ``GATGRAD_CACHE_DIR`` (default ``~/.cache/gatgrad``) under a key of its program (comments and
+    spacing do not matter), and imported; the first use prints one line when the build starts
+    and one when it is done, later uses (in any process) load it at once. Without ``cargo`` on
+    ``PATH`` this raises ``RuntimeError`` saying what to install.
     """
 
     def __init__(self, path, **sizes_and_constants):
         super().__init__()
         path = Path(path)
-        model = _ext.model_for_file(str(path))
-        if model is None:
-            raise NotImplementedError(
-                f"gatgrad.torch.Layer: the program of {path} is not compiled into gatgrad's "
-                f"Python extension (compiled in: {', '.join(f for _, f in _ext.models())}), and "
-                "building a new file on first use from Python is not supported yet; add it to "
-                "python/src/models.rs and reinstall with `pip install ./python`"
-            )
-        info = _ext.info(model)
+        model = _model_of_file(path)
+        ext, name = _backend(model)
+        info = ext.info(name)
         if info["loss"]:
             raise NotImplementedError(
                 f"gatgrad.torch.Layer: {path} is a model with a loss; Layer runs single layers"

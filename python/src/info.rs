@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 fn program(model: &str) -> PyResult<Program> {
     models::program(model).ok_or_else(|| {
-        let known: Vec<&str> = models::MODELS.iter().map(|(n, _)| *n).collect();
+        let known: Vec<&str> = models::programs().iter().map(|c| c.name).collect();
         PyKeyError::new_err(format!(
             "no compiled-in model `{model}` (compiled in: {})",
             known.join(", ")
@@ -133,7 +133,7 @@ pub fn info<'py>(
 #[pyfunction]
 #[pyo3(name = "models")]
 pub fn compiled_models<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-    PyList::new(py, models::MODELS.iter().copied())
+    PyList::new(py, models::programs().iter().map(|c| (c.name, c.file)))
 }
 
 /// The name of the compiled-in model whose program is the one of the `.gat` file at `path`

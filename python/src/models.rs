@@ -1,6 +1,8 @@
-//! The programs compiled into the extension: the PyG configurations of `GATv2Conv` and `GATConv`
-//! from the zoo (`models/`) and from `examples/` (edge features, no bias, a residual connection,
-//! GAT without self loops), each under a short name, with the dispatch from a name to its generated `forward` / `backward`.
+//! The programs a library of this crate runs, as a table of [`Compiled`] entries: in the
+//! extension `gatgrad._gatgrad` the PyG configurations of `GATv2Conv` and `GATConv` from the zoo
+//! (`models/`) and from `examples/` (edge features, no bias, a residual connection, GAT without
+//! self loops), each under a short name ([`BUILT_IN`]); in an extension module built on first
+//! use, the one program of a user's file ([`set_programs`]).
 
 use gatgrad::codegen::ir::{Program, Role};
 use gatgrad::derive_gradients;
@@ -26,86 +28,136 @@ pub struct GatV2Residual;
 #[derive_gradients(file = "../examples/pyg/gat_no_loops.gat")]
 pub struct GatNoLoops;
 
-macro_rules! models {
-    ($($name:literal => $ty:ty, $file:literal;)*) => {
-        /// The compiled-in programs: name and the file it was generated from.
-        pub const MODELS: &[(&str, &str)] = &[$(($name, $file)),*];
-
-        /// The source text of a compiled-in program.
-        pub fn source(name: &str) -> Option<&'static str> {
-            match name {
-                $($name => Some(<$ty as Generated>::SOURCE),)*
-                _ => None,
-            }
-        }
-
-        /// The number of tensor slots of a compiled-in program's generated code.
-        pub fn slots(name: &str) -> Option<usize> {
-            match name {
-                $($name => Some(<$ty as Generated>::NUM_TENSORS),)*
-                _ => None,
-            }
-        }
-
-        /// Runs the generated forward of `name`; `false` if there is no such program.
-        pub fn forward<T: Float>(name: &str, s: &mut Session<T>) -> bool {
-            match name {
-                $($name => s.forward::<$ty>(),)*
-                _ => return false,
-            }
-            true
-        }
-
-        /// Runs the generated backward of `name` from the seed `∂out`.
-        pub fn backward<T: Float>(name: &str, s: &mut Session<T>, seed: &[T]) -> bool {
-            match name {
-                $($name => s.backward::<$ty>(Some(seed)),)*
-                _ => return false,
-            }
-            true
-        }
-    };
+/// A program whose generated code this library holds: its name, the file it was generated
+/// from, and its generated forward and backward in both precisions (function pointers, so the
+/// table is data and one piece of code runs any program; an extension module built on first
+/// use for a user's file holds a table of one).
+pub struct Compiled {
+    /// Its name, the one the Python side passes.
+    pub name: &'static str,
+    /// The file it was generated from, for messages.
+    pub file: &'static str,
+    /// The `.gat` source.
+    pub source: &'static str,
+    /// The number of tensor slots of its generated code.
+    pub slots: usize,
+    /// The program, as the compiler made it at build time.
+    pub program: fn() -> Program,
+    forward32: fn(&mut Session<f32>),
+    forward64: fn(&mut Session<f64>),
+    backward32: fn(&mut Session<f32>, &[f32]),
+    backward64: fn(&mut Session<f64>, &[f64]),
 }
 
-models! {
-    "gatv2" => GatV2, "models/gatv2.gat";
-    "gatv2_mean" => GatV2Mean, "models/gatv2_mean.gat";
-    "gatv2_shared" => GatV2Shared, "models/gatv2_shared.gat";
-    "gatv2_no_loops" => GatV2NoLoops, "models/gatv2_no_loops.gat";
-    "gatv2_edge_attr" => GatV2EdgeAttr, "examples/pyg/gatv2_edge_attr.gat";
-    "gatv2_no_bias" => GatV2NoBias, "examples/pyg/gatv2_no_bias.gat";
-    "gatv2_residual" => GatV2Residual, "examples/variants/gatv2_residual_split.gat";
-    "gat" => Gat, "models/gat.gat";
-    "gat_mean" => GatMean, "models/gat_mean.gat";
-    "gat_no_loops" => GatNoLoops, "examples/pyg/gat_no_loops.gat";
+fn forward_of<G: Generated, T: Float>(s: &mut Session<T>) {
+    s.forward::<G>();
 }
 
-/// The program of a compiled-in model, compiled once per process.
+fn backward_of<G: Generated, T: Float>(s: &mut Session<T>, seed: &[T]) {
+    s.backward::<G>(Some(seed));
+}
+
+impl Compiled {
+    /// The generated program `G`, called `name`, from `file`.
+    pub const fn of<G: Generated>(name: &'static str, file: &'static str) -> Compiled {
+        Compiled {
+            name,
+            file,
+            source: G::SOURCE,
+            slots: G::NUM_TENSORS,
+            program: G::program,
+            forward32: forward_of::<G, f32>,
+            forward64: forward_of::<G, f64>,
+            backward32: backward_of::<G, f32>,
+            backward64: backward_of::<G, f64>,
+        }
+    }
+}
+
+/// Running a [`Compiled`] program's generated code in precision `T`.
+pub trait Runs<T: Float> {
+    /// The generated forward.
+    fn forward(&self, s: &mut Session<T>);
+    /// The generated backward from the seed `∂out`.
+    fn backward(&self, s: &mut Session<T>, seed: &[T]);
+}
+
+impl Runs<f32> for Compiled {
+    fn forward(&self, s: &mut Session<f32>) {
+        (self.forward32)(s)
+    }
+    fn backward(&self, s: &mut Session<f32>, seed: &[f32]) {
+        (self.backward32)(s, seed)
+    }
+}
+
+impl Runs<f64> for Compiled {
+    fn forward(&self, s: &mut Session<f64>) {
+        (self.forward64)(s)
+    }
+    fn backward(&self, s: &mut Session<f64>, seed: &[f64]) {
+        (self.backward64)(s, seed)
+    }
+}
+
+/// The programs compiled into the extension `gatgrad._gatgrad`.
+pub static BUILT_IN: &[Compiled] = &[
+    Compiled::of::<GatV2>("gatv2", "models/gatv2.gat"),
+    Compiled::of::<GatV2Mean>("gatv2_mean", "models/gatv2_mean.gat"),
+    Compiled::of::<GatV2Shared>("gatv2_shared", "models/gatv2_shared.gat"),
+    Compiled::of::<GatV2NoLoops>("gatv2_no_loops", "models/gatv2_no_loops.gat"),
+    Compiled::of::<GatV2EdgeAttr>("gatv2_edge_attr", "examples/pyg/gatv2_edge_attr.gat"),
+    Compiled::of::<GatV2NoBias>("gatv2_no_bias", "examples/pyg/gatv2_no_bias.gat"),
+    Compiled::of::<GatV2Residual>(
+        "gatv2_residual",
+        "examples/variants/gatv2_residual_split.gat",
+    ),
+    Compiled::of::<Gat>("gat", "models/gat.gat"),
+    Compiled::of::<GatMean>("gat_mean", "models/gat_mean.gat"),
+    Compiled::of::<GatNoLoops>("gat_no_loops", "examples/pyg/gat_no_loops.gat"),
+];
+
+static PROGRAMS: OnceLock<&'static [Compiled]> = OnceLock::new();
+
+/// Makes `programs` the programs of this library (instead of [`BUILT_IN`]): what an extension
+/// module built on first use does when it is imported. Only the first call has an effect.
+pub fn set_programs(programs: &'static [Compiled]) {
+    let _ = PROGRAMS.set(programs);
+}
+
+/// The programs this library runs: [`BUILT_IN`] in `gatgrad._gatgrad`, the one program of an
+/// extension module built on first use.
+pub fn programs() -> &'static [Compiled] {
+    PROGRAMS.get().copied().unwrap_or(BUILT_IN)
+}
+
+/// The program called `name`, if this library holds it.
+pub fn find(name: &str) -> Option<&'static Compiled> {
+    programs().iter().find(|c| c.name == name)
+}
+
+/// The program of `name` (from its generated code, made at build time), once per process.
 pub fn program(name: &str) -> Option<Program> {
     static CACHE: OnceLock<Mutex<HashMap<String, Program>>> = OnceLock::new();
+    let compiled = find(name)?;
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(p) = cache.get(name) {
         return Some(p.clone());
     }
-    let p = gatgrad::compile("model", source(name)?).ok()?.program;
+    let p = (compiled.program)();
     cache.insert(name.to_string(), p.clone());
     Some(p)
 }
 
-/// The name of the compiled-in model whose program has canonical text `canonical`, if any.
+/// The name of the program this library holds whose canonical text is `canonical`, if any.
 pub fn by_canonical(canonical: &str) -> Option<&'static str> {
     static TEXTS: OnceLock<Vec<(&'static str, Option<String>)>> = OnceLock::new();
     TEXTS
         .get_or_init(|| {
-            MODELS
+            programs()
                 .iter()
-                .map(|(name, _)| {
-                    (
-                        *name,
-                        source(name).and_then(gatgrad::extra_model::canonical),
-                    )
-                })
+                .map(|c| (c.name, gatgrad::extra_model::canonical(c.source)))
                 .collect()
         })
         .iter()

@@ -4,7 +4,7 @@
 
 use crate::errors::value_error;
 use crate::graph::PreparedGraph;
-use crate::models;
+use crate::models::{self, Compiled, Runs};
 use crate::threads;
 use gatgrad::exec::Session;
 use gatgrad::runtime::kernels::Float;
@@ -27,7 +27,7 @@ enum Any {
 /// A forward run of a compiled-in program, ready for its backward.
 #[pyclass(module = "gatgrad._gatgrad")]
 pub struct Run {
-    model: &'static str,
+    model: &'static Compiled,
     session: Option<Any>,
     threads: usize,
 }
@@ -78,13 +78,14 @@ pub fn forward(
     f32: bool,
     threads: usize,
 ) -> PyResult<Run> {
-    let Some(&(name, _)) = models::MODELS.iter().find(|(n, _)| *n == model) else {
+    let Some(compiled) = models::find(model) else {
         return Err(PyValueError::new_err(format!(
             "no compiled-in model `{model}`"
         )));
     };
-    let program = models::program(name)
-        .ok_or_else(|| PyRuntimeError::new_err(format!("model `{name}` does not compile")))?;
+    let program = models::program(compiled.name).ok_or_else(|| {
+        PyRuntimeError::new_err(format!("model `{}` has no program", compiled.name))
+    })?;
     let mut data = Data {
         num_nodes: graph.graphs.raw.num_nodes(),
         consts,
@@ -102,24 +103,24 @@ pub fn forward(
         data.dropout.insert(k, t.data);
     }
     let prepared = (*graph.graphs).clone();
-    let slots = models::slots(name).unwrap_or(0);
+    let slots = compiled.slots;
     let session = py.detach(move || {
         threads::install(threads, move || {
             if f32 {
                 Session::new_prepared(program, &data, prepared, slots).map(|mut s| {
-                    models::forward(name, &mut s);
+                    Runs::<f32>::forward(compiled, &mut s);
                     Any::F32(s)
                 })
             } else {
                 Session::new_prepared(program, &data, prepared, slots).map(|mut s| {
-                    models::forward(name, &mut s);
+                    Runs::<f64>::forward(compiled, &mut s);
                     Any::F64(s)
                 })
             }
         })
     });
     Ok(Run {
-        model: name,
+        model: compiled,
         session: Some(session.map_err(value_error)?),
         threads,
     })
@@ -143,11 +144,14 @@ fn outputs<'py, T: Float + Element>(
 
 fn backward<'py, T: Float + Element>(
     py: Python<'py>,
-    model: &'static str,
+    model: &'static Compiled,
     threads: usize,
     mut s: Session<T>,
     grad_out: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<Bound<'py, PyDict>>
+where
+    Compiled: Runs<T>,
+{
     let p = &s.program;
     let want = gatgrad::results::pyg_shape(p, &s.bound, p.output);
     let seed = real("grad_out", grad_out)?;
@@ -160,7 +164,7 @@ fn backward<'py, T: Float + Element>(
     let seed: Vec<T> = seed.data.iter().map(|v| T::of(*v)).collect();
     let grads = py.detach(move || {
         threads::install(threads, move || {
-            models::backward(model, &mut s, &seed);
+            model.backward(&mut s, &seed);
             gatgrad::results::gradients(&s)
         })
     });

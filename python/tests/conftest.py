@@ -1,8 +1,15 @@
 """Shared helpers of the Python tests: small random graphs and a comparison of a gatgrad layer
 with the PyG layer it replaces, on PyG's own state_dict."""
 
+import os
+from pathlib import Path
+
 import pytest
 import torch
+
+# Programs built on first use go to a cache under target/ (never the user's ~/.cache): its shared
+# cargo folder survives between runs, so a later run compiles only the generated crate.
+os.environ["GATGRAD_CACHE_DIR"] = str(Path(__file__).resolve().parents[2] / "target" / "pytest-gatgrad-cache")
 
 
 def graph(n=40, e=160, seed=0, loops=3):

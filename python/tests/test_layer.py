@@ -53,14 +53,6 @@ def test_unknown_size_or_constant_is_refused():
         gt.Layer(RESIDUAL, F=7, H=2, C=5, K=3)
 
 
-def test_file_not_compiled_in_says_how_to_get_it(tmp_path):
-    text = RESIDUAL.read_text().replace("leaky_relu(z[i <- j, h, c], slope)", "tanh(z[i <- j, h, c])")
-    f = tmp_path / "tanh_variant.gat"
-    f.write_text(text)
-    with pytest.raises(NotImplementedError, match="is not compiled into gatgrad's Python extension"):
-        gt.Layer(f, F=7, H=2, C=5)
-
-
 def test_file_that_does_not_compile_gives_the_diagnostic(tmp_path):
     f = tmp_path / "broken.gat"
     f.write_text("layer broken { dims F; input x[n: node, f: F]; out[n] = y[n]; output out; }")

@@ -693,7 +693,7 @@ mod tests {
             ),
             "{err}"
         );
-        assert_eq!(Graph::bytes(2_000_000_000, 1), 48_000_000_040);
+        assert_eq!(Graph::bytes(2_000_000_000, 1), 20 + 24 * 2_000_000_001);
         // Random graphs from user sizes: errors instead of clamping.
         let err = try_random_graph(10, 100_000_000_000, 0, "gen-graph")
             .unwrap_err()

@@ -211,23 +211,7 @@ impl Gen<'_> {
                 let (g, of, edge) = (graph(g), self.node_pos(of), var(edge));
                 quote!(for &ee in #g.in_edges(#of) { let #edge = ee as usize; #body })
             }
-            Range::OutEdges { edge, of } => {
-                let g = match self.p.var(edge).kind {
-                    VarKind::Edge(g) => g,
-                    _ => GraphId(0),
-                };
-                let (g, of, far) = (graph(g), self.node_pos(of), far_end(edge));
-                let edge = var(edge);
-                quote! {
-                    let (ptr, list) = #g.out_csr();
-                    let far = #g.out_targets();
-                    for k in ptr[#of]..ptr[#of + 1] {
-                        let #edge = list[k] as usize;
-                        let #far = far[k] as usize;
-                        #body
-                    }
-                }
-            }
+            Range::OutEdges { edge, of } => self.out_edges_loop(edge, of, TokenStream::new(), body),
             Range::AllNodes(v) => {
                 let v = var(v);
                 quote!(for #v in 0..nn { #body })
@@ -256,40 +240,49 @@ impl Gen<'_> {
             unreachable!("a neighbourhood runs over edges")
         };
         let prefetch_distance = self.helper(Helper::PrefetchDistance);
-        let (n, g) = (self.node_pos(of), graph(g));
-        let edge_var = edge;
-        let edge = var(edge);
         // The edges of consecutive nodes are consecutive in the CSR index, so looking ahead in it
         // also covers the first edges of the next node.
-        match gather.range {
-            Range::InEdges { .. } => {
-                let VarKind::Edge(gid) = self.p.var(edge_var).kind else {
-                    unreachable!("a neighbourhood runs over edges")
-                };
-                let fetch = self.prefetch_at(&gather.prefetch, gid, End::Src, quote!(pe as usize));
-                quote! {
-                    let (ptr, list) = #g.in_csr();
-                    for k in ptr[#n]..ptr[#n + 1] {
-                        if let Some(&pe) = list.get(k + #prefetch_distance) { #fetch }
-                        let #edge = list[k] as usize;
-                        #inner
-                    }
-                }
+        if let Range::OutEdges { .. } = gather.range {
+            // The far ends in by-source order: read sequentially, for the row and the prefetch.
+            let fetch = self.prefetch_rows(&gather.prefetch, quote!((pj as usize)));
+            let ahead = quote!(if let Some(&pj) = far.get(k + #prefetch_distance) { #fetch });
+            return self.out_edges_loop(edge, of, ahead, inner);
+        }
+        let fetch = self.prefetch_at(&gather.prefetch, g, End::Src, quote!(pe as usize));
+        let (n, g, edge) = (self.node_pos(of), graph(g), var(edge));
+        quote! {
+            let (ptr, list) = #g.in_csr();
+            for k in ptr[#n]..ptr[#n + 1] {
+                if let Some(&pe) = list.get(k + #prefetch_distance) { #fetch }
+                let #edge = list[k] as usize;
+                #inner
             }
-            _ => {
-                // The far ends in by-source order: read sequentially, for the row and the prefetch.
-                let fetch = self.prefetch_rows(&gather.prefetch, quote!((pj as usize)));
-                let far_node = far_end(edge_var);
-                quote! {
-                    let (ptr, list) = #g.out_csr();
-                    let far = #g.out_targets();
-                    for k in ptr[#n]..ptr[#n + 1] {
-                        if let Some(&pj) = far.get(k + #prefetch_distance) { #fetch }
-                        let #edge = list[k] as usize;
-                        let #far_node = far[k] as usize;
-                        #inner
-                    }
-                }
+        }
+    }
+
+    /// A loop over the out-edges of `of` in the by-source CSR index, binding the edge and its far
+    /// end (read in by-source order, [`far_end`]); `ahead` comes first in each iteration.
+    fn out_edges_loop(
+        &self,
+        edge: VarId,
+        of: At,
+        ahead: TokenStream,
+        body: TokenStream,
+    ) -> TokenStream {
+        let g = match self.p.var(edge).kind {
+            VarKind::Edge(g) => g,
+            _ => GraphId(0),
+        };
+        let (g, of, far) = (graph(g), self.node_pos(of), far_end(edge));
+        let edge = var(edge);
+        quote! {
+            let (ptr, list) = #g.out_csr();
+            let far = #g.out_targets();
+            for k in ptr[#of]..ptr[#of + 1] {
+                #ahead
+                let #edge = list[k] as usize;
+                let #far = far[k] as usize;
+                #body
             }
         }
     }

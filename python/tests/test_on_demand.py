@@ -18,7 +18,7 @@ import torch_geometric.nn as pyg
 
 import gatgrad.torch as gt
 from gatgrad import _gatgrad
-from conftest import graph, run
+from conftest import assert_equals_pyg_residual_gatv2, graph, run
 
 ROOT = Path(__file__).resolve().parents[2]
 RESIDUAL = ROOT / "examples/variants/gatv2_residual_split.gat"
@@ -76,19 +76,7 @@ def test_later_uses_hit_the_cache_silently(variant, tmp_path, capsys):
 
 
 def test_built_variant_equals_pyg_residual_gatv2(variant):
-    ref = pyg.GATv2Conv(7, 5, heads=3, residual=True).double()
-    ours = gt.Layer(variant.file, F=7, H=3, C=5).double()
-    assert set(ours.state_dict()) == set(ref.state_dict())
-    ours.load_state_dict(ref.state_dict())
-    x = torch.randn(40, 7, dtype=torch.float64)
-    ei = graph(40)
-    a, b = run(ref, x, ei), run(ours, x, ei)
-    assert torch.equal(a[1], b[1])
-    assert (a[0] - b[0]).abs().max() <= 1e-10
-    assert (a[2] - b[2]).abs().max() <= 1e-10
-    assert set(a[3]) == set(b[3])
-    for name, g in a[3].items():
-        assert (b[3][name] - g).abs().max() <= 1e-10 * max(1.0, g.abs().max().item()), name
+    assert_equals_pyg_residual_gatv2(gt.Layer(variant.file, F=7, H=3, C=5))
 
 
 def test_built_variant_with_dropout_in_training_matches_pyg(variant):

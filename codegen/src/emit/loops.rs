@@ -232,7 +232,9 @@ impl Gen<'_> {
     /// the edge a few places ahead in the CSR index are prefetched, so several cache misses overlap.
     pub(super) fn gather_loop(&self, gather: &Gather, inner: TokenStream) -> TokenStream {
         let (edge, of) = match gather.range {
-            _ if gather.prefetch.is_empty() => return self.range_loop(gather.range, inner),
+            _ if gather.prefetch.is_empty() && gather.prefetch_edges.is_empty() => {
+                return self.range_loop(gather.range, inner)
+            }
             Range::InEdges { edge, of } | Range::OutEdges { edge, of } => (edge, of),
             _ => unreachable!("only neighbourhood sums prefetch"),
         };
@@ -244,8 +246,13 @@ impl Gen<'_> {
         // also covers the first edges of the next node.
         if let Range::OutEdges { .. } = gather.range {
             // The far ends in by-source order: read sequentially, for the row and the prefetch.
+            // Edge tensors are stored in target order, so their rows are random here too.
             let fetch = self.prefetch_rows(&gather.prefetch, quote!((pj as usize)));
-            let ahead = quote!(if let Some(&pj) = far.get(k + #prefetch_distance) { #fetch });
+            let fetch_edges = self.prefetch_rows(&gather.prefetch_edges, quote!((pe as usize)));
+            let ahead = quote! {
+                if let Some(&pj) = far.get(k + #prefetch_distance) { #fetch }
+                if let Some(&pe) = list.get(k + #prefetch_distance) { #fetch_edges }
+            };
             return self.out_edges_loop(edge, of, ahead, inner);
         }
         let fetch = self.prefetch_at(&gather.prefetch, g, End::Src, quote!(pe as usize));

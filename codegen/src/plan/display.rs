@@ -133,11 +133,13 @@ impl Plan {
             _ => "a sum over its out-edges".to_string(),
         };
         s.push_str(" (edges outside, features inside)");
-        if !g.prefetch.is_empty() {
+        let mut ahead: Vec<TensorId> = g.prefetch.clone();
+        ahead.extend(&g.prefetch_edges);
+        if !ahead.is_empty() {
             let _ = write!(
                 s,
                 ", prefetching {} a few edges ahead",
-                self.tensors(&g.prefetch)
+                self.tensors(&ahead)
             );
         }
         s

@@ -220,6 +220,10 @@ pub struct Gather {
     pub body: ExprId,
     /// Node tensors read at the far end, prefetched a few edges ahead in the CSR index.
     pub prefetch: Vec<TensorId>,
+    /// Edge tensors read at the summed edge itself when the sum runs over out-edges: their rows
+    /// are stored in target order, so a walk in source order reaches them at random, and the
+    /// rows of the edge a few places ahead are prefetched too.
+    pub prefetch_edges: Vec<TensorId>,
 }
 
 /// `out[i, c] = mean_h Σ_{j → i} body[h, c] (+ rest)`, walking the in-edges once.

@@ -73,6 +73,7 @@ pub(crate) fn walk(p: &Program, eq: &Equation) -> Option<HeadWalk> {
             range,
             body,
             prefetch: Vec::new(),
+            prefetch_edges: Vec::new(),
         },
         rest,
     })

@@ -95,6 +95,7 @@ fn neighbourhood_terms(
                 range,
                 body,
                 prefetch: Vec::new(),
+                prefetch_edges: Vec::new(),
             }),
             _ => rest.push(t),
         }

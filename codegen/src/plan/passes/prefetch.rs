@@ -3,15 +3,18 @@
 //! it computes the current target; an edge loop in target order, or a chunked sum over edges, the
 //! source rows of the edge a few places ahead; a node's neighbourhood sum the far rows of the
 //! edge a few places ahead in the CSR index (except over in-edges inside a fused kernel, which
-//! prefetches those itself).
+//! prefetches those itself); a sum over a node's out-edges also the rows of the edge tensors it
+//! reads at the edge a few places ahead (stored in target order, they are random rows too).
 
-use super::super::walk::{end_reads, End};
+use super::super::walk::{edge_reads, end_reads, End};
 use super::super::{Gather, Plan, Strategy};
 use crate::ir::*;
+use std::collections::BTreeSet;
 
 /// The pass.
 pub(super) fn run(plan: &mut Plan) {
     let p = &plan.program;
+    let inlined = &plan.inlined;
     for (kernels, eqs) in [
         (&mut plan.forward, &plan.forward_eqs),
         (&mut plan.backward, &plan.backward_eqs),
@@ -48,9 +51,11 @@ pub(super) fn run(plan: &mut Plan) {
                     } => {
                         for gather in gathers.iter_mut() {
                             gather.prefetch = far_rows(p, gather, fused);
+                            gather.prefetch_edges = edge_rows(p, gather, inlined);
                         }
                         if let Some(walk) = head_walk {
                             walk.gather.prefetch = far_rows(p, &walk.gather, fused);
+                            walk.gather.prefetch_edges = edge_rows(p, &walk.gather, inlined);
                         }
                     }
                     _ => {}
@@ -69,6 +74,18 @@ fn ahead(p: &Program, edge: VarId, body: ExprId) -> Vec<TensorId> {
     let mut far = Vec::new();
     end_reads(p, body, g, End::Src, Some(edge), &mut far);
     far
+}
+
+/// Edge tensors a sum over a node's out-edges reads at the summed edge (rows in target order,
+/// reached in source order: at random), except those kept in registers only.
+fn edge_rows(p: &Program, gather: &Gather, inlined: &BTreeSet<TensorId>) -> Vec<TensorId> {
+    let Range::OutEdges { edge, .. } = gather.range else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    edge_reads(p, gather.body, edge, &mut rows);
+    rows.retain(|t| !inlined.contains(t));
+    rows
 }
 
 /// Node tensors a neighbourhood sum reads at the far end of its edges.

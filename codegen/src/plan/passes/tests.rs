@@ -278,6 +278,18 @@ fn prefetch_far_rows_of_fused_kernels_out_edge_sums_and_edge_sums() {
         panic!("d xl is node rows");
     };
     assert_eq!(names(&gathers[0].prefetch), ["xr", "∂out"]);
+    // Edge tensors are stored in target order: a walk over out-edges reaches their rows at
+    // random, so they are prefetched too; a walk over in-edges reads them in order.
+    let alpha_ds: Vec<String> = ["alpha", "∂s"].map(String::from).into();
+    let mut got = names(&gathers[0].prefetch_edges);
+    got.sort();
+    assert_eq!(got, alpha_ds);
+    let before = plan(GATV2, "head_walk");
+    let crate::plan::Strategy::NodeRows { gathers, .. } = &before.backward[1].steps[0].strategy
+    else {
+        panic!("d xl is node rows");
+    };
+    assert!(gathers[0].prefetch_edges.is_empty());
 }
 
 #[test]

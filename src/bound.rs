@@ -107,15 +107,21 @@ impl Bound {
                 data.num_nodes
             )));
         }
-        // The self-loop graph is there whenever the program uses it (checked above).
+        // The self-loop graph is there whenever the program uses it (checked above). A variant
+        // that no index variable runs over and no tensor lives on (the raw graph of a layer that
+        // adds self loops) is kept edgeless: nothing reads its edges.
         let graphs: Vec<Graph> = p
             .graphs
             .iter()
-            .map(|g| match (g, &loop_graph) {
-                (GraphKind::SelfLoops, Some(looped)) => looped.clone(),
-                _ => raw_sorted.clone(),
+            .enumerate()
+            .map(|(k, g)| match (g, &loop_graph) {
+                _ if !reads_edges_of(p, GraphId(k as u32)) => {
+                    Graph::new(raw.num_nodes(), Vec::new(), Vec::new())
+                }
+                (GraphKind::SelfLoops, Some(looped)) => Ok(looped.clone()),
+                _ => Ok(raw_sorted.clone()),
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let uses_loops = p.graphs.contains(&GraphKind::SelfLoops);
         let loop_origin = loop_origin.filter(|_| uses_loops);
         let loop_map = loop_map.filter(|_| uses_loops);
@@ -349,4 +355,11 @@ fn scatter_rows<V: Copy + Default>(values: &[V], order: &[u32], width: usize) ->
         out[o..o + width].copy_from_slice(&values[r * width..(r + 1) * width]);
     }
     out
+}
+
+/// Whether anything of `p` reads the edges of graph variant `g`: an index variable over its
+/// edges or a tensor on them.
+fn reads_edges_of(p: &Program, g: GraphId) -> bool {
+    p.vars.iter().any(|v| v.kind == VarKind::Edge(g))
+        || p.tensors.iter().any(|t| t.domain == Domain::Edge(g))
 }

@@ -84,6 +84,14 @@ impl<T: Float> Session<T> {
         G::forward(&self.bound, &mut self.values);
     }
 
+    /// Sets the seed `∂out` of a layer, taking `seed` as it is (no copy): later calls of
+    /// [`Session::backward`] or [`Session::backward_params`] with `None` start from it.
+    pub fn set_seed(&mut self, seed: Vec<T>) {
+        if let Some(t) = self.program.seed {
+            self.values[t.index()] = seed;
+        }
+    }
+
     /// Sets the seed `∂out` (a layer) and runs `G::backward`.
     pub fn backward<G: Generated>(&mut self, seed: Option<&[T]>) {
         if let (Some(t), Some(s)) = (self.program.seed, seed) {

@@ -4,7 +4,9 @@
 
 Runs `GATv2Conv(F, C, heads=H)` (PyG's defaults: self loops added, concat) in float32 on random
 features, times forward + `out.sum().backward()` `--reps` times after one warm-up run and prints one
-JSON line with the medians and the process's peak RSS. Reads the safetensors file itself (header
+JSON line with the medians and the process's peak RSS. It also times the issue's yardstick in the
+same process: torch's CSR sparse × dense product (`torch.sparse.mm`) at width H·C over the same
+graph with PyG's self loops, `torch_csr_s` — one sum aggregation pass. Reads the safetensors file itself (header
 length, JSON header, raw little-endian data), so it needs only torch and torch_geometric.
 """
 
@@ -59,6 +61,19 @@ def main():
             fw.append(t1 - t0)
             bw.append(t2 - t1)
     total = [f + b for f, b in zip(fw, bw)]
+    # The yardstick: one CSR sum aggregation at width H·C on the graph GATv2Conv runs on.
+    from torch_geometric.utils import add_self_loops, remove_self_loops
+
+    looped, _ = add_self_loops(remove_self_loops(edge_index)[0], num_nodes=n)
+    values = torch.ones(looped.shape[1])
+    adj = torch.sparse_coo_tensor(looped.flip(0), values, (n, n)).coalesce().to_sparse_csr()
+    h = torch.randn(n, a.heads * a.channels)
+    csr = []
+    for rep in range(a.reps + 1):
+        t0 = time.perf_counter()
+        torch.sparse.mm(adj, h)
+        if rep > 0:
+            csr.append(time.perf_counter() - t0)
     print(json.dumps({
         "library": "pyg",
         "torch": torch.__version__,
@@ -68,6 +83,8 @@ def main():
         "forward_s": statistics.median(fw),
         "backward_s": statistics.median(bw),
         "total_s": statistics.median(total),
+        "torch_csr_s": statistics.median(csr),
+        "passes": statistics.median(total) / statistics.median(csr),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 

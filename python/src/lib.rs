@@ -32,6 +32,7 @@ fn _gatgrad(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_common(m)?;
     m.add_function(wrap_pyfunction!(dataset::dataset, m)?)?;
     m.add_function(wrap_pyfunction!(on_demand::build_program, m)?)?;
+    m.add_function(wrap_pyfunction!(on_demand::cache_dir, m)?)?;
     Ok(())
 }
 

@@ -24,15 +24,6 @@ GATV2 = [
     {"heads": 2, "concat": False, "add_self_loops": False, "bias": False},
     {"heads": 2, "edge_dim": 3, "residual": True, "share_weights": True},
     {"heads": 3, "concat": False, "residual": True, "edge_dim": 2},
-    {
-        "heads": 2,
-        "concat": False,
-        "add_self_loops": False,
-        "edge_dim": 3,
-        "bias": False,
-        "share_weights": True,
-        "residual": True,
-    },
 ]
 GAT = [
     {},

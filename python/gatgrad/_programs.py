@@ -220,6 +220,13 @@ def _folder() -> Path:
     return Path(_ext.cache_dir()) / "programs"
 
 
+def _unwritable(folder: Path, e: OSError) -> RuntimeError:
+    return RuntimeError(
+        f"gatgrad: cannot write the generated program into {folder} ({e}); set "
+        "GATGRAD_CACHE_DIR to a writable folder"
+    )
+
+
 def program_file(kind: str, key: tuple) -> Path:
     """The generated program of the configuration, written (atomically, when it differs) to the
     cache's ``programs/`` folder under its layer name."""
@@ -231,14 +238,19 @@ def program_file(kind: str, key: tuple) -> Path:
             return path
     except OSError:
         pass
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".gat.tmp")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".gat.tmp")
+    except OSError as e:
+        raise _unwritable(folder, e) from e
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise _unwritable(folder, e) from e
         raise
     return path
 
@@ -253,12 +265,13 @@ def models_for(configs) -> list:
         for c in dict.fromkeys(configs):
             if c in _MODELS:
                 continue
-            path = program_file(*c)
-            model = _ext.model_for_file(str(path))
+            name = program_name(*c)
+            model = _ext.model_for_text(f"{name}.gat", program_text(*c))
             if model is not None:
                 _MODELS[c] = model
             else:
-                missing.append((c, path))
+                # Written only to be built (a compiled-in program needs no cache folder).
+                missing.append((c, program_file(*c)))
         if missing:
             built = _load_built([p for _, p in missing])
             _MODELS.update(zip((c for c, _ in missing), built))

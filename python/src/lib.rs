@@ -51,5 +51,6 @@ fn add_common(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(info::info, m)?)?;
     m.add_function(wrap_pyfunction!(info::compiled_models, m)?)?;
     m.add_function(wrap_pyfunction!(info::model_for_file, m)?)?;
+    m.add_function(wrap_pyfunction!(info::model_for_text, m)?)?;
     Ok(())
 }

@@ -50,6 +50,7 @@ def test_every_compiled_in_configuration_is_generated_exactly():
     for (kind, key), name in COMPILED_IN.items():
         path = _programs.program_file(kind, key)
         assert _gatgrad.model_for_file(str(path)) == name, (kind, key, path.read_text())
+        assert _gatgrad.model_for_text("x.gat", path.read_text()) == name
     # and every GAT / GATv2 program compiled in is one of them
     assert set(COMPILED_IN.values()) == {n for n, _ in gt.models() if n.startswith("gat")}
 
@@ -75,6 +76,18 @@ def test_every_combination_has_pygs_parameters(kind, key):
     assert ours == {k: tuple(v.shape) for k, v in ref.named_parameters()}
     assert ("self_loops;" in text) == ("add_self_loops" not in key)
     assert ('as "edge_attr"' in text) == ("edge_dim" in key)
+
+
+def test_compiled_in_configurations_need_no_cache_folder(monkeypatch, tmp_path):
+    """A layer of a compiled-in configuration writes nothing (a read-only cache is fine); one
+    that must be built says which folder to make writable."""
+    monkeypatch.setattr(_programs, "_MODELS", {})
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    monkeypatch.setattr(_programs, "_folder", lambda: blocked / "programs")
+    assert gt.GATv2Conv(4, 4, residual=True).model == "gatv2_residual"
+    with pytest.raises(RuntimeError, match="set GATGRAD_CACHE_DIR to a writable folder"):
+        gt.GATv2Conv(4, 4, residual=True, bias=False)
 
 
 def test_names_are_distinct_and_files_go_to_the_cache():

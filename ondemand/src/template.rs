@@ -69,7 +69,7 @@ impl CrateTemplate {
         // The package's library is called `_gatgrad` (the extension's module name); the
         // dependency's key names it `gatgrad_python` in the generated code. Without its default
         // feature `built-in`: the module runs its own programs, not the extension's built-in
-        // ones, whose generated code would double the time to compile the dependency.
+        // ones, whose generated code is most of the dependency's compile time.
         template.dependencies.push_str(&format!(
             "gatgrad_python = {{ package = \"gatgrad-python\", path = {}, \
              default-features = false }}\n",

@@ -9,7 +9,8 @@
 //! <cache>/entries/<key>/crate/         the generated crate (Cargo.toml, src/main.rs, model.gat)
 //! <cache>/entries/<key>/build.log      cargo's output
 //! <cache>/target/                      one cargo target folder for every entry, so gatgrad and its
-//!                                      dependencies are compiled once for all programs
+//!                                      dependencies are compiled once for all programs (or the
+//!                                      folder `GATGRAD_CACHE_TARGET_DIR` names)
 //! <cache>/tmp/<key>-*/                 builds in progress, each laid out like an entry
 //! <cache>/failed/<key>/                the last failed build of a key, kept for the bug report
 //! ```
@@ -31,6 +32,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// The variable naming the cache folder.
 pub const CACHE_DIR_ENV: &str = "GATGRAD_CACHE_DIR";
+
+/// The variable naming the shared cargo target folder, when it is not the cache's own
+/// `<cache>/target`: e.g. the workspace's `target/`, whose gatgrad, pyo3 and other shared pieces
+/// a build then reuses instead of compiling them a second time (CI does this). Only the pieces
+/// built with the same features, flags, profile and environment are reused; cargo builds the
+/// others next to them.
+pub const CACHE_TARGET_DIR_ENV: &str = "GATGRAD_CACHE_TARGET_DIR";
 
 /// The artifact's name inside an entry (`bin/model`, `lib/libmodel.so`).
 const ARTIFACT: &str = "model";
@@ -82,18 +90,25 @@ impl Entry {
 #[derive(Clone, Debug)]
 pub struct Cache {
     root: PathBuf,
+    /// The shared cargo target folder if not `<root>/target`.
+    target: Option<PathBuf>,
 }
 
 impl Cache {
     /// The cache in `GATGRAD_CACHE_DIR` if it is set and not empty, else `gatgrad/` in the
-    /// user's cache folder (`~/.cache/gatgrad` on Linux).
+    /// user's cache folder (`~/.cache/gatgrad` on Linux); its shared cargo target folder is
+    /// `GATGRAD_CACHE_TARGET_DIR` if that is set and not empty.
     pub fn from_env() -> Result<Cache, Error> {
-        match std::env::var_os(CACHE_DIR_ENV) {
-            Some(dir) if !dir.is_empty() => Ok(Cache::at(dir)),
+        let cache = match std::env::var_os(CACHE_DIR_ENV) {
+            Some(dir) if !dir.is_empty() => Cache::at(dir),
             _ => dirs::cache_dir()
                 .map(|dir| Cache::at(dir.join("gatgrad")))
-                .ok_or(Error::NoCacheDir),
-        }
+                .ok_or(Error::NoCacheDir)?,
+        };
+        Ok(match std::env::var_os(CACHE_TARGET_DIR_ENV) {
+            Some(dir) if !dir.is_empty() => cache.with_target_dir(dir),
+            _ => cache,
+        })
     }
 
     /// The cache in `root`, made absolute (cargo runs in the generated crate's folder, where a
@@ -102,6 +117,17 @@ impl Cache {
         let root = root.into();
         Cache {
             root: std::path::absolute(&root).unwrap_or(root),
+            target: None,
+        }
+    }
+
+    /// This cache with its shared cargo target folder in `dir` (made absolute) instead of
+    /// `<cache>/target`.
+    pub fn with_target_dir(self, dir: impl Into<PathBuf>) -> Cache {
+        let dir = dir.into();
+        Cache {
+            target: Some(std::path::absolute(&dir).unwrap_or(dir)),
+            ..self
         }
     }
 
@@ -112,7 +138,9 @@ impl Cache {
 
     /// The shared cargo target folder.
     pub fn target_dir(&self) -> PathBuf {
-        self.root.join("target")
+        self.target
+            .clone()
+            .unwrap_or_else(|| self.root.join("target"))
     }
 
     /// The key of `request` built by `toolchain`.
@@ -225,8 +253,8 @@ impl Cache {
     /// Creates the cache's folders and its `CACHEDIR.TAG` (so backup tools skip it), and
     /// removes build folders left by crashes.
     fn prepare(&self) -> Result<(), Error> {
-        for dir in ["entries", "tmp", "target", "failed"] {
-            let dir = self.root.join(dir);
+        let folders = ["entries", "tmp", "failed"].map(|dir| self.root.join(dir));
+        for dir in folders.into_iter().chain([self.target_dir()]) {
             std::fs::create_dir_all(&dir).map_err(|e| Error::cache_dir(&dir, e))?;
         }
         let tag = self.root.join("CACHEDIR.TAG");

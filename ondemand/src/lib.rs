@@ -38,7 +38,7 @@ mod key;
 mod template;
 mod toolchain;
 
-pub use cache::{Cache, Entry, Request, CACHE_DIR_ENV};
+pub use cache::{Cache, Entry, Request, CACHE_DIR_ENV, CACHE_TARGET_DIR_ENV};
 pub use error::Error;
 pub use event::Event;
 pub use key::{text_id, Key, KeyInputs, GATGRAD_BUILD};

@@ -67,9 +67,12 @@ impl CrateTemplate {
         let mut template = CrateTemplate::gatgrad()?;
         template.kind = CrateKind::Library;
         // The package's library is called `_gatgrad` (the extension's module name); the
-        // dependency's key names it `gatgrad_python` in the generated code.
+        // dependency's key names it `gatgrad_python` in the generated code. Without its default
+        // feature `built-in`: the module runs its own programs, not the extension's built-in
+        // ones, whose generated code is most of the dependency's compile time.
         template.dependencies.push_str(&format!(
-            "gatgrad_python = {{ package = \"gatgrad-python\", path = {} }}\n",
+            "gatgrad_python = {{ package = \"gatgrad-python\", path = {}, \
+             default-features = false }}\n",
             toml_string(&source_tree().join("python"))
         ));
         template.env.push((

@@ -195,6 +195,26 @@ fn a_relative_cache_folder_is_made_absolute() {
 }
 
 #[test]
+fn the_shared_target_folder_can_be_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = Cache::at(tmp.path().join("cache")).with_target_dir(tmp.path().join("shared"));
+    assert_eq!(cache.target_dir(), tmp.path().join("shared"));
+    let template = CrateTemplate::standalone("");
+    let entry = cache
+        .get_or_build(&request(&template, MAIN_RS), &toolchain(), &mut |_| {})
+        .unwrap();
+    assert!(entry.built);
+    assert!(run(&entry).starts_with("generated main"));
+    // cargo worked in the folder named; the cache made no target folder of its own.
+    assert!(tmp.path().join("shared/release").is_dir());
+    assert!(!cache.root().join("target").exists());
+    assert_eq!(
+        names(&cache.root().join("entries")),
+        [entry.key.to_string()]
+    );
+}
+
+#[test]
 fn a_cache_folder_that_cannot_be_created_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("a-file");

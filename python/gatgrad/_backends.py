@@ -37,10 +37,15 @@ def _load_built(paths: list) -> list:
     """Builds (or finds in the cache) one extension module holding the programs of the ``.gat``
     files at ``paths``, imports it and returns the operators' name of each program."""
     abi = f"{sys.version} {sysconfig.get_config_var('EXT_SUFFIX')} {sys.implementation.cache_tag}"
+    # What maturin tells pyo3's build script (`pip install ./python`), so that a shared target
+    # folder's pyo3 built by maturin is reused rather than rebuilt for a different environment.
+    bits = 64 if sys.maxsize > 2**32 else 32
+    signature = f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}-{bits}bit"
     built = _ext.build_program(
         [str(p) for p in paths],
         sys.executable,
         abi,
+        [("PYO3_ENVIRONMENT_SIGNATURE", signature)],
         lambda line: print(line, file=sys.stderr, flush=True),
     )
     models = [f"built:{built['module']}/{program}" for program in built["programs"]]
@@ -56,32 +61,8 @@ def _load_built(paths: list) -> list:
     return models
 
 
-# Programs of PyG configurations that are not compiled into the extension: files shipped with
-# the package, built on first use (`Layer`'s mechanism), all of them in one module.
-_PROGRAM_FILES = Path(__file__).resolve().parent / "programs"
-_PACKAGE_MODELS: dict = {}
-
-
 def _model_of_file(path: Path) -> str:
     """The operators' name for the program of the ``.gat`` file at ``path``: a compiled-in
     program's name, else the module built for it on first use."""
     model = _ext.model_for_file(str(path))
     return model if model is not None else _load_built([path])[0]
-
-
-def _package_model(name: str) -> str:
-    """The operators' name for the package's program file ``name`` (in ``programs/``): compiled
-    in, or built on first use together with the package's other program files not compiled in,
-    so a session builds them once for all."""
-    if name not in _PACKAGE_MODELS:
-        files = sorted(_PROGRAM_FILES.glob("*.gat"))
-        missing = []
-        for f in files:
-            model = _ext.model_for_file(str(f))
-            if model is None:
-                missing.append(f)
-            else:
-                _PACKAGE_MODELS[f.name] = model
-        if missing:
-            _PACKAGE_MODELS.update(zip((f.name for f in missing), _load_built(missing)))
-    return _PACKAGE_MODELS[name]

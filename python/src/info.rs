@@ -145,3 +145,13 @@ pub fn model_for_file(path: std::path::PathBuf) -> PyResult<Option<&'static str>
     let canonical = gatgrad::codegen::canonical::canonical_text(&compiled.program);
     Ok(models::by_canonical(&canonical))
 }
+
+/// [`model_for_file`] for the text of a `.gat` file without `use` lines (no file needed):
+/// how `gatgrad.torch` finds whether the program it generated for a PyG configuration is
+/// compiled in. `name` names the text in diagnostics.
+#[pyfunction]
+pub fn model_for_text(name: &str, text: &str) -> PyResult<Option<&'static str>> {
+    let compiled = gatgrad::compile(name, text).map_err(|e| PyValueError::new_err(e.rendered))?;
+    let canonical = gatgrad::codegen::canonical::canonical_text(&compiled.program);
+    Ok(models::by_canonical(&canonical))
+}

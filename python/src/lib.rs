@@ -32,6 +32,7 @@ fn _gatgrad(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_common(m)?;
     m.add_function(wrap_pyfunction!(dataset::dataset, m)?)?;
     m.add_function(wrap_pyfunction!(on_demand::build_program, m)?)?;
+    m.add_function(wrap_pyfunction!(on_demand::cache_dir, m)?)?;
     Ok(())
 }
 
@@ -50,5 +51,6 @@ fn add_common(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(info::info, m)?)?;
     m.add_function(wrap_pyfunction!(info::compiled_models, m)?)?;
     m.add_function(wrap_pyfunction!(info::model_for_file, m)?)?;
+    m.add_function(wrap_pyfunction!(info::model_for_text, m)?)?;
     Ok(())
 }

@@ -5,28 +5,10 @@
 //! use, the one program of a user's file ([`set_programs`]).
 
 use gatgrad::codegen::ir::{Program, Role};
-use gatgrad::derive_gradients;
 use gatgrad::exec::{Generated, Session};
 use gatgrad::runtime::kernels::Float;
-use gatgrad::zoo::*;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
-
-/// `examples/pyg/gatv2_edge_attr.gat`: `GATv2Conv(edge_dim=D)`.
-#[derive_gradients(file = "../examples/pyg/gatv2_edge_attr.gat")]
-pub struct GatV2EdgeAttr;
-
-/// `examples/pyg/gatv2_no_bias.gat`: `GATv2Conv(bias=False)`.
-#[derive_gradients(file = "../examples/pyg/gatv2_no_bias.gat")]
-pub struct GatV2NoBias;
-
-/// `examples/variants/gatv2_residual_split.gat`: `GATv2Conv(residual=True)`.
-#[derive_gradients(file = "../examples/variants/gatv2_residual_split.gat")]
-pub struct GatV2Residual;
-
-/// `examples/pyg/gat_no_loops.gat`: `GATConv(add_self_loops=False)`.
-#[derive_gradients(file = "../examples/pyg/gat_no_loops.gat")]
-pub struct GatNoLoops;
 
 /// A program whose generated code this library holds: its name, the file it was generated
 /// from, and its generated forward and backward in both precisions (function pointers, so the
@@ -100,22 +82,56 @@ impl Runs<f64> for Compiled {
     }
 }
 
-/// The programs compiled into the extension `gatgrad._gatgrad`.
-pub static BUILT_IN: &[Compiled] = &[
-    Compiled::of::<GatV2>("gatv2", "models/gatv2.gat"),
-    Compiled::of::<GatV2Mean>("gatv2_mean", "models/gatv2_mean.gat"),
-    Compiled::of::<GatV2Shared>("gatv2_shared", "models/gatv2_shared.gat"),
-    Compiled::of::<GatV2NoLoops>("gatv2_no_loops", "models/gatv2_no_loops.gat"),
-    Compiled::of::<GatV2EdgeAttr>("gatv2_edge_attr", "examples/pyg/gatv2_edge_attr.gat"),
-    Compiled::of::<GatV2NoBias>("gatv2_no_bias", "examples/pyg/gatv2_no_bias.gat"),
-    Compiled::of::<GatV2Residual>(
-        "gatv2_residual",
-        "examples/variants/gatv2_residual_split.gat",
-    ),
-    Compiled::of::<Gat>("gat", "models/gat.gat"),
-    Compiled::of::<GatMean>("gat_mean", "models/gat_mean.gat"),
-    Compiled::of::<GatNoLoops>("gat_no_loops", "examples/pyg/gat_no_loops.gat"),
-];
+/// The programs compiled into the extension `gatgrad._gatgrad` (feature `built-in`, on by
+/// default); none in the rlib that extension modules built on first use link, which only need
+/// this crate's code that runs programs: without their generated code it compiles in a fraction
+/// of the time.
+#[cfg(feature = "built-in")]
+pub use built_in::BUILT_IN;
+
+/// No program is compiled in without the feature `built-in`.
+#[cfg(not(feature = "built-in"))]
+pub static BUILT_IN: &[Compiled] = &[];
+
+#[cfg(feature = "built-in")]
+mod built_in {
+    use super::Compiled;
+    use gatgrad::derive_gradients;
+    use gatgrad::zoo::*;
+
+    /// `examples/pyg/gatv2_edge_attr.gat`: `GATv2Conv(edge_dim=D)`.
+    #[derive_gradients(file = "../examples/pyg/gatv2_edge_attr.gat")]
+    pub struct GatV2EdgeAttr;
+
+    /// `examples/pyg/gatv2_no_bias.gat`: `GATv2Conv(bias=False)`.
+    #[derive_gradients(file = "../examples/pyg/gatv2_no_bias.gat")]
+    pub struct GatV2NoBias;
+
+    /// `examples/variants/gatv2_residual_split.gat`: `GATv2Conv(residual=True)`.
+    #[derive_gradients(file = "../examples/variants/gatv2_residual_split.gat")]
+    pub struct GatV2Residual;
+
+    /// `examples/pyg/gat_no_loops.gat`: `GATConv(add_self_loops=False)`.
+    #[derive_gradients(file = "../examples/pyg/gat_no_loops.gat")]
+    pub struct GatNoLoops;
+
+    /// The programs compiled into the extension `gatgrad._gatgrad`.
+    pub static BUILT_IN: &[Compiled] = &[
+        Compiled::of::<GatV2>("gatv2", "models/gatv2.gat"),
+        Compiled::of::<GatV2Mean>("gatv2_mean", "models/gatv2_mean.gat"),
+        Compiled::of::<GatV2Shared>("gatv2_shared", "models/gatv2_shared.gat"),
+        Compiled::of::<GatV2NoLoops>("gatv2_no_loops", "models/gatv2_no_loops.gat"),
+        Compiled::of::<GatV2EdgeAttr>("gatv2_edge_attr", "examples/pyg/gatv2_edge_attr.gat"),
+        Compiled::of::<GatV2NoBias>("gatv2_no_bias", "examples/pyg/gatv2_no_bias.gat"),
+        Compiled::of::<GatV2Residual>(
+            "gatv2_residual",
+            "examples/variants/gatv2_residual_split.gat",
+        ),
+        Compiled::of::<Gat>("gat", "models/gat.gat"),
+        Compiled::of::<GatMean>("gat_mean", "models/gat_mean.gat"),
+        Compiled::of::<GatNoLoops>("gat_no_loops", "examples/pyg/gat_no_loops.gat"),
+    ];
+}
 
 static PROGRAMS: OnceLock<&'static [Compiled]> = OnceLock::new();
 

@@ -53,10 +53,23 @@ fn lib_rs(module: &str, count: usize) -> String {
     out
 }
 
+/// gatgrad's cache folder (`GATGRAD_CACHE_DIR`, default `~/.cache/gatgrad`): where programs
+/// built on first use go, and where `gatgrad.torch` writes the programs it generates for PyG
+/// configurations (`programs/`).
+#[pyfunction]
+pub fn cache_dir() -> PyResult<PathBuf> {
+    Cache::from_env()
+        .map(|c| c.root().to_path_buf())
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
 /// Builds (or finds in the cache, `GATGRAD_CACHE_DIR`, default `~/.cache/gatgrad`) one
 /// extension module holding the layers of the `.gat` files at `paths`, for the interpreter `python`
-/// whose version and ABI are `python_abi`. `progress` is called with a line when a build starts
-/// and when it is done (nothing on a cache hit). The build runs with the GIL released.
+/// whose version and ABI are `python_abi`; `env` is set in cargo's environment besides
+/// `PYO3_PYTHON` (`PYO3_ENVIRONMENT_SIGNATURE` as maturin sets it, so that pyo3 built by
+/// `pip install` is reused, not rebuilt, in a shared target folder). `progress` is called with a
+/// line when a build starts and when it is done (nothing on a cache hit). The build runs with
+/// the GIL released.
 ///
 /// Returns a dict: `module` (the name to import it under, the `PyInit_` symbol's), `path` (the
 /// library), `programs` (each file's program name inside it, in order), `built` (whether this
@@ -70,6 +83,7 @@ pub fn build_program<'py>(
     paths: Vec<PathBuf>,
     python: PathBuf,
     python_abi: &str,
+    env: Vec<(String, String)>,
     progress: Py<PyAny>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut canonical = String::new();
@@ -98,7 +112,8 @@ pub fn build_program<'py>(
     let about = |e: gatgrad_ondemand::Error| PyRuntimeError::new_err(format!("{what}: {e}"));
     let entry = py.detach(|| {
         let toolchain = Toolchain::find().map_err(about)?;
-        let template = CrateTemplate::gatgrad_python(&python, python_abi).map_err(about)?;
+        let mut template = CrateTemplate::gatgrad_python(&python, python_abi).map_err(about)?;
+        template.env.extend(env);
         let cache = Cache::from_env().map_err(about)?;
         let first_ever = !cache.target_dir().join("release").is_dir();
         let gat_files: Vec<(&str, &str)> = texts

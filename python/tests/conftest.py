@@ -8,9 +8,15 @@ import pytest
 import torch
 import torch_geometric.nn as pyg
 
-# Programs built on first use go to a cache under target/ (never the user's ~/.cache): its shared
-# cargo folder survives between runs, so a later run compiles only the generated crate.
-os.environ["GATGRAD_CACHE_DIR"] = str(Path(__file__).resolve().parents[2] / "target" / "pytest-gatgrad-cache")
+# Programs built on first use go to a cache under target/ (never the user's ~/.cache). Its shared
+# cargo target folder is the workspace's own target/ (unless GATGRAD_CACHE_TARGET_DIR is set):
+# `cargo test --workspace --release` and `pip install ./python` have built gatgrad,
+# gatgrad-python, pyo3, numpy, rayon... there already, with the same features, flags, profile and
+# PYO3_PYTHON (see .ci/run), so a build compiles only the generated crate instead of compiling
+# them all a second time (5-12 min on 2 cores: BENCHMARKS.md, "CI cost of on-demand builds").
+TARGET = Path(__file__).resolve().parents[2] / "target"
+os.environ["GATGRAD_CACHE_DIR"] = str(TARGET / "pytest-gatgrad-cache")
+os.environ.setdefault("GATGRAD_CACHE_TARGET_DIR", str(TARGET))
 
 
 def graph(n=40, e=160, seed=0, loops=3):

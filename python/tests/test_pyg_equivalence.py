@@ -1,6 +1,6 @@
-"""gatgrad's GATv2Conv and GATConv against PyG's, option by option, with PyG's state_dict loaded
-as is: outputs, attention weights and every gradient within 1e-10 in float64, within float32
-rounding in float32."""
+"""gatgrad's GATv2Conv and GATConv against PyG's, option by option and in combinations, with
+PyG's state_dict loaded as is: outputs, attention weights and every gradient within 1e-10 in
+float64, within float32 rounding in float32."""
 
 import pytest
 import torch
@@ -19,6 +19,11 @@ GATV2 = [
     {"heads": 2, "share_weights": True},
     {"heads": 2, "residual": True},
     {"heads": 4, "negative_slope": 0.05},
+    # Combinations: generated programs not compiled in, built on first use (one build for all
+    # of this module's, `built` below).
+    {"heads": 2, "concat": False, "add_self_loops": False, "bias": False},
+    {"heads": 2, "edge_dim": 3, "residual": True, "share_weights": True},
+    {"heads": 3, "concat": False, "residual": True, "edge_dim": 2},
 ]
 GAT = [
     {},
@@ -26,12 +31,26 @@ GAT = [
     {"heads": 2, "concat": False},
     {"heads": 2, "add_self_loops": False},
     {"heads": 2, "negative_slope": 0.3},
-    # Not compiled in: the package's program files, built on first use (one build for the three).
+    # Not compiled in: generated programs built on first use.
     {"heads": 2, "edge_dim": 3},
     {"heads": 2, "bias": False},
     {"heads": 2, "residual": True},
+    {"heads": 2, "edge_dim": 3, "residual": True},
+    {"heads": 3, "concat": False, "add_self_loops": False, "edge_dim": 2, "bias": False, "residual": True},
 ]
 CASES = [("GATv2Conv", o) for o in GATV2] + [("GATConv", o) for o in GAT]
+DROPOUT = [
+    ("GATv2Conv", {"heads": 2, "dropout": 0.4}),
+    ("GATConv", {"heads": 2, "dropout": 0.4}),
+    ("GATv2Conv", {"heads": 2, "dropout": 0.4, "concat": False, "add_self_loops": False, "bias": False}),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built():
+    """Every configuration of this module that is not compiled in, built in ONE extension module
+    (one cargo build, not one per configuration): what `gatgrad.torch.build` is for."""
+    return gt.build(*CASES, *DROPOUT)
 
 
 def pair(kind, options, dtype, f=7, c=5):
@@ -83,11 +102,11 @@ def test_float32_within_rounding(kind, options):
     assert out.dtype == torch.float32
 
 
-@pytest.mark.parametrize("kind", ["GATv2Conv", "GATConv"])
-def test_dropout_in_training_matches_pyg(kind):
+@pytest.mark.parametrize("kind,options", DROPOUT, ids=[f"{k}-{o}" for k, o in DROPOUT])
+def test_dropout_in_training_matches_pyg(kind, options):
     """The dropout mask is drawn from torch's generator on PyG's [E, H] attention, so one seed
     gives PyG's mask, outputs, attention (after dropout, as PyG reports it) and gradients."""
-    ref, ours = pair(kind, {"heads": 2, "dropout": 0.4}, torch.float64)
+    ref, ours = pair(kind, options, torch.float64)
     ref.train(), ours.train()
     x, ei, _ = inputs({}, torch.float64)
     torch.manual_seed(11)
@@ -108,11 +127,22 @@ def test_initialisation_is_pygs(kind, options):
         assert torch.equal(ours.state_dict()[k], v), k
 
 
+def test_built_configurations_are_not_compiled_in(built):
+    """The combinations above really run generated programs built on first use (all in one
+    module), the single options of GATv2Conv programs compiled in."""
+    assert len(built) == len(CASES) + len(DROPOUT)
+    modules = {m.split("/")[0] for m in built if m.startswith("built:")}
+    assert len(modules) == 1
+    ours = gt.GATv2Conv(4, 4, heads=2, edge_dim=3, residual=True, share_weights=True)
+    assert ours.model.startswith("built:") and ours.model in built
+    assert gt.GATv2Conv(4, 4, residual=True).model == "gatv2_residual"
+
+
 def test_unsupported_options_name_themselves():
-    with pytest.raises(NotImplementedError, match="concat=False, residual=True"):
-        gt.GATv2Conv(4, 4, concat=False, residual=True)
-    with pytest.raises(NotImplementedError, match="edge_dim=3, residual=True"):
-        gt.GATConv(4, 4, edge_dim=3, residual=True)
+    with pytest.raises(NotImplementedError, match="aggr='add'"):
+        gt.GATv2Conv(4, 4, concat=False, residual=True, aggr="add")
+    with pytest.raises(NotImplementedError, match="lazy in_channels=-1"):
+        gt.GATConv(-1, 4, edge_dim=3, residual=True)
     with pytest.raises(NotImplementedError, match="fill_value"):
         gt.GATv2Conv(4, 4, edge_dim=2, fill_value=0.0)
     with pytest.raises(NotImplementedError, match="bipartite"):

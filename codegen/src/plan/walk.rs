@@ -81,26 +81,6 @@ pub(crate) enum End {
     Dst,
 }
 
-/// The edge tensors `e` reads at edge variable `edge` (`alpha[i ← j, h]` in a sum over `j`'s
-/// out-edges), sorted. Adds to `out`, which stays sorted.
-pub(crate) fn edge_reads(p: &Program, e: ExprId, edge: VarId, out: &mut Vec<TensorId>) {
-    let mut stack = vec![e];
-    while let Some(x) = stack.pop() {
-        if let Node::Access {
-            tensor,
-            at: Some(At::Edge(v)),
-            ..
-        } = *p.arena.get(x)
-        {
-            if v == edge && !out.contains(&tensor) {
-                out.push(tensor);
-            }
-        }
-        stack.extend(p.arena.children(x));
-    }
-    out.sort();
-}
-
 /// The node tensors `e` reads at endpoint `end` of an edge of graph `g` (of edge variable `edge`
 /// only, when given), sorted: rows gathered at random when the edges are visited from their other
 /// endpoint. Adds to `out`, which stays sorted.

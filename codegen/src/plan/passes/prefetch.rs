@@ -6,7 +6,7 @@
 //! prefetches those itself); a sum over a node's out-edges also the rows of the edge tensors it
 //! reads at the edge a few places ahead (stored in target order, they are random rows too).
 
-use super::super::walk::{edge_reads, end_reads, End};
+use super::super::walk::{collect_accesses, end_reads, End};
 use super::super::{Gather, Plan, Strategy};
 use crate::ir::*;
 use std::collections::BTreeSet;
@@ -82,9 +82,21 @@ fn edge_rows(p: &Program, gather: &Gather, inlined: &BTreeSet<TensorId>) -> Vec<
     let Range::OutEdges { edge, .. } = gather.range else {
         return Vec::new();
     };
-    let mut rows = Vec::new();
-    edge_reads(p, gather.body, edge, &mut rows);
-    rows.retain(|t| !inlined.contains(t));
+    let mut reads = Vec::new();
+    collect_accesses(p, gather.body, &mut reads);
+    let mut rows: Vec<TensorId> = reads
+        .into_iter()
+        .filter_map(|r| match *p.arena.get(r) {
+            Node::Access {
+                tensor,
+                at: Some(At::Edge(v)),
+                ..
+            } if v == edge && !inlined.contains(&tensor) => Some(tensor),
+            _ => None,
+        })
+        .collect();
+    rows.sort();
+    rows.dedup();
     rows
 }
 

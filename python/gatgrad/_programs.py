@@ -147,16 +147,6 @@ def program_text(kind: str, key: tuple) -> str:
         if edge:
             w.decl("param", "W_e[h: H, c: C, d: D]", '"lin_edge.weight"', "[H*C, D]")
         w.decl("param", "att[h: H, c: C]", '"att"', "[1, H, C]")
-        if residual:
-            w.decl("param", res_decl[0], '"res.weight"', res_decl[1])
-        if bias:
-            w.decl("param", f"bias[{out_dims}]", '"bias"', out_shape)
-        w.line()
-        w.line("xl[n, h, c] = sum_f W_l[h, c, f] * x[n, f]" + (" + b_l[h, c];" if bias else ";"))
-        if not shared:
-            w.line("xr[n, h, c] = sum_f W_r[h, c, f] * x[n, f]" + (" + b_r[h, c];" if bias else ";"))
-        messages = "xl"
-        score = "sum_c att[h, c] * leaky_relu(z[i <- j, h, c], slope)"
     else:
         w.decl("param", "W[h: H, c: C, f: F]", '"lin.weight"', "[H*C, F]")
         w.decl("param", "att_src[h: H, c: C]", '"att_src"', "[1, H, C]")
@@ -164,17 +154,25 @@ def program_text(kind: str, key: tuple) -> str:
         if edge:
             w.decl("param", "W_e[h: H, c: C, d: D]", '"lin_edge.weight"', "[H*C, D]")
             w.decl("param", "att_edge[h: H, c: C]", '"att_edge"', "[1, H, C]")
-        if residual:
-            w.decl("param", res_decl[0], '"res.weight"', res_decl[1])
-        if bias:
-            w.decl("param", f"bias[{out_dims}]", '"bias"', out_shape)
-        w.line()
+    # Both layers declare the residual's weight and the output bias last.
+    if residual:
+        w.decl("param", res_decl[0], '"res.weight"', res_decl[1])
+    if bias:
+        w.decl("param", f"bias[{out_dims}]", '"bias"', out_shape)
+    w.line()
+    if kind == "GATv2Conv":
+        w.line("xl[n, h, c] = sum_f W_l[h, c, f] * x[n, f]" + (" + b_l[h, c];" if bias else ";"))
+        if not shared:
+            w.line("xr[n, h, c] = sum_f W_r[h, c, f] * x[n, f]" + (" + b_r[h, c];" if bias else ";"))
+        messages = "xl"
+        score = "sum_c att[h, c] * leaky_relu(z[i <- j, h, c], slope)"
+    else:
         w.line("xs[n, h, c] = sum_f W[h, c, f] * x[n, f];")
         messages = "xs"
     if residual:
         w.line(f"res[n, {out_axes}] = sum_f W_res[{out_axes}, f] * x[n, f];")
     if kind == "GATv2Conv":
-        target = "xl" if "share_weights" in o else "xr"
+        target = "xl" if shared else "xr"
         edge_term = " + sum_d W_e[h, c, d] * e[i <- j, d]" if edge else ""
         w.line()
         w.line(f"z[i <- j, h, c]  = xl[j, h, c] + {target}[i, h, c]{edge_term};")

@@ -142,8 +142,7 @@ pub fn compiled_models<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
 #[pyfunction]
 pub fn model_for_file(path: std::path::PathBuf) -> PyResult<Option<&'static str>> {
     let compiled = gatgrad::compile_file(&path).map_err(PyValueError::new_err)?;
-    let canonical = gatgrad::codegen::canonical::canonical_text(&compiled.program);
-    Ok(models::by_canonical(&canonical))
+    Ok(compiled_in(&compiled.program))
 }
 
 /// [`model_for_file`] for the text of a `.gat` file without `use` lines (no file needed):
@@ -152,6 +151,10 @@ pub fn model_for_file(path: std::path::PathBuf) -> PyResult<Option<&'static str>
 #[pyfunction]
 pub fn model_for_text(name: &str, text: &str) -> PyResult<Option<&'static str>> {
     let compiled = gatgrad::compile(name, text).map_err(|e| PyValueError::new_err(e.rendered))?;
-    let canonical = gatgrad::codegen::canonical::canonical_text(&compiled.program);
-    Ok(models::by_canonical(&canonical))
+    Ok(compiled_in(&compiled.program))
+}
+
+/// The compiled-in model whose program is `program`, by canonical text.
+fn compiled_in(program: &gatgrad::codegen::ir::Program) -> Option<&'static str> {
+    models::by_canonical(&gatgrad::codegen::canonical::canonical_text(program))
 }

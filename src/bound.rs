@@ -96,7 +96,8 @@ impl Bound {
                 "the graphs were prepared without the self loops the program adds",
             ));
         }
-        let (loop_graph, loop_map, loop_origin) = match loops {
+        let mut raw_sorted = Some(raw_sorted);
+        let (mut loop_graph, loop_map, loop_origin) = match loops {
             Some((g, m, o)) => (Some(g), Some(m), Some(o)),
             None => (None, None, None),
         };
@@ -114,12 +115,13 @@ impl Bound {
             .graphs
             .iter()
             .enumerate()
-            .map(|(k, g)| match (g, &loop_graph) {
+            .map(|(k, g)| match g {
                 _ if !reads_edges_of(p, GraphId(k as u32)) => {
                     Graph::new(raw.num_nodes(), Vec::new(), Vec::new())
                 }
-                (GraphKind::SelfLoops, Some(looped)) => Ok(looped.clone()),
-                _ => Ok(raw_sorted.clone()),
+                // Moved, not copied: a program lists each kind of graph once.
+                GraphKind::SelfLoops => Ok(loop_graph.take().expect("checked above")),
+                GraphKind::Raw => Ok(raw_sorted.take().expect("one raw variant")),
             })
             .collect::<Result<_, _>>()?;
         let uses_loops = p.graphs.contains(&GraphKind::SelfLoops);

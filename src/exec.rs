@@ -94,8 +94,8 @@ impl<T: Float> Session<T> {
 
     /// Sets the seed `∂out` (a layer) and runs `G::backward`.
     pub fn backward<G: Generated>(&mut self, seed: Option<&[T]>) {
-        if let (Some(t), Some(s)) = (self.program.seed, seed) {
-            self.values[t.index()] = s.to_vec();
+        if let Some(s) = seed {
+            self.set_seed(s.to_vec());
         }
         G::backward(&self.bound, &mut self.values);
     }
@@ -103,8 +103,8 @@ impl<T: Float> Session<T> {
     /// Like [`Session::backward`], restricted to parameter gradients (`G::backward_params`: the
     /// kernels only input gradients need are skipped, and their tensors never allocated).
     pub fn backward_params<G: Generated>(&mut self, seed: Option<&[T]>) {
-        if let (Some(t), Some(s)) = (self.program.seed, seed) {
-            self.values[t.index()] = s.to_vec();
+        if let Some(s) = seed {
+            self.set_seed(s.to_vec());
         }
         G::backward_params(&self.bound, &mut self.values);
     }

@@ -6,8 +6,11 @@ use crate::footprint::Footprint;
 use crate::prepared::PreparedGraphs;
 use crate::shapes::{file_name, solve_dims, Data};
 use gatgrad_codegen::ir::*;
+use gatgrad_runtime::kernels::Float;
 use gatgrad_runtime::pattern::{Columns, Pattern};
 use gatgrad_runtime::{DataError, Graph, SelfLoopMap};
+use std::any::Any;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -22,13 +25,13 @@ pub struct Bound {
     /// The kind of each graph variant.
     kinds: Vec<GraphKind>,
     /// The PyG id, in the raw graph, of each edge of the raw graph in target order.
-    raw_origin: Vec<u32>,
+    raw_origin: Arc<[u32]>,
     /// The same for the self-loop graph, if used.
-    loop_origin: Option<Vec<u32>>,
+    loop_origin: Option<Arc<[u32]>>,
     /// The graph as given, in PyG's edge order.
     pub raw: Graph,
     /// How the self-loop graph was made from the raw one, if used.
-    pub loop_map: Option<SelfLoopMap>,
+    pub loop_map: Option<Arc<SelfLoopMap>>,
     /// Labels by tensor.
     pub labels: HashMap<TensorId, Vec<usize>>,
     /// Node masks by tensor.
@@ -36,7 +39,7 @@ pub struct Bound {
     /// Values of the named constants.
     pub consts: Vec<f64>,
     /// Given tensors (inputs, parameters, dropout masks, node masks as 0/1), by tensor id.
-    pub initial: Vec<Option<Vec<f64>>>,
+    pub initial: Vec<Option<Given>>,
     /// Node tensors known to be zero outside a pattern (a bag-of-words input, its dropout mask and
     /// what is derived from it element-wise): generated code stores them compactly and multiplies
     /// them sparse × dense (see [`gatgrad_runtime::pattern`]).
@@ -49,8 +52,7 @@ impl Bound {
     /// Bytes the bound graphs hold on the heap: each variant's edge lists and CSR indexes, the
     /// graph as given, and the maps back to PyG's edge order.
     pub fn graph_bytes(&self) -> usize {
-        let origins =
-            self.raw_origin.capacity() + self.loop_origin.as_ref().map_or(0, Vec::capacity);
+        let origins = self.raw_origin.len() + self.loop_origin.as_ref().map_or(0, |o| o.len());
         self.graphs.iter().map(Graph::heap_bytes).sum::<usize>()
             + self.raw.heap_bytes()
             + origins * std::mem::size_of::<u32>()
@@ -173,8 +175,10 @@ impl Bound {
             let name = file_name(t);
             match &t.role {
                 Role::Input | Role::Param => {
-                    let v = &data.reals[&name].data;
-                    b.initial[k] = Some(b.to_stored_order(p, id, v));
+                    b.initial[k] = Some(match data.reals.get(&name) {
+                        Some(t) => Given::F64(b.to_stored_order(p, id, &t.data)),
+                        None => Given::F32(b.to_stored_order(p, id, &data.reals_f32[&name].data)),
+                    });
                 }
                 Role::Labels { classes } => {
                     let kc = b.dims[classes.index()];
@@ -195,22 +199,22 @@ impl Bound {
                     if !m.iter().any(|&x| x) {
                         return Err(DataError::tensor(&name, "the mask selects no node"));
                     }
-                    b.initial[k] = Some(m.iter().map(|&x| x as u8 as f64).collect());
+                    b.initial[k] = Some(Given::F64(m.iter().map(|&x| x as u8 as f64).collect()));
                     b.masks.insert(id, m);
                 }
                 Role::Dropout { .. } => {
                     let len: usize = b.shape(p, id).iter().product();
-                    let v = match data.dropout.get(&t.name) {
-                        Some(v) if v.len() == len => v.clone(),
+                    b.initial[k] = Some(match data.dropout.get(&t.name) {
+                        Some(v) if v.len() == len => Given::F64(b.to_stored_order(p, id, v)),
                         Some(v) => {
                             return Err(DataError::tensor(
                                 &t.name,
                                 format!("dropout mask has {} entries, expected {len}", v.len()),
                             ))
                         }
-                        None => vec![1.0; len],
-                    };
-                    b.initial[k] = Some(b.to_stored_order(p, id, &v));
+                        // Evaluation: a mask of ones, the same in any edge order.
+                        None => Given::Ones(len),
+                    });
                 }
                 Role::Defined | Role::Adjoint(_) => {}
             }
@@ -337,6 +341,48 @@ impl Bound {
             .map(|m| m.iter().filter(|x| **x).count())
             .unwrap_or(0)
     }
+}
+
+/// A given tensor's values in the order they are stored, in the precision the caller handed them
+/// over in (see [`Data::reals_f32`]).
+#[derive(Clone, Debug)]
+pub enum Given {
+    /// Double precision.
+    F64(Vec<f64>),
+    /// Single precision.
+    F32(Vec<f32>),
+    /// This many ones (a dropout mask in evaluation mode).
+    Ones(usize),
+}
+
+impl Given {
+    /// The values in double precision (a copy for single-precision ones).
+    pub fn to_f64(&self) -> Cow<'_, [f64]> {
+        match self {
+            Given::F64(v) => Cow::Borrowed(v),
+            Given::F32(v) => Cow::Owned(v.iter().map(|x| *x as f64).collect()),
+            Given::Ones(n) => Cow::Owned(vec![1.0; *n]),
+        }
+    }
+
+    /// The values in precision `T`: moved when they are in it already, else converted.
+    pub fn into_float<T: Float>(self) -> Vec<T> {
+        match self {
+            Given::F64(v) => same_or_convert(v),
+            Given::F32(v) => same_or_convert(v),
+            Given::Ones(n) => vec![T::ONE; n],
+        }
+    }
+}
+
+/// `v` as a `Vec<T>`: itself when `S` is `T`, else converted element by element.
+fn same_or_convert<S: Float, T: Float>(v: Vec<S>) -> Vec<T> {
+    let mut v = Some(v);
+    if let Some(same) = (&mut v as &mut dyn Any).downcast_mut::<Option<Vec<T>>>() {
+        return same.take().expect("set above");
+    }
+    let v = v.expect("not taken");
+    v.into_iter().map(|x| T::of(x.to_f64())).collect()
 }
 
 /// `out[r] = values[order[r]]`, row by row (rows of `width` entries).

@@ -60,10 +60,10 @@ impl<T: Float> Session<T> {
 
     fn with_bound(program: Program, mut bound: Bound, slots: usize) -> Self {
         let mut values = vec![Vec::new(); slots.max(program.tensors.len())];
-        // The f64 copies are only needed to fill the table.
+        // The given values are only needed to fill the table.
         for (k, v) in std::mem::take(&mut bound.initial).into_iter().enumerate() {
             if let Some(v) = v {
-                values[k] = v.iter().map(|x| T::of(*x)).collect();
+                values[k] = v.into_float();
             }
         }
         Session {

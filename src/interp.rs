@@ -51,6 +51,7 @@ impl<'p, T: Real> Interpreter<'p, T> {
                 values.push(None);
                 continue;
             };
+            let v = v.to_f64();
             let conv: Vec<T> = v.iter().map(|x| T::from_f64(*x)).collect();
             if let Some(bad) = conv.iter().position(|x| !x.to_f64().is_finite()) {
                 return Err(DataError::tensor(

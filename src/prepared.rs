@@ -7,8 +7,10 @@
 
 use gatgrad_codegen::ir::{GraphKind, Program};
 use gatgrad_runtime::{DataError, Graph, SelfLoopMap};
+use std::sync::Arc;
 
-/// The graph variants of a run, built from one `edge_index`.
+/// The graph variants of a run, built from one `edge_index`. Cloning is cheap: the clones share
+/// every edge list, index and map (see [`Graph`]), so each run binds them without a copy.
 #[derive(Clone)]
 pub struct PreparedGraphs {
     /// The graph as given, in PyG's edge order.
@@ -16,10 +18,10 @@ pub struct PreparedGraphs {
     /// The raw graph with its edges numbered by target ([`Graph::sorted_by_target`]).
     pub raw_sorted: Graph,
     /// The PyG id of each edge of [`PreparedGraphs::raw_sorted`].
-    pub raw_origin: Vec<u32>,
+    pub raw_origin: Arc<[u32]>,
     /// The self-loop graph numbered by target, how it was made from the raw one, and the PyG id
     /// (in the graph PyG builds with its self loops) of each of its edges; `None` when not asked for.
-    pub loops: Option<(Graph, SelfLoopMap, Vec<u32>)>,
+    pub loops: Option<(Graph, Arc<SelfLoopMap>, Arc<[u32]>)>,
 }
 
 impl PreparedGraphs {
@@ -29,12 +31,12 @@ impl PreparedGraphs {
         let loops = self_loops.then(|| {
             let (g, map) = raw.with_self_loops();
             let (g, origin) = g.sorted_by_target();
-            (g, map, origin)
+            (g, Arc::new(map), Arc::from(origin))
         });
         PreparedGraphs {
             raw,
             raw_sorted,
-            raw_origin,
+            raw_origin: Arc::from(raw_origin),
             loops,
         }
     }

@@ -54,23 +54,38 @@ pub fn attention<T: Float>(s: &Session<T>) -> Option<(Vec<usize>, Vec<T>, Vec<i6
 }
 
 /// The gradient of every differentiable leaf (inputs and parameters), by external name, after a
-/// backward pass; a leaf with no path to the output gets zeros, as autograd reports it.
-pub fn gradients<T: Float>(s: &Session<T>) -> Vec<(String, Vec<usize>, Vec<T>)> {
-    let p = &s.program;
-    p.leaves()
+/// backward pass; a leaf with no path to the output gets zeros, as autograd reports it. Consumes
+/// the session: a gradient stored in PyG's layout already is moved out, not copied.
+pub fn gradients<T: Float>(mut s: Session<T>) -> Vec<(String, Vec<usize>, Vec<T>)> {
+    let leaves: Vec<TensorId> = s.program.leaves().collect();
+    leaves
+        .into_iter()
         .map(|leaf| {
+            let p = &s.program;
             let name = p.tensor(leaf).external.clone();
-            match p.grads.iter().find(|(l, _)| *l == leaf) {
-                Some((_, g)) => {
-                    let (_, values) = pyg_value(s, *g);
-                    (name, pyg_shape(p, &s.bound, leaf), values)
+            let shape = pyg_shape(p, &s.bound, leaf);
+            match p.grads.iter().find(|(l, _)| *l == leaf).map(|(_, g)| *g) {
+                Some(g) => {
+                    let values = take_pyg_value(&mut s, g);
+                    (name, shape, values)
                 }
                 None => {
-                    let shape = pyg_shape(p, &s.bound, leaf);
                     let len = shape.iter().product();
                     (name, shape, vec![T::ZERO; len])
                 }
             }
         })
         .collect()
+}
+
+/// Tensor `t` in PyG's layout and edge order: moved out of the session when it is stored that way
+/// (a dense node or parameter tensor), else a reordered copy.
+fn take_pyg_value<T: Float>(s: &mut Session<T>, t: TensorId) -> Vec<T> {
+    let stored_as_pyg =
+        !s.bound.sparse.contains_key(&t) && !matches!(s.program.tensor(t).domain, Domain::Edge(_));
+    if stored_as_pyg {
+        std::mem::take(&mut s.values[t.index()])
+    } else {
+        pyg_value(s, t).1
+    }
 }

@@ -16,6 +16,10 @@ pub struct Data {
     pub dst: Vec<u32>,
     /// Real-valued tensors (inputs and parameters), by file name.
     pub reals: HashMap<String, Tensor<f64>>,
+    /// Real-valued tensors handed over in single precision (a float32 run from Python), by file
+    /// name: bound without an f64 copy, and for an f32 run without any conversion. A name is
+    /// looked up in [`Data::reals`] first.
+    pub reals_f32: HashMap<String, Tensor<f32>>,
     /// Integer labels, by file name.
     pub labels: HashMap<String, Vec<i64>>,
     /// Node masks, by file name.
@@ -27,6 +31,16 @@ pub struct Data {
     /// Sizes of dimensions the tensors cannot fix (`H` when every tensor stores `[H*C, ...]`), by
     /// display name (`H`, `conv1.H`).
     pub dims: HashMap<String, usize>,
+}
+
+impl Data {
+    /// The shape of real-valued tensor `name`, in either precision.
+    pub fn real_shape(&self, name: &str) -> Option<&[usize]> {
+        match self.reals.get(name) {
+            Some(t) => Some(&t.shape),
+            None => self.reals_f32.get(name).map(|t| &t.shape[..]),
+        }
+    }
 }
 
 /// The file name of a tensor: parameters are stored as `param.<name>`.
@@ -72,8 +86,8 @@ fn solve(
     for t in &p.tensors {
         let name = file_name(t);
         let shape = match t.role {
-            Role::Input | Role::Param => match data.reals.get(&name) {
-                Some(x) => x.shape.clone(),
+            Role::Input | Role::Param => match data.real_shape(&name) {
+                Some(shape) => shape.to_vec(),
                 None if strict => return Err(DataError::missing(&name)),
                 None => continue,
             },

@@ -27,11 +27,15 @@
 //! progress lines of a build on first use (`compiling generated code for ...`, `built in ...`),
 //! which only a run that misses the cache prints. Programs built on first use go to the cache
 //! `CARGO_TARGET_TMPDIR/gatgrad-cache`, shared with `on_demand.rs`, so gatgrad's own build in it is
-//! made once per target folder; a case that trains a file without compiled code sets a `time:` and
+//! made once per target folder (see `support/cache.rs`); a case that trains a file without compiled code sets a `time:` and
 //! `memory:` that such a build fits in. A case fails if gatgrad panics, is killed by a
 //! signal (an abort, or the memory limit), runs past the time limit, exits with another status
 //! than `exit`, or an `after` check fails.
 
+#[path = "support/cache.rs"]
+mod cache;
+
+use cache::{test_cache, workspace_target};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -252,12 +256,10 @@ fn run_case(path: &Path) -> String {
         .current_dir(&tmp)
         .env("RAYON_NUM_THREADS", "2")
         .env("NO_COLOR", "1")
-        // Programs built on first use go to the test cache shared with `on_demand.rs` (its shared
-        // pieces are built once per target folder), never the user's.
-        .env(
-            "GATGRAD_CACHE_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("gatgrad-cache"),
-        )
+        // Programs built on first use go to the test cache shared with `on_demand.rs`, never the
+        // user's; their cargo folder is the workspace's (see `on_demand.rs`).
+        .env("GATGRAD_CACHE_DIR", test_cache())
+        .env("GATGRAD_CACHE_TARGET_DIR", workspace_target())
         .envs(case.env.iter().map(|(k, v)| (k, fill(v))))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -1,10 +1,13 @@
 //! Files without compiled code, end to end: `train`, `diagnose` and `bench` build a helper
 //! executable on first use and reuse it for every file of the same program.
 //!
-//! The cache is `CARGO_TARGET_TMPDIR/gatgrad-cache`: its shared pieces (gatgrad and its
-//! dependencies, a few minutes to build) are built by the first run of this test and kept in the
-//! target folder; every run makes programs of its own (a constant unique to the run), so each
+//! The cache is `CARGO_TARGET_TMPDIR/gatgrad-cache`, its cargo folder the workspace's
+//! (`support/cache.rs`): gatgrad's crates are built by the first run of a test that builds on
+//! first use and kept there; every run makes programs of its own (a constant unique to the run), so each
 //! first use below really builds.
+
+#[path = "support/cache.rs"]
+mod cache;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -17,7 +20,7 @@ fn root() -> PathBuf {
 }
 
 fn cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("gatgrad-cache")
+    cache::test_cache()
 }
 
 fn gatgrad(dir: &Path, args: &[&str]) -> Output {
@@ -25,6 +28,7 @@ fn gatgrad(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env("GATGRAD_CACHE_DIR", cache())
+        .env("GATGRAD_CACHE_TARGET_DIR", cache::workspace_target())
         .env("RAYON_NUM_THREADS", "2")
         .output()
         .expect("run gatgrad")

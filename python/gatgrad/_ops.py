@@ -76,13 +76,15 @@ def _layer(
     params: list[Tensor],
     masks: list[Tensor],
     keep: bool,
+    attention: bool,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The generated forward of program ``model`` (compiled in, or ``built:<module>``, built on
     first use): ``(out, alpha, alpha_edge_index)``
-    (``alpha`` before dropout, in PyG's edge order; empty when the program has no attention).
-    ``keep`` keeps the run for its backward."""
+    (``alpha`` before dropout, in PyG's edge order; empty when the program has no attention or
+    ``attention`` is false: PyG's order costs a pass over the edges only a caller that asked for
+    the weights needs). ``keep`` keeps the run for its backward."""
     run = _run(model, config, inputs, edge_index, params, masks)
-    res = run.outputs()
+    res = run.outputs(attention)
     if keep:
         _RUNS.put((model, config), _all(inputs, edge_index, params, masks), run)
     out = torch.from_numpy(res["out"])
@@ -96,11 +98,11 @@ def _layer(
 
 
 @_layer.register_fake
-def _layer_fake(model, config, inputs, edge_index, params, masks, keep):
+def _layer_fake(model, config, inputs, edge_index, params, masks, keep, attention):
     cfg = json.loads(config)
     x = inputs[cfg["node_input"]]
     out = x.new_empty((x.shape[0], cfg["out_width"]))
-    if cfg["alpha_width"] is None:
+    if cfg["alpha_width"] is None or not attention:
         return out, x.new_empty((0,)), edge_index.new_empty((2, 0))
     if cfg["self_loops"]:
         e = torch.library.get_ctx().new_dynamic_size()
@@ -136,7 +138,7 @@ def _layer_backward_fake(model, config, inputs, edge_index, params, masks, grad_
 
 
 def _setup_context(ctx, inputs, output):
-    model, config, ins, edge_index, params, masks, keep = inputs
+    model, config, ins, edge_index, params, masks, keep, attention = inputs
     ctx.model, ctx.config = model, config
     ctx.run = None
     if keep:
@@ -158,7 +160,7 @@ def _backward(ctx, grad_out, grad_alpha, grad_alpha_ei):
         _RUNS.put((ctx.model, ctx.config), _all(ins, edge_index, params, masks), ctx.run)
         ctx.run = None
     grads = _layer_backward(ctx.model, ctx.config, ins, edge_index, params, masks, grad_out)
-    return None, None, grads[:ni], None, grads[ni:], [None] * nm, None
+    return None, None, grads[:ni], None, grads[ni:], [None] * nm, None, None
 
 
 _layer.register_autograd(_backward, setup_context=_setup_context)

@@ -158,7 +158,8 @@ class _Attention(torch.nn.Module):
         self._config_text = json.dumps(self._cfg, sort_keys=True)
         return info
 
-    def _call(self, inputs: list, edge_index: Tensor, dropout: float, heads: int):
+    def _call(self, inputs: list, edge_index: Tensor, dropout: float, heads: int, attention: bool):
+        """``(out, alpha, alpha_edge_index)``; the last two are empty unless ``attention``."""
         cfg = self._cfg
         x = inputs[cfg["node_input"]]
         params = [_get(self, n) for n in cfg["params"]]
@@ -183,8 +184,10 @@ class _Attention(torch.nn.Module):
             masks = [F.dropout(x.new_ones((edges, heads)), p=dropout, training=True)]
         keep = torch.is_grad_enabled() and any(t.requires_grad for t in inputs + params)
         out, alpha, alpha_ei = torch.ops.gatgrad.layer(
-            self.model, self._config_text, inputs, edge_index, params, masks, keep
+            self.model, self._config_text, inputs, edge_index, params, masks, keep, attention
         )
+        if not attention:
+            return out, alpha, alpha_ei
         if masks:
             # PyG reports the attention after dropout.
             alpha = alpha * masks[0]
@@ -343,8 +346,9 @@ class GATv2Conv(_Attention):
         _check_x(x, self.in_channels)
         _check_edge_index(edge_index)
         inputs = [x] + _edge_inputs(self.edge_dim, x, edge_index, edge_attr)
-        out, alpha, alpha_ei = self._call(inputs, edge_index, self.dropout, self.heads)
-        if return_attention_weights:
+        attention = bool(return_attention_weights)
+        out, alpha, alpha_ei = self._call(inputs, edge_index, self.dropout, self.heads, attention)
+        if attention:
             return out, (alpha_ei, alpha)
         return out
 
@@ -440,8 +444,9 @@ class GATConv(_Attention):
         _check_x(x, self.in_channels)
         _check_edge_index(edge_index)
         inputs = [x] + _edge_inputs(self.edge_dim, x, edge_index, edge_attr)
-        out, alpha, alpha_ei = self._call(inputs, edge_index, self.dropout, self.heads)
-        if return_attention_weights:
+        attention = bool(return_attention_weights)
+        out, alpha, alpha_ei = self._call(inputs, edge_index, self.dropout, self.heads, attention)
+        if attention:
             return out, (alpha_ei, alpha)
         return out
 
@@ -538,8 +543,9 @@ class Layer(_Attention):
                 f"(inputs: {', '.join(cfg['inputs'])})"
             )
         _check_tensor("x", x, _FLOATS, 2)
-        out, alpha, alpha_ei = self._call(ordered, edge_index, self._dropout, self._heads)
-        if return_attention_weights:
+        attention = bool(return_attention_weights)
+        out, alpha, alpha_ei = self._call(ordered, edge_index, self._dropout, self._heads, attention)
+        if attention:
             return out, (alpha_ei, alpha)
         return out
 

@@ -27,16 +27,17 @@ pub struct Compiled {
     pub program: fn() -> Program,
     forward32: fn(&mut Session<f32>),
     forward64: fn(&mut Session<f64>),
-    backward32: fn(&mut Session<f32>, &[f32]),
-    backward64: fn(&mut Session<f64>, &[f64]),
+    backward32: fn(&mut Session<f32>, Vec<f32>),
+    backward64: fn(&mut Session<f64>, Vec<f64>),
 }
 
 fn forward_of<G: Generated, T: Float>(s: &mut Session<T>) {
     s.forward::<G>();
 }
 
-fn backward_of<G: Generated, T: Float>(s: &mut Session<T>, seed: &[T]) {
-    s.backward::<G>(Some(seed));
+fn backward_of<G: Generated, T: Float>(s: &mut Session<T>, seed: Vec<T>) {
+    s.set_seed(seed);
+    s.backward::<G>(None);
 }
 
 impl Compiled {
@@ -61,14 +62,14 @@ pub trait Runs<T: Float> {
     /// The generated forward.
     fn forward(&self, s: &mut Session<T>);
     /// The generated backward from the seed `∂out`.
-    fn backward(&self, s: &mut Session<T>, seed: &[T]);
+    fn backward(&self, s: &mut Session<T>, seed: Vec<T>);
 }
 
 impl Runs<f32> for Compiled {
     fn forward(&self, s: &mut Session<f32>) {
         (self.forward32)(s)
     }
-    fn backward(&self, s: &mut Session<f32>, seed: &[f32]) {
+    fn backward(&self, s: &mut Session<f32>, seed: Vec<f32>) {
         (self.backward32)(s, seed)
     }
 }
@@ -77,7 +78,7 @@ impl Runs<f64> for Compiled {
     fn forward(&self, s: &mut Session<f64>) {
         (self.forward64)(s)
     }
-    fn backward(&self, s: &mut Session<f64>, seed: &[f64]) {
+    fn backward(&self, s: &mut Session<f64>, seed: Vec<f64>) {
         (self.backward64)(s, seed)
     }
 }

@@ -6,6 +6,7 @@ use crate::errors::value_error;
 use crate::graph::PreparedGraph;
 use crate::models::{self, Compiled, Runs};
 use crate::threads;
+use gatgrad::bound::Given;
 use gatgrad::exec::Session;
 use gatgrad::runtime::kernels::Float;
 use gatgrad::runtime::Tensor;
@@ -32,33 +33,54 @@ pub struct Run {
     threads: usize,
 }
 
-/// Reads a float array (float32 or float64) as an f64 tensor, in C order. A C-contiguous array
-/// (what torch hands over for a contiguous tensor) is read as one slice: iterating an n-dimensional
-/// view element by element costs several times more on inputs of millions of values.
-fn real(name: &str, a: &Bound<'_, PyAny>) -> PyResult<Tensor<f64>> {
+/// A float array as handed over, in its own precision.
+enum Real {
+    F64(Tensor<f64>),
+    F32(Tensor<f32>),
+}
+
+/// An array's values in C order. A C-contiguous array (what torch hands over for a contiguous
+/// tensor) is read as one slice: iterating an n-dimensional view element by element costs several
+/// times more on inputs of millions of values.
+fn values<T: Element + Copy>(a: &PyReadonlyArrayDyn<'_, T>) -> Tensor<T> {
+    let data = match a.as_slice() {
+        Ok(s) => s.to_vec(),
+        Err(_) => a.as_array().iter().copied().collect(),
+    };
+    Tensor {
+        shape: a.shape().to_vec(),
+        data,
+    }
+}
+
+/// Reads a float array (float32 or float64) without converting it.
+fn real(name: &str, a: &Bound<'_, PyAny>) -> PyResult<Real> {
     if let Ok(a) = a.extract::<PyReadonlyArrayDyn<'_, f64>>() {
-        let data = match a.as_slice() {
-            Ok(s) => s.to_vec(),
-            Err(_) => a.as_array().iter().copied().collect(),
-        };
-        return Ok(Tensor {
-            shape: a.shape().to_vec(),
-            data,
-        });
+        return Ok(Real::F64(values(&a)));
     }
     if let Ok(a) = a.extract::<PyReadonlyArrayDyn<'_, f32>>() {
-        let data = match a.as_slice() {
-            Ok(s) => s.iter().map(|v| *v as f64).collect(),
-            Err(_) => a.as_array().iter().map(|v| *v as f64).collect(),
-        };
-        return Ok(Tensor {
-            shape: a.shape().to_vec(),
-            data,
-        });
+        return Ok(Real::F32(values(&a)));
     }
     Err(PyValueError::new_err(format!(
         "`{name}` must be a float32 or float64 array"
     )))
+}
+
+impl Real {
+    fn shape(&self) -> &[usize] {
+        match self {
+            Real::F64(t) => &t.shape,
+            Real::F32(t) => &t.shape,
+        }
+    }
+
+    /// The values in precision `T` (moved when they are in it already).
+    fn into_float<T: Float>(self) -> Vec<T> {
+        match self {
+            Real::F64(t) => Given::F64(t.data).into_float(),
+            Real::F32(t) => Given::F32(t.data).into_float(),
+        }
+    }
 }
 
 /// Values as a numpy array of the given shape.
@@ -104,13 +126,19 @@ pub fn forward(
     };
     for (k, v) in tensors.iter() {
         let k: String = k.extract()?;
-        let t = real(&k, &v)?;
-        data.reals.insert(k, t);
+        match real(&k, &v)? {
+            Real::F64(t) => {
+                data.reals.insert(k, t);
+            }
+            Real::F32(t) => {
+                data.reals_f32.insert(k, t);
+            }
+        }
     }
     for (k, v) in dropout.iter() {
         let k: String = k.extract()?;
-        let t = real(&k, &v)?;
-        data.dropout.insert(k, t.data);
+        let t = real(&k, &v)?.into_float::<f64>();
+        data.dropout.insert(k, t);
     }
     let prepared = (*graph.graphs).clone();
     let slots = compiled.slots;
@@ -139,12 +167,13 @@ pub fn forward(
 fn outputs<'py, T: Float + Element>(
     py: Python<'py>,
     s: &Session<T>,
+    attention: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let p = &s.program;
     let (shape, v) = gatgrad::results::pyg_value(s, p.output);
     d.set_item("out", array(py, &shape, v)?)?;
-    if let Some((shape, v, ei)) = gatgrad::results::attention(s) {
+    if let Some((shape, v, ei)) = attention.then(|| gatgrad::results::attention(s)).flatten() {
         d.set_item("alpha", array(py, &shape, v)?)?;
         let e = ei.len() / 2;
         d.set_item("alpha_edge_index", array(py, &[2, e], ei)?)?;
@@ -165,17 +194,17 @@ where
     let p = &s.program;
     let want = gatgrad::results::pyg_shape(p, &s.bound, p.output);
     let seed = real("grad_out", grad_out)?;
-    if seed.shape != want {
+    if seed.shape() != want {
         return Err(PyValueError::new_err(format!(
             "grad_out has shape {:?}; expected {want:?}, the shape of the output",
-            seed.shape
+            seed.shape()
         )));
     }
-    let seed: Vec<T> = seed.data.iter().map(|v| T::of(*v)).collect();
+    let seed: Vec<T> = seed.into_float();
     let grads = py.detach(move || {
         threads::install(threads, move || {
-            model.backward(&mut s, &seed);
-            gatgrad::results::gradients(&s)
+            model.backward(&mut s, seed);
+            gatgrad::results::gradients(s)
         })
     });
     let d = PyDict::new(py);
@@ -187,12 +216,13 @@ where
 
 #[pymethods]
 impl Run {
-    /// The results of the forward: `out`, and `alpha` with `alpha_edge_index` when the program
-    /// declares its attention.
-    fn outputs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    /// The results of the forward: `out`, and with `attention` also `alpha` and
+    /// `alpha_edge_index` when the program declares its attention.
+    #[pyo3(signature = (attention = true))]
+    fn outputs<'py>(&self, py: Python<'py>, attention: bool) -> PyResult<Bound<'py, PyDict>> {
         match &self.session {
-            Some(Any::F32(s)) => outputs(py, s),
-            Some(Any::F64(s)) => outputs(py, s),
+            Some(Any::F32(s)) => outputs(py, s, attention),
+            Some(Any::F64(s)) => outputs(py, s, attention),
             None => Err(PyRuntimeError::new_err(
                 "this run's backward has already run",
             )),

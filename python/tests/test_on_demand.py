@@ -100,12 +100,12 @@ def test_built_variant_gradcheck_and_opcheck(variant):
     params = [gt._get(layer, n).detach().clone().requires_grad_(True) for n in layer._cfg["params"]]
 
     def f(x, *params):
-        return torch.ops.gatgrad.layer(layer.model, layer._config_text, [x], ei, list(params), [], True)[0]
+        return torch.ops.gatgrad.layer(layer.model, layer._config_text, [x], ei, list(params), [], True, True)[0]
 
     assert torch.autograd.gradcheck(f, (x, *params))
     torch.library.opcheck(
         torch.ops.gatgrad.layer.default,
-        (layer.model, layer._config_text, [x], ei, params, [], True),
+        (layer.model, layer._config_text, [x], ei, params, [], True, True),
     )
 
 

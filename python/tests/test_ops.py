@@ -17,7 +17,7 @@ def layer_and_data(dtype=torch.float64, **options):
 
 def op_args(layer, x, ei):
     params = [p for p in (gt._get(layer, n) for n in layer._cfg["params"])]
-    return (layer.model, layer._config_text, [x], ei, params, [], True)
+    return (layer.model, layer._config_text, [x], ei, params, [], True, True)
 
 
 def test_opcheck():
@@ -33,7 +33,7 @@ def test_gradcheck_inputs_and_parameters():
     x = x.clone().requires_grad_(True)
 
     def f(x, *params):
-        return torch.ops.gatgrad.layer(layer.model, layer._config_text, [x], ei, list(params), [], True)[0]
+        return torch.ops.gatgrad.layer(layer.model, layer._config_text, [x], ei, list(params), [], True, True)[0]
 
     assert torch.autograd.gradcheck(f, (x, *params))
 
@@ -95,7 +95,7 @@ def test_backward_without_kept_run_recomputes_the_same():
     out = layer(xr, ei)
     g = torch.randn_like(out)
     out.backward(g)
-    model, config, inputs, _, params, masks, _ = op_args(layer, x, ei)
+    model, config, inputs, _, params, masks, _, _ = op_args(layer, x, ei)
     grads = torch.ops.gatgrad.layer_backward(model, config, inputs, ei, params, masks, g)
     assert torch.equal(grads[0], xr.grad)
     for got, p in zip(grads[1:], params):

@@ -5,6 +5,7 @@ use crate::memory;
 use crate::tensor_file::Tensor;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
 
 /// A directed multigraph with `N` nodes and `E` edges; edge `e` goes from `src(e)` to
 /// `dst(e)`.
@@ -16,8 +17,17 @@ use rand_chacha::ChaCha8Rng;
 ///
 /// Node ids and edge ids are `u32`; `N + E` must not exceed `u32::MAX`, so that one self
 /// loop per node can always be added.
+///
+/// Cloning a graph is cheap: clones share its edge lists and indexes, which never change once
+/// built (a graph prepared once from Python is bound to every run on it without a copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Graph {
+    p: Arc<Parts>,
+}
+
+/// The edge lists and indexes of a [`Graph`].
+#[derive(Debug, PartialEq, Eq)]
+struct Parts {
     n: usize,
     src: Vec<u32>,
     dst: Vec<u32>,
@@ -101,15 +111,17 @@ impl Graph {
         let out_targets = out_edges.iter().map(|&e| dst[e as usize]).collect();
         let in_order = in_edges.iter().enumerate().all(|(k, &e)| e as usize == k);
         Graph {
-            n,
-            src,
-            dst,
-            in_ptr,
-            in_edges,
-            out_ptr,
-            out_edges,
-            out_targets,
-            in_order,
+            p: Arc::new(Parts {
+                n,
+                src,
+                dst,
+                in_ptr,
+                in_edges,
+                out_ptr,
+                out_edges,
+                out_targets,
+                in_order,
+            }),
         }
     }
 
@@ -123,54 +135,54 @@ impl Graph {
     /// The number of nodes `N`.
     #[inline]
     pub fn num_nodes(&self) -> usize {
-        self.n
+        self.p.n
     }
 
     /// Bytes its edge lists and CSR indexes (both ways) hold on the heap.
     pub fn heap_bytes(&self) -> usize {
-        let u32s = self.src.capacity()
-            + self.dst.capacity()
-            + self.in_edges.capacity()
-            + self.out_edges.capacity()
-            + self.out_targets.capacity();
-        let usizes = self.in_ptr.capacity() + self.out_ptr.capacity();
+        let u32s = self.p.src.capacity()
+            + self.p.dst.capacity()
+            + self.p.in_edges.capacity()
+            + self.p.out_edges.capacity()
+            + self.p.out_targets.capacity();
+        let usizes = self.p.in_ptr.capacity() + self.p.out_ptr.capacity();
         u32s * std::mem::size_of::<u32>() + usizes * std::mem::size_of::<usize>()
     }
 
     /// The number of edges `E`.
     #[inline]
     pub fn num_edges(&self) -> usize {
-        self.src.len()
+        self.p.src.len()
     }
 
     /// The source node of edge `e` (panics if `e >= E`, like slice indexing).
     #[inline]
     pub fn src(&self, e: usize) -> usize {
-        self.src[e] as usize
+        self.p.src[e] as usize
     }
 
     /// The target node of edge `e` (panics if `e >= E`, like slice indexing).
     #[inline]
     pub fn dst(&self, e: usize) -> usize {
-        self.dst[e] as usize
+        self.p.dst[e] as usize
     }
 
     /// The source node of every edge (PyG `edge_index[0]`).
     #[inline]
     pub fn sources(&self) -> &[u32] {
-        &self.src
+        &self.p.src
     }
 
     /// The target node of every edge (PyG `edge_index[1]`).
     #[inline]
     pub fn targets(&self) -> &[u32] {
-        &self.dst
+        &self.p.dst
     }
 
     /// The ids of the edges entering node `i`, in increasing order (panics if `i >= N`).
     #[inline]
     pub fn in_edges(&self, i: usize) -> &[u32] {
-        &self.in_edges[self.in_ptr[i]..self.in_ptr[i + 1]]
+        &self.p.in_edges[self.p.in_ptr[i]..self.p.in_ptr[i + 1]]
     }
 
     /// The ids of the edges leaving node `j`, in increasing order — or, in a graph made by
@@ -178,33 +190,33 @@ impl Graph {
     /// if `j >= N`).
     #[inline]
     pub fn out_edges(&self, j: usize) -> &[u32] {
-        &self.out_edges[self.out_ptr[j]..self.out_ptr[j + 1]]
+        &self.p.out_edges[self.p.out_ptr[j]..self.p.out_ptr[j + 1]]
     }
 
     /// The number of edges entering node `i` (panics if `i >= N`).
     #[inline]
     pub fn in_degree(&self, i: usize) -> usize {
-        self.in_ptr[i + 1] - self.in_ptr[i]
+        self.p.in_ptr[i + 1] - self.p.in_ptr[i]
     }
 
     /// The number of edges leaving node `j` (panics if `j >= N`).
     #[inline]
     pub fn out_degree(&self, j: usize) -> usize {
-        self.out_ptr[j + 1] - self.out_ptr[j]
+        self.p.out_ptr[j + 1] - self.p.out_ptr[j]
     }
 
     /// The CSR index by target: `(ptr, edges)` with `ptr.len() == N + 1`; the edges
     /// entering `i` are `edges[ptr[i]..ptr[i + 1]]`.
     #[inline]
     pub fn in_csr(&self) -> (&[usize], &[u32]) {
-        (&self.in_ptr, &self.in_edges)
+        (&self.p.in_ptr, &self.p.in_edges)
     }
 
     /// The CSR index by source: `(ptr, edges)` with `ptr.len() == N + 1`; the edges
     /// leaving `j` are `edges[ptr[j]..ptr[j + 1]]`.
     #[inline]
     pub fn out_csr(&self) -> (&[usize], &[u32]) {
-        (&self.out_ptr, &self.out_edges)
+        (&self.p.out_ptr, &self.p.out_edges)
     }
 
     /// Whether the in-edges of every node are numbered consecutively in target order (edge `e`
@@ -212,22 +224,23 @@ impl Graph {
     /// [`sorted_by_target`](Self::sorted_by_target).
     #[inline]
     pub fn in_edges_in_order(&self) -> bool {
-        self.in_order
+        self.p.in_order
     }
 
     /// The target of each edge of the by-source CSR index, parallel to [`out_csr`](Self::out_csr)'s
     /// edges: `out_targets()[k] == dst(out_csr().1[k])`.
     #[inline]
     pub fn out_targets(&self) -> &[u32] {
-        &self.out_targets
+        &self.p.out_targets
     }
 
     /// The PyG `edge_index` of this graph: shape `[2, E]`, row 0 sources, row 1 targets.
     pub fn edge_index(&self) -> Tensor<i64> {
         let data = self
+            .p
             .src
             .iter()
-            .chain(&self.dst)
+            .chain(&self.p.dst)
             .map(|&v| v as i64)
             .collect();
         Tensor {
@@ -244,23 +257,30 @@ impl Graph {
     /// over in-edges or over out-edges visits the same edges in the same order as in `self`
     /// (and gives the same bits).
     pub fn sorted_by_target(&self) -> (Graph, Vec<u32>) {
-        let origin = self.in_edges.clone();
+        let origin = self.p.in_edges.clone();
         let mut new_id = vec![0u32; origin.len()];
         for (new, &old) in origin.iter().enumerate() {
             new_id[old as usize] = new as u32;
         }
-        let src = origin.iter().map(|&e| self.src[e as usize]).collect();
-        let dst = origin.iter().map(|&e| self.dst[e as usize]).collect();
+        let src = origin.iter().map(|&e| self.p.src[e as usize]).collect();
+        let dst = origin.iter().map(|&e| self.p.dst[e as usize]).collect();
         let graph = Graph {
-            n: self.n,
-            src,
-            dst,
-            in_ptr: self.in_ptr.clone(),
-            in_edges: (0..origin.len() as u32).collect(),
-            out_ptr: self.out_ptr.clone(),
-            out_edges: self.out_edges.iter().map(|&e| new_id[e as usize]).collect(),
-            out_targets: self.out_targets.clone(),
-            in_order: true,
+            p: Arc::new(Parts {
+                n: self.p.n,
+                src,
+                dst,
+                in_ptr: self.p.in_ptr.clone(),
+                in_edges: (0..origin.len() as u32).collect(),
+                out_ptr: self.p.out_ptr.clone(),
+                out_edges: self
+                    .p
+                    .out_edges
+                    .iter()
+                    .map(|&e| new_id[e as usize])
+                    .collect(),
+                out_targets: self.p.out_targets.clone(),
+                in_order: true,
+            }),
         };
         (graph, origin)
     }
@@ -270,16 +290,17 @@ impl Graph {
     /// their order, and one loop `(n, n)` per node `n = 0..N` is appended after them.
     pub fn with_self_loops(&self) -> (Graph, SelfLoopMap) {
         let kept = self
+            .p
             .src
             .iter()
-            .zip(&self.dst)
+            .zip(&self.p.dst)
             .filter(|(s, d)| s != d)
             .count();
-        let total = kept + self.n;
+        let total = kept + self.p.n;
         let mut src = Vec::with_capacity(total);
         let mut dst = Vec::with_capacity(total);
         let mut origin = Vec::with_capacity(total);
-        for (e, (&s, &d)) in self.src.iter().zip(&self.dst).enumerate() {
+        for (e, (&s, &d)) in self.p.src.iter().zip(&self.p.dst).enumerate() {
             if s != d {
                 src.push(s);
                 dst.push(d);
@@ -287,18 +308,18 @@ impl Graph {
             }
         }
         // `N + E <= u32::MAX` is an invariant of `Graph`, so these ids fit.
-        let nodes = 0..self.n as u32;
+        let nodes = 0..self.p.n as u32;
         src.extend(nodes.clone());
         dst.extend(nodes.clone());
         origin.extend(nodes.clone().map(|_| None));
         let loop_edge = nodes.map(|i| kept as u32 + i).collect();
         let map = SelfLoopMap {
-            num_nodes: self.n,
+            num_nodes: self.p.n,
             num_original_edges: self.num_edges(),
             origin,
             loop_edge,
         };
-        (Graph::from_valid(self.n, src, dst), map)
+        (Graph::from_valid(self.p.n, src, dst), map)
     }
 }
 
@@ -371,7 +392,7 @@ impl SelfLoopMap {
             let mut count = 0usize;
             for &e in original_graph.in_edges(i) {
                 let e = e as usize;
-                if original_graph.src[e] as usize != i {
+                if original_graph.p.src[e] as usize != i {
                     count += 1;
                     for (r, f) in row.iter_mut().zip(&feats[e * width..(e + 1) * width]) {
                         *r += f;
@@ -413,7 +434,7 @@ impl SelfLoopMap {
         for (i, &l) in self.loop_edge.iter().enumerate() {
             let l = l as usize;
             let g = &grad[l * width..(l + 1) * width];
-            let is_kept = |e: &&u32| original_graph.src[**e as usize] as usize != i;
+            let is_kept = |e: &&u32| original_graph.p.src[**e as usize] as usize != i;
             let count = original_graph.in_edges(i).iter().filter(is_kept).count();
             if count == 0 {
                 continue;

@@ -113,6 +113,23 @@ pub fn run(
     cfg: &BenchConfig,
     f32_: bool,
 ) -> Result<(f64, f64), String> {
+    if !MODELS.contains(&model) {
+        return Err(format!(
+            "unknown model `{model}` (choose from: {})",
+            MODELS.join(", ")
+        ));
+    }
+    run_zoo(model, graph, cfg, f32_)
+}
+
+/// [`run`] for a name in [`MODELS`].
+#[cfg(feature = "zoo")]
+fn run_zoo(
+    model: &str,
+    graph: &Graph,
+    cfg: &BenchConfig,
+    f32_: bool,
+) -> Result<(f64, f64), String> {
     macro_rules! go {
         ($g:ty) => {
             run_generated::<$g>(graph, cfg, f32_)
@@ -126,11 +143,23 @@ pub fn run(
         "transformer" => go!(Transformer),
         "agnn" => go!(Agnn),
         "gat_plus" => go!(GatPlus),
-        _ => Err(format!(
-            "unknown model `{model}` (choose from: {})",
-            MODELS.join(", ")
-        )),
+        _ => unreachable!("`{model}` is in MODELS"),
     }
+}
+
+/// [`run`] in a build without the zoo's generated code (feature `zoo` off): refused.
+#[cfg(not(feature = "zoo"))]
+fn run_zoo(model: &str, _: &Graph, _: &BenchConfig, _: bool) -> Result<(f64, f64), String> {
+    Err(no_zoo(model))
+}
+
+/// Why a build without the feature `zoo` (a helper executable built on first use) cannot run
+/// zoo model `model`: the zoo's generated code is not compiled into it.
+pub fn no_zoo(model: &str) -> String {
+    format!(
+        "`{model}` is a zoo model, and this build of gatgrad has none compiled in (feature \
+         `zoo` off, as in helpers built on first use): run it with the `gatgrad` command"
+    )
 }
 
 /// Runs the benchmark on the generated model `G`, in f32 if `f32_` (else f64); returns

@@ -5,7 +5,7 @@
 
 use crate::exec::Generated;
 use crate::extra_model::canonical;
-use crate::train::{train_observed, Observer, TrainConfig, TrainResult};
+use crate::train::{Observer, TrainConfig, TrainResult};
 use crate::zoo::{GatPlusTwoLayer, GatTwoLayer, GatV2TwoLayer};
 use gatgrad_runtime::Dataset;
 
@@ -86,12 +86,35 @@ impl Trainable {
         cfg: &TrainConfig,
         observer: &mut dyn Observer,
     ) -> Result<TrainResult, String> {
-        match self {
-            Trainable::GatV2 => train_observed::<GatV2TwoLayer>(ds, cfg, observer),
-            Trainable::Gat => train_observed::<GatTwoLayer>(ds, cfg, observer),
-            Trainable::GatPlus => train_observed::<GatPlusTwoLayer>(ds, cfg, observer),
-        }
+        train_compiled(self, ds, cfg, observer)
     }
+}
+
+/// [`Trainable::train`].
+#[cfg(feature = "zoo")]
+fn train_compiled(
+    t: Trainable,
+    ds: &Dataset,
+    cfg: &TrainConfig,
+    observer: &mut dyn Observer,
+) -> Result<TrainResult, String> {
+    use crate::train::train_observed;
+    match t {
+        Trainable::GatV2 => train_observed::<GatV2TwoLayer>(ds, cfg, observer),
+        Trainable::Gat => train_observed::<GatTwoLayer>(ds, cfg, observer),
+        Trainable::GatPlus => train_observed::<GatPlusTwoLayer>(ds, cfg, observer),
+    }
+}
+
+/// [`Trainable::train`] in a build without the zoo's generated code (feature `zoo` off).
+#[cfg(not(feature = "zoo"))]
+fn train_compiled(
+    t: Trainable,
+    _: &Dataset,
+    _: &TrainConfig,
+    _: &mut dyn Observer,
+) -> Result<TrainResult, String> {
+    Err(crate::bench::no_zoo(t.file()))
 }
 
 /// The text of the first `layer` block of a source (the layer `conv1` of the zoo's two-layer

@@ -49,7 +49,12 @@ impl CrateTemplate {
             .map_err(|_| Error::SourceTreeGone { path: root.clone() })?;
         Ok(CrateTemplate {
             kind: CrateKind::Executable,
-            dependencies: format!("gatgrad = {{ path = {} }}\n", toml_string(&root)),
+            // Without the zoo's generated code (feature `zoo`): a generated crate runs its own
+            // programs, and the zoo is most of the library's compile time.
+            dependencies: format!(
+                "gatgrad = {{ path = {}, default-features = false }}\n",
+                toml_string(&root)
+            ),
             lockfile: Some(lockfile),
             profiles: profile_tables(&manifest),
             env: Vec::new(),
@@ -90,7 +95,7 @@ impl CrateTemplate {
     pub fn gatgrad_cli() -> Result<CrateTemplate, Error> {
         let mut template = CrateTemplate::gatgrad()?;
         template.dependencies.push_str(&format!(
-            "gatgrad-cli = {{ path = {} }}\n",
+            "gatgrad-cli = {{ path = {}, default-features = false }}\n",
             toml_string(&source_tree().join("cli"))
         ));
         Ok(template)

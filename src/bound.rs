@@ -411,3 +411,29 @@ fn reads_edges_of(p: &Program, g: GraphId) -> bool {
     p.vars.iter().any(|v| v.kind == VarKind::Edge(g))
         || p.tensors.iter().any(|t| t.domain == Domain::Edge(g))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Given;
+
+    #[test]
+    fn given_values_move_when_in_the_run_precision_and_convert_otherwise() {
+        let v = vec![0.1f32, -2.5, 3.0e-8];
+        let ptr = v.as_ptr();
+        let same: Vec<f32> = Given::F32(v.clone()).into_float();
+        assert_eq!(same, v);
+        let moved: Vec<f32> = Given::F32(v).into_float();
+        assert_eq!(
+            moved.as_ptr(),
+            ptr,
+            "an f32 tensor bound to an f32 run is not copied"
+        );
+        let wide: Vec<f64> = Given::F32(moved.clone()).into_float();
+        assert_eq!(wide, moved.iter().map(|x| *x as f64).collect::<Vec<_>>());
+        let narrow: Vec<f32> = Given::F64(vec![0.1, 1.0 / 3.0]).into_float();
+        assert_eq!(narrow, vec![0.1f32, (1.0f64 / 3.0) as f32]);
+        assert_eq!(Given::Ones(3).into_float::<f32>(), vec![1.0f32; 3]);
+        assert_eq!(&*Given::Ones(2).to_f64(), &[1.0, 1.0]);
+        assert_eq!(&*Given::F32(vec![0.5]).to_f64(), &[0.5]);
+    }
+}

@@ -4,7 +4,7 @@
 //!
 //! Cases are `tests/ui/fail_*.rs` (must not compile; expected output in the `.stderr` next to
 //! each) and `tests/ui/pass_*.rs` (must compile and run). Regenerate the expected messages with
-//! `TRYBUILD=overwrite cargo test --test compile_fail`.
+//! `TRYBUILD=overwrite cargo test -p gatgrad-macros --test compile_fail`.
 
 #[test]
 fn ui() {

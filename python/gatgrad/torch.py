@@ -158,8 +158,10 @@ class _Attention(torch.nn.Module):
         self._config_text = json.dumps(self._cfg, sort_keys=True)
         return info
 
-    def _call(self, inputs: list, edge_index: Tensor, dropout: float, heads: int, attention: bool):
-        """``(out, alpha, alpha_edge_index)``; the last two are empty unless ``attention``."""
+    def _call(self, inputs: list, edge_index: Tensor, dropout: float, heads: int, attention):
+        """PyG's result of ``forward``: ``out``, or when ``attention`` (its
+        ``return_attention_weights``) is set ``(out, (alpha_edge_index, alpha))``."""
+        attention = bool(attention)
         cfg = self._cfg
         x = inputs[cfg["node_input"]]
         params = [_get(self, n) for n in cfg["params"]]
@@ -187,13 +189,13 @@ class _Attention(torch.nn.Module):
             self.model, self._config_text, inputs, edge_index, params, masks, keep, attention
         )
         if not attention:
-            return out, alpha, alpha_ei
+            return out
         if masks:
             # PyG reports the attention after dropout.
             alpha = alpha * masks[0]
         if keep:
             alpha = torch.ops.gatgrad.attention_guard(alpha, x)
-        return out, alpha, alpha_ei
+        return out, (alpha_ei, alpha)
 
 
 def _check_x(x, in_channels: int) -> None:
@@ -346,11 +348,7 @@ class GATv2Conv(_Attention):
         _check_x(x, self.in_channels)
         _check_edge_index(edge_index)
         inputs = [x] + _edge_inputs(self.edge_dim, x, edge_index, edge_attr)
-        attention = bool(return_attention_weights)
-        out, alpha, alpha_ei = self._call(inputs, edge_index, self.dropout, self.heads, attention)
-        if attention:
-            return out, (alpha_ei, alpha)
-        return out
+        return self._call(inputs, edge_index, self.dropout, self.heads, return_attention_weights)
 
     def __repr__(self) -> str:
         return (
@@ -444,11 +442,7 @@ class GATConv(_Attention):
         _check_x(x, self.in_channels)
         _check_edge_index(edge_index)
         inputs = [x] + _edge_inputs(self.edge_dim, x, edge_index, edge_attr)
-        attention = bool(return_attention_weights)
-        out, alpha, alpha_ei = self._call(inputs, edge_index, self.dropout, self.heads, attention)
-        if attention:
-            return out, (alpha_ei, alpha)
-        return out
+        return self._call(inputs, edge_index, self.dropout, self.heads, return_attention_weights)
 
     def __repr__(self) -> str:
         return (
@@ -543,11 +537,7 @@ class Layer(_Attention):
                 f"(inputs: {', '.join(cfg['inputs'])})"
             )
         _check_tensor("x", x, _FLOATS, 2)
-        attention = bool(return_attention_weights)
-        out, alpha, alpha_ei = self._call(ordered, edge_index, self._dropout, self._heads, attention)
-        if attention:
-            return out, (alpha_ei, alpha)
-        return out
+        return self._call(ordered, edge_index, self._dropout, self._heads, return_attention_weights)
 
     def extra_repr(self) -> str:
         return f"{self.path!r}, " + ", ".join(f"{k}={v}" for k, v in {**self.sizes, **self.consts}.items())
